@@ -1,0 +1,93 @@
+/**
+ * The cache-policy plugin contract: a validated config record, a state object with `reset()`, and
+ * one `decide(context)` that sees only what the sampling loop knows. Nothing here talks to the
+ * worker on a skipped step; a policy that needs a model probe (TeaCache's time embedding) asks for it
+ * once per schedule in `prepare`.
+ */
+
+/** The plugin API version this package implements. A plugin declares the version it was written for. */
+export const POLICY_API_VERSION = 1 as const;
+
+/** A full denoiser evaluation the loop has made. */
+export interface ComputedStep {
+  readonly step: number;
+  readonly t: number;
+  readonly sigma: number;
+  /** The latent the model saw (before scaleModelInput). */
+  readonly latent: Float32Array;
+  /** Raw model outputs, one per branch: `[cond]` without guidance, `[cond, uncond]` with it. */
+  readonly outputs: readonly Float32Array[];
+}
+
+export interface DecideContext {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly t: number;
+  readonly sigma: number;
+  /** Sigma of the next step (0 after the last). */
+  readonly sigmaNext: number;
+  readonly timesteps: Float64Array;
+  readonly sigmas: Float64Array;
+  /** The current latent x (read only). */
+  readonly latent: Float32Array;
+  /** Number of latent elements N (per sample). */
+  readonly numElements: number;
+  /** The most recent full evaluation (absent on the first step). */
+  readonly last?: ComputedStep;
+  /** The full evaluation before `last` (EasyCache needs two). */
+  readonly previous?: ComputedStep;
+  /** Consecutive reuses since the last full evaluation. */
+  readonly reuseStreak: number;
+}
+
+export interface DecisionInfo {
+  /** The policy's score or indicator for this step (e.g. S for SenCache, accumulated error for TeaCache). */
+  readonly score?: number;
+  /** The threshold it was compared with. */
+  readonly threshold?: number;
+  /** A short reason ("warm-up", "forced last step", "streak limit", …). */
+  readonly reason?: string;
+}
+
+export type Decision =
+  | (DecisionInfo & { readonly action: "compute" })
+  | (DecisionInfo & {
+      readonly action: "reuse";
+      /** Outputs to use instead of `last.outputs` (e.g. EasyCache's transformed output), one per branch. */
+      readonly outputs?: readonly Float32Array[];
+    });
+
+/** Probes of the model a policy may request once per schedule (never per skipped step). */
+export interface ModelProbes {
+  /** The model's time embedding for each timestep (TeaCache's indicator on Wan / CogVideoX). */
+  timeEmbedding(timesteps: readonly number[]): Promise<Float32Array[]>;
+}
+
+export interface RunInfo {
+  readonly totalSteps: number;
+  readonly timesteps: Float64Array;
+  readonly sigmas: Float64Array;
+  readonly latentShape: readonly number[];
+  readonly numElements: number;
+  readonly guidance: boolean;
+  readonly model: { readonly family: string; readonly source: string };
+  readonly probes: ModelProbes;
+}
+
+export interface CachePolicy<Options = unknown> {
+  /** Registry id, e.g. "sencache". */
+  readonly id: string;
+  /** The plugin API version the policy was written for (POLICY_API_VERSION). */
+  readonly apiVersion: number;
+  /** Validated options. */
+  readonly options: Options;
+  /** Called once per sample before the first step. */
+  prepare?(run: RunInfo): void | Promise<void>;
+  /** Clear all per-sample state. */
+  reset(): void;
+  decide(context: DecideContext): Decision;
+  /** Told after every full evaluation (for policies that track outputs). */
+  observe?(computed: ComputedStep): void;
+  /** Warnings to surface loudly in the run summary (e.g. "indicator was NaN on 40 steps"). */
+  diagnostics?(): string[];
+}
