@@ -1,0 +1,159 @@
+/**
+ * A ZeroMQ DEALER client for one worker: one receive loop resolving a map of pending requests by id,
+ * a send queue (ZeroMQ allows one pending send per socket), per-request timeouts and `signal`.
+ */
+import { Dealer } from "zeromq";
+import { AbortError, ProtocolError, SencacheError, WorkerError, WorkerTimeoutError } from "../errors.js";
+import { decodeReply, encodeRequest, parseResult, type EncodeOptions, type Op, type Request, type ResultOf } from "./codec.js";
+
+export interface RequestOptions {
+  /** Milliseconds to wait for the reply (default: the client's `timeoutMs`). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ClientOptions {
+  /** Default per-request timeout in milliseconds (default 120 000). */
+  readonly timeoutMs?: number;
+  /** Largest reply accepted, in bytes (default 1 GiB). */
+  readonly maxMessageBytes?: number;
+}
+
+interface Pending {
+  readonly op: Op;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export class WorkerClient {
+  readonly endpoint: string;
+  private readonly socket: Dealer;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private sendChain: Promise<void> = Promise.resolve();
+  private failure: SencacheError | undefined;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+  private closed = false;
+  /** Messages sent (a test counts them to show that a skipped step sends nothing). */
+  sentMessages = 0;
+
+  constructor(endpoint: string, options: ClientOptions = {}) {
+    this.endpoint = endpoint;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.maxBytes = options.maxMessageBytes ?? 2 ** 30;
+    this.socket = new Dealer({ linger: 0 });
+    this.socket.connect(endpoint);
+    void this.receiveLoop();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const frames of this.socket) {
+        let reply;
+        try {
+          reply = decodeReply(frames, this.maxBytes);
+        } catch (error) {
+          // A reply we cannot read cannot be matched to its request: fail everything in flight.
+          this.fail(error instanceof SencacheError ? error : new ProtocolError(String(error)));
+          continue;
+        }
+        const waiter = this.pending.get(reply.id);
+        if (!waiter) continue; // a late reply to a request that timed out or was aborted
+        this.pending.delete(reply.id);
+        if (reply.ok) {
+          try {
+            waiter.resolve(parseResult(waiter.op, reply.result, reply.tensors));
+          } catch (error) {
+            waiter.reject(error);
+          }
+        } else {
+          waiter.reject(new WorkerError(reply.error.code, reply.error.message, waiter.op));
+        }
+      }
+    } catch (error) {
+      if (!this.closed) this.fail(new ProtocolError(`The connection to the worker broke (${String(error)}); restart the worker.`));
+    }
+  }
+
+  /** Reject every request in flight and all future ones with `error` (e.g. the worker died). */
+  fail(error: SencacheError): void {
+    this.failure ??= error;
+    for (const [id, waiter] of this.pending) {
+      this.pending.delete(id);
+      waiter.reject(error);
+    }
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  request<O extends Op>(req: Extract<Request, { op: O }>, options: RequestOptions = {}): Promise<ResultOf[O]> {
+    return this.send<O>(req.op as O, (id) => encodeRequest(id, req), options);
+  }
+
+  /** Send frames built by the caller (tests of malformed input use this); the reply is matched by id. */
+  requestRaw<O extends Op>(op: O, build: (id: number) => Buffer[], options: RequestOptions = {}): Promise<ResultOf[O]> {
+    return this.send(op, build, options);
+  }
+
+  /** A request in a dialect the caller chooses (wrong version, unknown op): for tests of the worker. */
+  requestWith<O extends Op>(req: Extract<Request, { op: O }>, encode: EncodeOptions, options: RequestOptions = {}): Promise<ResultOf[O]> {
+    return this.send<O>(req.op as O, (id) => encodeRequest(id, req, encode), options);
+  }
+
+  private send<O extends Op>(op: O, build: (id: number) => Buffer[], options: RequestOptions): Promise<ResultOf[O]> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new ProtocolError("The worker client is closed; create a new one."));
+    if (options.signal?.aborted) return Promise.reject(new AbortError());
+    const id = this.nextId++;
+    const frames = build(id);
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    return new Promise<ResultOf[O]>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+      };
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        cleanup();
+        reject(new WorkerTimeoutError(`The worker did not answer "${op}" within ${timeoutMs} ms; it may be overloaded or hung — raise the timeout or restart it.`));
+      }, timeoutMs);
+      const onAbort = (): void => {
+        this.pending.delete(id);
+        cleanup();
+        reject(new AbortError());
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      this.pending.set(id, {
+        op,
+        resolve: (v) => {
+          cleanup();
+          resolve(v as ResultOf[O]);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+      });
+      this.sendChain = this.sendChain
+        .then(() => this.socket.send(frames))
+        .then(() => {
+          this.sentMessages++;
+        })
+        .catch((error: unknown) => {
+          const waiter = this.pending.get(id);
+          this.pending.delete(id);
+          waiter?.reject(new ProtocolError(`Sending "${op}" to the worker failed (${String(error)}); restart the worker.`));
+        });
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.fail(new ProtocolError("The worker client was closed while a request was in flight."));
+    this.socket.close();
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * The TypeScript codec of wire protocol v1 (proto/SPEC.md). This is the only TypeScript file that
+ * knows wire keys: everything else sees camelCase requests and typed results.
+ */
+import { Packr, Unpackr } from "msgpackr";
+import { ProtocolError } from "../errors.js";
+
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------- tensors
+
+export type DType = "float32" | "float64" | "float16" | "bfloat16" | "uint8" | "int64";
+export type TensorData = Float32Array | Float64Array | Uint16Array | Uint8Array | BigInt64Array;
+
+export interface Tensor<D extends TensorData = TensorData> {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly data: D;
+}
+
+const ITEM_SIZE: Record<DType, number> = {
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  uint8: 1,
+  int64: 8,
+};
+
+export function isDType(value: unknown): value is DType {
+  return typeof value === "string" && Object.hasOwn(ITEM_SIZE, value);
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function float32Tensor(data: Float32Array, shape: readonly number[]): Tensor<Float32Array> {
+  if (numel(shape) !== data.length) {
+    throw new ProtocolError(`A tensor of shape [${shape.join(", ")}] needs ${numel(shape)} values but ${data.length} were given; pass data that matches the shape.`);
+  }
+  return { dtype: "float32", shape, data };
+}
+
+function viewOf(dtype: DType, frame: Buffer): TensorData {
+  const size = ITEM_SIZE[dtype];
+  // Typed-array views need aligned offsets; ZeroMQ delivers large frames aligned, small ones may not be.
+  const bytes = frame.byteOffset % 8 === 0 ? frame : Buffer.concat([frame]);
+  const n = bytes.byteLength / size;
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+    case "float64":
+      return new Float64Array(bytes.buffer, bytes.byteOffset, n);
+    case "float16":
+    case "bfloat16":
+      return new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+    case "uint8":
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, n);
+    case "int64":
+      return new BigInt64Array(bytes.buffer, bytes.byteOffset, n);
+  }
+}
+
+function frameOf(data: TensorData): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+// ---------------------------------------------------------------- msgpack
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
+
+/** A decoded message at the wire level (snake_case header, typed tensors). For tests and tools. */
+export interface WireMessage {
+  readonly header: Record<string, unknown>;
+  readonly tensors: readonly (Tensor & { readonly name: string })[];
+}
+
+/** Decode frames into a wire-level header and tensors, validating descriptors before allocating. */
+export function decodeFrames(frames: readonly Buffer[], maxBytes = Number.POSITIVE_INFINITY): WireMessage {
+  const [head, ...rest] = frames;
+  if (head === undefined) throw new ProtocolError("An empty message arrived; this is a bug in the peer, report it.");
+  let header: unknown;
+  try {
+    header = unpackr.unpack(head);
+  } catch {
+    throw new ProtocolError("A message header is not valid msgpack; the peer does not speak this protocol.");
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new ProtocolError("A message header is not a msgpack map; the peer does not speak this protocol.");
+  }
+  const h = header as Record<string, unknown>;
+  const descriptors = h["tensors"] ?? [];
+  if (!Array.isArray(descriptors)) throw new ProtocolError("A message lists its tensors wrongly; the peer does not follow proto/SPEC.md.");
+  if (descriptors.length !== rest.length) {
+    throw new ProtocolError(`A message announces ${descriptors.length} tensor frames but carries ${rest.length}; it was truncated or corrupted.`);
+  }
+  let total = 0;
+  const tensors = descriptors.map((d: unknown, i) => {
+    const desc = d as Record<string, unknown>;
+    const name = desc["name"];
+    const dtype = desc["dtype"];
+    const shape = desc["shape"];
+    if (typeof name !== "string" || !isDType(dtype) || !Array.isArray(shape) || shape.length > 8 || !shape.every((s) => Number.isInteger(s) && (s as number) >= 0)) {
+      throw new ProtocolError(`Tensor descriptor ${i} is malformed (name, dtype or shape); the peer does not follow proto/SPEC.md.`);
+    }
+    const dims = shape as number[];
+    const expected = numel(dims) * ITEM_SIZE[dtype];
+    const frame = rest[i] as Buffer;
+    if (frame.byteLength !== expected) {
+      throw new ProtocolError(`Tensor "${name}" should have ${expected} bytes for ${dtype}[${dims.join(", ")}] but its frame has ${frame.byteLength}; the message was truncated or corrupted.`);
+    }
+    total += expected;
+    if (total > maxBytes) throw new ProtocolError(`A message exceeds the limit of ${maxBytes} bytes; send smaller batches.`);
+    return { name, dtype, shape: dims, data: viewOf(dtype, frame) };
+  });
+  return { header: h, tensors };
+}
+
+/** Encode a wire-level header (snake_case) and named tensors into frames. */
+export function encodeFrames(header: Record<string, unknown>, tensors: readonly (Tensor & { readonly name: string })[] = []): Buffer[] {
+  const withDescriptors = tensors.length
+    ? { ...header, tensors: tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] })) }
+    : header;
+  return [packr.pack(withDescriptors), ...tensors.map((t) => frameOf(t.data))];
+}
+
+// ---------------------------------------------------------------- requests
+
+export type Branch = "cond" | "uncond";
+
+export interface DenoiseItem {
+  readonly cond: string;
+  readonly t: number;
+  readonly branch: Branch;
+}
+
+export type Request =
+  | { readonly op: "hello"; readonly client: string }
+  | { readonly op: "ping" }
+  | { readonly op: "load"; readonly source: string; readonly dtype?: string; readonly family?: string }
+  | { readonly op: "encodePrompt"; readonly model: string; readonly text: string; readonly maxSequenceLength?: number }
+  | { readonly op: "prepareLatents"; readonly model: string; readonly seed: number; readonly height: number; readonly width: number; readonly numFrames: number }
+  | { readonly op: "denoise"; readonly model: string; readonly items: readonly DenoiseItem[]; readonly x: Tensor<Float32Array> }
+  | { readonly op: "timeEmbedding"; readonly model: string; readonly timesteps: readonly number[] }
+  | { readonly op: "decode"; readonly model: string; readonly latents: Tensor<Float32Array> }
+  | { readonly op: "encodeMedia"; readonly model: string; readonly video: Tensor<Uint8Array>; readonly sample?: boolean }
+  | { readonly op: "release"; readonly handles: readonly string[] }
+  | { readonly op: "stats" }
+  | { readonly op: "shutdown" };
+
+export type Op = Request["op"];
+
+const WIRE_OP: Record<Op, string> = {
+  hello: "hello",
+  ping: "ping",
+  load: "load",
+  encodePrompt: "encode_prompt",
+  prepareLatents: "prepare_latents",
+  denoise: "denoise",
+  timeEmbedding: "time_embedding",
+  decode: "decode",
+  encodeMedia: "encode_media",
+  release: "release",
+  stats: "stats",
+  shutdown: "shutdown",
+};
+const OP_OF_WIRE = new Map(Object.entries(WIRE_OP).map(([k, v]) => [v, k as Op]));
+
+function definedOnly(obj: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}
+
+/** Options for tests that must speak a wrong dialect on purpose. */
+export interface EncodeOptions {
+  readonly version?: number;
+  readonly wireOp?: string;
+}
+
+/** Encode a request with its id into frames. */
+export function encodeRequest(id: number, req: Request, options: EncodeOptions = {}): Buffer[] {
+  let args: Record<string, unknown> = {};
+  const tensors: (Tensor & { name: string })[] = [];
+  switch (req.op) {
+    case "hello":
+      args = { client: req.client, protocols: [PROTOCOL_VERSION] };
+      break;
+    case "load":
+      args = definedOnly({ source: req.source, dtype: req.dtype, family: req.family });
+      break;
+    case "encodePrompt":
+      args = definedOnly({ model: req.model, text: req.text, max_sequence_length: req.maxSequenceLength });
+      break;
+    case "prepareLatents":
+      args = { model: req.model, seed: req.seed, height: req.height, width: req.width, num_frames: req.numFrames };
+      break;
+    case "denoise":
+      args = { model: req.model, items: req.items.map((it) => ({ cond: it.cond, t: it.t, branch: it.branch })) };
+      tensors.push({ name: "x", ...req.x });
+      break;
+    case "timeEmbedding":
+      args = { model: req.model, timesteps: [...req.timesteps] };
+      break;
+    case "decode":
+      args = { model: req.model };
+      tensors.push({ name: "latents", ...req.latents });
+      break;
+    case "encodeMedia":
+      args = definedOnly({ model: req.model, sample: req.sample });
+      tensors.push({ name: "video", ...req.video });
+      break;
+    case "release":
+      args = { handles: [...req.handles] };
+      break;
+    case "ping":
+    case "stats":
+    case "shutdown":
+      break;
+  }
+  const header: Record<string, unknown> = { v: options.version ?? PROTOCOL_VERSION, op: options.wireOp ?? WIRE_OP[req.op], id };
+  if (Object.keys(args).length) header["args"] = args;
+  return encodeFrames(header, tensors);
+}
+
+// ---------------------------------------------------------------- replies
+
+export interface HelloResult {
+  readonly protocol: number;
+  readonly worker: string;
+  readonly version: string;
+  readonly device: string;
+  readonly pid: number;
+  readonly torch: string;
+  readonly diffusers: string;
+  readonly maxMessageBytes: number;
+}
+
+export interface LoadResult {
+  readonly model: string;
+  readonly family: string;
+  readonly pipelineClass: string;
+  readonly scheduler: { readonly className: string; readonly config: Readonly<Record<string, unknown>> };
+  readonly latent: { readonly channels: number; readonly spatialScale: number; readonly temporalScale: number };
+  readonly defaults: {
+    readonly height: number;
+    readonly width: number;
+    readonly numFrames: number;
+    readonly guidanceScale: number;
+    readonly numInferenceSteps: number;
+    readonly maxSequenceLength?: number;
+  };
+}
+
+export interface StatsResult {
+  readonly messages: number;
+  readonly denoiseRequests: number;
+  readonly denoiseItems: number;
+  readonly forwards: number;
+  readonly errors: number;
+  readonly models: number;
+  readonly conds: number;
+}
+
+export interface ResultOf {
+  hello: HelloResult;
+  ping: Record<string, never>;
+  load: LoadResult;
+  encodePrompt: { readonly cond: string; readonly tokens: number };
+  prepareLatents: { readonly latents: Tensor<Float32Array> };
+  denoise: { readonly out: Tensor<Float32Array>; readonly items: number };
+  timeEmbedding: { readonly emb: Tensor<Float32Array> };
+  decode: { readonly video: Tensor<Uint8Array> };
+  encodeMedia: { readonly latents: Tensor<Float32Array> };
+  release: { readonly released: number };
+  stats: StatsResult;
+  shutdown: Record<string, never>;
+}
+
+export type Reply =
+  | { readonly id: number; readonly op: Op | "unknown"; readonly ok: true; readonly result: Record<string, unknown>; readonly tensors: WireMessage["tensors"] }
+  | { readonly id: number; readonly op: Op | "unknown"; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+/** Decode the frames of a reply (header + tensors); the result stays untyped until `parseResult`. */
+export function decodeReply(frames: readonly Buffer[], maxBytes?: number): Reply {
+  const { header: h, tensors } = decodeFrames(frames, maxBytes);
+  const id = h["id"];
+  const wireOp = h["op"];
+  if (h["v"] !== PROTOCOL_VERSION) throw new ProtocolError(`The worker speaks protocol version ${String(h["v"])} but this client speaks ${PROTOCOL_VERSION}; install matching versions of the SDK and the worker.`);
+  if (typeof id !== "number" || typeof wireOp !== "string") throw new ProtocolError("A reply lacks its id or op; the worker does not follow proto/SPEC.md.");
+  const op = OP_OF_WIRE.get(wireOp) ?? "unknown";
+  if (h["ok"] === true) {
+    const result = h["result"] ?? {};
+    if (typeof result !== "object" || result === null) throw new ProtocolError("A reply's result is not a map; the worker does not follow proto/SPEC.md.");
+    return { id, op, ok: true, result: result as Record<string, unknown>, tensors };
+  }
+  const error = h["error"] as Record<string, unknown> | undefined;
+  const code = error?.["code"];
+  const message = error?.["message"];
+  if (typeof code !== "string" || typeof message !== "string") throw new ProtocolError("An error reply lacks its code or message; the worker does not follow proto/SPEC.md.");
+  return { id, op, ok: false, error: { code, message } };
+}
+
+function num(r: Record<string, unknown>, key: string, op: string): number {
+  const v = r[key];
+  if (typeof v !== "number") throw new ProtocolError(`The worker's ${op} reply lacks the number "${key}"; it does not follow proto/SPEC.md.`);
+  return v;
+}
+
+function str(r: Record<string, unknown>, key: string, op: string): string {
+  const v = r[key];
+  if (typeof v !== "string") throw new ProtocolError(`The worker's ${op} reply lacks the string "${key}"; it does not follow proto/SPEC.md.`);
+  return v;
+}
+
+function obj(r: Record<string, unknown>, key: string, op: string): Record<string, unknown> {
+  const v = r[key];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ProtocolError(`The worker's ${op} reply lacks the map "${key}"; it does not follow proto/SPEC.md.`);
+  return v as Record<string, unknown>;
+}
+
+function tensor<D extends TensorData>(tensors: WireMessage["tensors"], name: string, dtype: DType, op: string): Tensor<D> {
+  const t = tensors.find((x) => x.name === name);
+  if (!t || t.dtype !== dtype) throw new ProtocolError(`The worker's ${op} reply lacks the ${dtype} tensor "${name}"; it does not follow proto/SPEC.md.`);
+  return { dtype: t.dtype, shape: t.shape, data: t.data as D };
+}
+
+/** Turn a successful reply into the typed result of its op. */
+export function parseResult<O extends Op>(op: O, result: Record<string, unknown>, tensors: WireMessage["tensors"]): ResultOf[O] {
+  const r = result;
+  const parsed = ((): unknown => {
+    switch (op) {
+      case "hello":
+        return {
+          protocol: num(r, "protocol", op),
+          worker: str(r, "worker", op),
+          version: str(r, "version", op),
+          device: str(r, "device", op),
+          pid: num(r, "pid", op),
+          torch: str(r, "torch", op),
+          diffusers: str(r, "diffusers", op),
+          maxMessageBytes: num(r, "max_message_bytes", op),
+        } satisfies HelloResult;
+      case "load": {
+        const sched = obj(r, "scheduler", op);
+        const latent = obj(r, "latent", op);
+        const d = obj(r, "defaults", op);
+        const msl = d["max_sequence_length"];
+        return {
+          model: str(r, "model", op),
+          family: str(r, "family", op),
+          pipelineClass: str(r, "pipeline_class", op),
+          // The scheduler config stays in diffusers' own snake_case: the schedulers read it as diffusers does.
+          scheduler: { className: str(sched, "class_name", op), config: obj(sched, "config", op) },
+          latent: { channels: num(latent, "channels", op), spatialScale: num(latent, "spatial_scale", op), temporalScale: num(latent, "temporal_scale", op) },
+          defaults: {
+            height: num(d, "height", op),
+            width: num(d, "width", op),
+            numFrames: num(d, "num_frames", op),
+            guidanceScale: num(d, "guidance_scale", op),
+            numInferenceSteps: num(d, "num_inference_steps", op),
+            ...(typeof msl === "number" ? { maxSequenceLength: msl } : {}),
+          },
+        } satisfies LoadResult;
+      }
+      case "encodePrompt":
+        return { cond: str(r, "cond", op), tokens: num(r, "tokens", op) };
+      case "prepareLatents":
+        return { latents: tensor(tensors, "latents", "float32", op) };
+      case "denoise":
+        return { out: tensor(tensors, "out", "float32", op), items: num(r, "items", op) };
+      case "timeEmbedding":
+        return { emb: tensor(tensors, "emb", "float32", op) };
+      case "decode":
+        return { video: tensor(tensors, "video", "uint8", op) };
+      case "encodeMedia":
+        return { latents: tensor(tensors, "latents", "float32", op) };
+      case "release":
+        return { released: num(r, "released", op) };
+      case "stats":
+        return {
+          messages: num(r, "messages", op),
+          denoiseRequests: num(r, "denoise_requests", op),
+          denoiseItems: num(r, "denoise_items", op),
+          forwards: num(r, "forwards", op),
+          errors: num(r, "errors", op),
+          models: num(r, "models", op),
+          conds: num(r, "conds", op),
+        } satisfies StatsResult;
+      case "ping":
+      case "shutdown":
+        return {};
+    }
+  })();
+  return parsed as ResultOf[O];
+}
