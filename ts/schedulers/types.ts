@@ -24,6 +24,13 @@ export interface NoiseSource {
 export interface SetTimestepsOptions {
   /** Dynamic-shifting parameter (FlowMatchEuler with `use_dynamic_shifting`, as LTX-Video uses). */
   readonly mu?: number;
+  /**
+   * Custom per-step sigmas, as a pipeline passes them to `set_timesteps(sigmas=...)` (LTX-Video
+   * passes `linspace(1, 1/n, n)`); FlowMatchEuler only.
+   */
+  readonly sigmas?: readonly number[];
+  /** DDIM-family `eta` (CogVideoXDDIM / CogVideoXDPM `step(..., eta)`); 0 when absent, as the pipelines default. */
+  readonly eta?: number;
 }
 
 export type PredictionType = "flow_prediction" | "epsilon" | "v_prediction" | "sample";

@@ -1,0 +1,29 @@
+/** Typed errors of the scheduler layer, with a stable `code` that survives copies of the package. */
+
+export type SchedulerErrorCode =
+  | "unsupported_scheduler_class"
+  | "unsupported_scheduler_option"
+  | "invalid_scheduler_config"
+  | "invalid_scheduler_call";
+
+const MARKER = Symbol.for("sencache.UnsupportedSchedulerError");
+
+/**
+ * Thrown when a diffusers scheduler config names a class or an option value that sencache does not
+ * implement, or is malformed. The message is one sentence that names what IS supported.
+ */
+export class UnsupportedSchedulerError extends Error {
+  readonly code: SchedulerErrorCode;
+  readonly [MARKER] = true;
+
+  constructor(code: SchedulerErrorCode, message: string) {
+    super(message);
+    this.name = "UnsupportedSchedulerError";
+    this.code = code;
+  }
+
+  /** True for an UnsupportedSchedulerError from any copy of this package. */
+  static isInstance(value: unknown): value is UnsupportedSchedulerError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+  }
+}
