@@ -45,7 +45,7 @@ export function float32Tensor(data: Float32Array, shape: readonly number[]): Ten
 function viewOf(dtype: DType, frame: Buffer): TensorData {
   const size = ITEM_SIZE[dtype];
   // Typed-array views need aligned offsets; ZeroMQ delivers large frames aligned, small ones may not be.
-  const bytes = frame.byteOffset % 8 === 0 ? frame : Buffer.concat([frame]);
+  const bytes = frame.byteOffset % 8 === 0 ? frame : Buffer.from(frame);
   const n = bytes.byteLength / size;
   switch (dtype) {
     case "float32":

@@ -1,0 +1,70 @@
+import test from "ava";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ProtocolError } from "../../ts/errors.js";
+import { decodeFrames, decodeReply, encodeFrames, encodeRequest, float32Tensor, parseResult } from "../../ts/worker/codec.js";
+import { buildRequestVectors, REQUESTS_DIR } from "../../scripts/gen-proto-vectors.js";
+
+const REPLIES_DIR = fileURLToPath(new URL("../../proto/vectors/replies/", import.meta.url));
+
+test("a denoise request round-trips: header keys on the wire, tensor bytes in their own frame", (t) => {
+  const x = Float32Array.from({ length: 24 }, (_, i) => i * 0.5 - 3);
+  const frames = encodeRequest(7, { op: "denoise", model: "m", items: [{ cond: "c", t: 981.25, branch: "cond" }], x: float32Tensor(x, [1, 2, 1, 3, 4]) });
+  t.is(frames.length, 2);
+  t.is(frames[1]?.byteLength, 96);
+  const { header, tensors } = decodeFrames(frames);
+  t.like(header, { v: 1, op: "denoise", id: 7, args: { model: "m", items: [{ cond: "c", t: 981.25, branch: "cond" }] } });
+  t.deepEqual(tensors[0]?.shape, [1, 2, 1, 3, 4]);
+  t.deepEqual(Array.from(tensors[0]?.data as Float32Array), Array.from(x));
+});
+
+test("request vectors on disk are what the codec writes now (the --check of the generator)", (t) => {
+  const files = buildRequestVectors();
+  const onDisk = readdirSync(REQUESTS_DIR).filter((f) => f.endsWith(".json")).sort();
+  t.deepEqual(onDisk, Object.keys(files).sort());
+  for (const f of onDisk) t.is(readFileSync(join(REQUESTS_DIR, f), "utf8"), files[f], f);
+});
+
+test("reply vectors written by the Python protocol module decode to their stated header and tensors", (t) => {
+  const files = readdirSync(REPLIES_DIR).filter((f) => f.endsWith(".json"));
+  t.true(files.length >= 4, "the Python side must have written reply vectors (python -m sencache_worker.vectors)");
+  for (const f of files) {
+    const v = JSON.parse(readFileSync(join(REPLIES_DIR, f), "utf8")) as { frames: string[]; header: Record<string, unknown>; tensors: { name: string; dtype: string; shape: number[]; values: number[] }[] };
+    const frames = v.frames.map((b) => Buffer.from(b, "base64"));
+    const { header, tensors } = decodeFrames(frames);
+    t.deepEqual(header, v.header, f);
+    t.deepEqual(
+      tensors.map((x) => ({ name: x.name, dtype: x.dtype, shape: x.shape, values: Array.from(x.data as ArrayLike<number | bigint>, Number) })),
+      v.tensors,
+      f,
+    );
+    const reply = decodeReply(frames);
+    if (reply.ok && reply.op !== "unknown") t.notThrows(() => parseResult(reply.op as never, reply.result, reply.tensors), f);
+    if (!reply.ok) t.regex(reply.error.code, /^[a-z_]+$/, f);
+  }
+});
+
+test("truncated, garbage and mislabelled frames are ProtocolErrors, before any tensor is built", (t) => {
+  const frames = encodeRequest(1, { op: "denoise", model: "m", items: [{ cond: "c", t: 1, branch: "cond" }], x: float32Tensor(new Float32Array(6), [1, 1, 1, 2, 3]) });
+  t.throws(() => decodeFrames([frames[0] as Buffer]), { instanceOf: ProtocolError, message: /announces 1 tensor frames but carries 0/ });
+  t.throws(() => decodeFrames([frames[0] as Buffer, (frames[1] as Buffer).subarray(0, 20)]), { instanceOf: ProtocolError, message: /should have 24 bytes/ });
+  t.throws(() => decodeFrames([Buffer.from([0xc1, 0xff, 0x00])]), { instanceOf: ProtocolError });
+  t.throws(() => decodeFrames([encodeFrames({ v: 1 })[0] as Buffer, Buffer.alloc(4)]), { instanceOf: ProtocolError });
+  t.throws(() => decodeFrames(frames, 10), { instanceOf: ProtocolError, message: /exceeds the limit/ });
+  t.throws(() => decodeFrames([]), { instanceOf: ProtocolError });
+});
+
+test("a reply from a future protocol version is refused with a sentence naming both versions", (t) => {
+  const frames = encodeFrames({ v: 2, op: "hello", id: 1, ok: true, result: {} });
+  t.throws(() => decodeReply(frames), { instanceOf: ProtocolError, message: /version 2 but this client speaks 1/ });
+});
+
+test("small frames at unaligned offsets still decode (copied to an aligned buffer)", (t) => {
+  const withTensor = encodeFrames({ v: 1, op: "denoise", id: 3, ok: true, result: { items: 1 } }, [{ name: "out", ...float32Tensor(Float32Array.of(1.5, -2), [1, 2]) }]);
+  const raw = Buffer.alloc(9);
+  (withTensor[1] as Buffer).copy(raw, 1);
+  const reply = decodeReply([withTensor[0] as Buffer, raw.subarray(1)]);
+  t.true(reply.ok);
+  if (reply.ok) t.deepEqual(Array.from(parseResult("denoise", reply.result, reply.tensors).out.data), [1.5, -2]);
+});

@@ -1,0 +1,78 @@
+/** `sencache generate`: one text-to-video sample with a cache policy; writes a GIF and a summary. */
+import { writeFileSync } from "node:fs";
+import type { CommandModule } from "yargs";
+import { resolvePolicy } from "../../policies/index.js";
+import { generate } from "../../sampling/generate.js";
+import { writeGif } from "../../media/index.js";
+import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
+import { ProgressBar } from "../progress.js";
+
+interface GenerateArgs extends ModelArgs {
+  prompt: string;
+  negativePrompt: string;
+  seed: number;
+  steps?: number;
+  guidance?: number;
+  height?: number;
+  width?: number;
+  frames?: number;
+  policy: string;
+  out: string;
+  latentOut?: string;
+  json: boolean;
+}
+
+export const generateCommand: CommandModule<object, GenerateArgs> = {
+  command: "generate",
+  describe: "Generate one video with a cache policy and write it as an animated GIF",
+  builder: (y) =>
+    modelOptions(y)
+      .option("prompt", { type: "string", demandOption: true, describe: "text prompt" })
+      .option("negative-prompt", { type: "string", default: "", describe: "negative prompt (unconditional branch)" })
+      .option("seed", { type: "number", default: 0, describe: "seed of the initial latent" })
+      .option("steps", { type: "number", describe: "denoising steps (default: the model's)" })
+      .option("guidance", { type: "number", describe: "classifier-free guidance scale (default: the model's)" })
+      .option("height", { type: "number" })
+      .option("width", { type: "number" })
+      .option("frames", { type: "number", describe: "number of video frames" })
+      .option("policy", { type: "string", default: "none", describe: 'cache policy id with options, e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=2"' })
+      .option("out", { type: "string", default: "out/generate.gif", describe: "output GIF path" })
+      .option("latent-out", { type: "string", describe: "also write the final latent as raw float32 (plus .json with its shape)" })
+      .option("json", { type: "boolean", default: false, describe: "print the run summary as JSON" }) as never,
+  handler: async (args) => {
+    const policy = resolvePolicy(args.policy);
+    await withModel(args, async (model) => {
+      const steps = args.steps ?? model.info.defaults.numInferenceSteps;
+      const bar = new ProgressBar({ total: steps, label: `generate ${policy.id}`, stream: process.stderr });
+      const result = await generate(model, {
+        prompt: args.prompt,
+        negativePrompt: args.negativePrompt,
+        seed: args.seed,
+        steps,
+        ...(args.guidance !== undefined ? { guidanceScale: args.guidance } : {}),
+        ...(args.height !== undefined ? { height: args.height } : {}),
+        ...(args.width !== undefined ? { width: args.width } : {}),
+        ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
+        policy,
+        decode: true,
+        onStep: (e) => bar.tick(1, `NFE ${e.nfe} · ${e.action}`),
+      });
+      bar.done();
+      ensureParent(args.out);
+      if (result.video) writeGif(args.out, result.video, { delayMs: 120, scale: 4 });
+      if (args.latentOut) {
+        ensureParent(args.latentOut);
+        writeFileSync(args.latentOut, Buffer.from(result.latent.buffer, result.latent.byteOffset, result.latent.byteLength));
+        writeFileSync(`${args.latentOut}.json`, JSON.stringify({ shape: result.latentShape }));
+      }
+      const s = result.summary;
+      if (args.json) {
+        console.log(JSON.stringify({ ...s, out: args.out }, null, 2));
+      } else {
+        console.log(`policy ${s.policy}: NFE ${s.nfe}/${s.totalSteps} (speed-up ×${s.speedup.toFixed(2)}), ${(s.wallMs / 1000).toFixed(2)} s; reused steps: [${s.reusedSteps.join(", ")}]`);
+        for (const d of s.diagnostics) console.log(`warning: ${d}`);
+        console.log(`wrote ${args.out}`);
+      }
+    });
+  },
+};

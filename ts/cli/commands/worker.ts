@@ -1,0 +1,37 @@
+/** `sencache worker`: run a worker in the foreground on an endpoint (for remote or shared use). */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import type { CommandModule } from "yargs";
+import { PACKAGE_ROOT, defaultPython } from "../../worker/supervisor.js";
+
+interface WorkerArgs {
+  endpoint: string;
+  device: string;
+  threads?: number;
+}
+
+export const workerCommand: CommandModule<object, WorkerArgs> = {
+  command: "worker",
+  describe: "Start a Python worker that serves denoiser evaluations on a ZeroMQ endpoint",
+  builder: (y) =>
+    y
+      .option("endpoint", { type: "string", default: "tcp://127.0.0.1:5555", describe: "ZeroMQ endpoint to bind (tcp://host:port or ipc:///path)" })
+      .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device" })
+      .option("threads", { type: "number", describe: "torch CPU threads" }) as never,
+  handler: async (args) => {
+    const argv = ["-m", "sencache_worker", "--endpoint", args.endpoint, "--device", args.device];
+    if (args.threads !== undefined) argv.push("--threads", String(args.threads));
+    const child = spawn(defaultPython(), argv, {
+      cwd: join(PACKAGE_ROOT, "py"),
+      env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, "py"), HF_HUB_OFFLINE: "1", OMP_WAIT_POLICY: "PASSIVE" },
+      stdio: "inherit",
+    });
+    const stop = (): void => {
+      child.kill("SIGTERM");
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    const code = await new Promise<number | null>((res) => child.once("exit", res));
+    process.exitCode = code ?? 1;
+  },
+};

@@ -1,0 +1,56 @@
+/** Options and set-up shared by the commands that run a model. */
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Argv } from "yargs";
+import { InvalidInputError } from "../errors.js";
+import { Model } from "../sampling/model.js";
+import { openWorker, type OpenedWorker } from "../worker/open.js";
+import { PACKAGE_ROOT } from "../worker/supervisor.js";
+
+/** The bundled trained tiny text-to-video model (a WanPipeline saved with save_pretrained). */
+export const BUNDLED_MODEL = join(PACKAGE_ROOT, "models", "tiny-wan-t2v");
+
+export interface ModelArgs {
+  model: string;
+  connect?: string;
+  device: string;
+  threads?: number;
+  timeout: number;
+}
+
+export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
+  return y
+    .option("model", { type: "string", default: BUNDLED_MODEL, describe: "diffusers pipeline: a local folder or a model id (from_pretrained)" })
+    .option("connect", { type: "string", describe: "use a running worker at this endpoint instead of spawning one" })
+    .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device of a spawned worker" })
+    .option("threads", { type: "number", describe: "torch CPU threads of a spawned worker" })
+    .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply" }) as unknown as Argv<T & ModelArgs>;
+}
+
+/** Open a worker (spawned or connected), load the model, run `fn`, and always close the worker. */
+export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: OpenedWorker) => Promise<R>): Promise<R> {
+  if (args.model === BUNDLED_MODEL && !existsSync(join(BUNDLED_MODEL, "model_index.json"))) {
+    throw new InvalidInputError(`The bundled model is missing at ${BUNDLED_MODEL}; restore it from git, or pass --model.`);
+  }
+  const worker = await openWorker({
+    ...(args.connect ? { connect: args.connect } : {}),
+    device: args.device,
+    ...(args.threads !== undefined ? { threads: args.threads } : {}),
+    timeoutMs: args.timeout * 1000,
+  });
+  const interrupt = (): void => {
+    void worker.close().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupt);
+  try {
+    const model = await Model.load(worker.client, args.model);
+    return await fn(model, worker);
+  } finally {
+    process.removeListener("SIGINT", interrupt);
+    await worker.close();
+  }
+}
+
+export function ensureParent(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+}

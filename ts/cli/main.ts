@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/** The `sencache` command line: yargs command modules, one per file in ./commands. */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { SencacheError } from "../errors.js";
+import { generateCommand } from "./commands/generate.js";
+import { workerCommand } from "./commands/worker.js";
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(hideBin(argv))
+    .scriptName("sencache")
+    .command(generateCommand)
+    .command(workerCommand)
+    .demandCommand(1, "Name a command; see --help.")
+    .strict()
+    .fail((message, error, y) => {
+      if (error) throw error;
+      y.showHelp();
+      console.error(`\n${message}`);
+      process.exit(2);
+    })
+    .help()
+    .parseAsync();
+}
+
+main(process.argv).catch((error: unknown) => {
+  if (SencacheError.isInstance(error)) {
+    console.error(`sencache: ${error.message} [${error.code}]`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+/**
+ * The sampling loop for one sample: classifier-free guidance with one cached output per branch, a
+ * cache-policy hook, per-step events and a run summary. A reused step sends nothing anywhere.
+ */
+import { AbortError, InvalidInputError, SencacheError } from "../errors.js";
+import type { CachePolicy, ComputedStep, DecideContext, ModelProbes } from "../policies/types.js";
+import type { NoiseSource, Scheduler } from "../schedulers/types.js";
+import type { Denoiser, DenoiseItem, RunSummary, StepEvent } from "./types.js";
+
+export interface SampleOptions {
+  readonly denoiser: Denoiser;
+  readonly scheduler: Scheduler;
+  /** The initial latent x_T as the pipeline prepares it (already scaled by init_noise_sigma). */
+  readonly latent: Float32Array;
+  readonly latentShape: readonly number[];
+  /** Condition handle of the prompt. */
+  readonly cond: string;
+  /** Condition handle of the negative prompt; required when guidanceScale > 1. */
+  readonly uncond?: string;
+  /** Classifier-free guidance scale; guidance runs when it is > 1 (as the diffusers pipelines decide). */
+  readonly guidanceScale?: number;
+  readonly policy?: CachePolicy;
+  /** Model probes a policy may ask for once per schedule (TeaCache's time embedding). */
+  readonly probes?: ModelProbes;
+  readonly model?: { readonly family: string; readonly source: string };
+  /** Noise for stochastic schedulers. */
+  readonly noise?: NoiseSource;
+  readonly onStep?: (event: StepEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface SampleResult {
+  readonly latent: Float32Array;
+  readonly summary: RunSummary;
+}
+
+/** Without a policy every step is computed. */
+const computeEveryStep: CachePolicy = { id: "none", apiVersion: 1, options: {}, reset() {}, decide: () => ({ action: "compute" }) };
+
+const noProbes: ModelProbes = {
+  timeEmbedding: () => Promise.reject(new InvalidInputError("This denoiser offers no time-embedding probe; pick a policy that does not need one, or run through a worker-backed model.")),
+};
+
+/** `uncond + g·(cond − uncond)`, in float32 as the pipelines compute it. */
+export function guide(cond: Float32Array, uncond: Float32Array, scale: number): Float32Array {
+  const out = new Float32Array(cond.length);
+  const g = Math.fround(scale);
+  for (let i = 0; i < out.length; i++) {
+    const u = uncond[i] as number;
+    out[i] = u + Math.fround(g * Math.fround((cond[i] as number) - u));
+  }
+  return out;
+}
+
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
+}
+
+export async function sample(options: SampleOptions): Promise<SampleResult> {
+  const { denoiser, scheduler, latentShape, cond, signal } = options;
+  const guidanceScale = options.guidanceScale ?? 1;
+  const useGuidance = guidanceScale > 1;
+  if (useGuidance && options.uncond === undefined) {
+    throw new InvalidInputError(`Guidance scale ${guidanceScale} needs a negative-prompt condition (uncond); pass one, or use a guidance scale of 1.`);
+  }
+  const numElements = latentShape.reduce((a, b) => a * b, 1);
+  if (options.latent.length !== numElements) {
+    throw new InvalidInputError(`The initial latent has ${options.latent.length} values but the shape [${latentShape.join(", ")}] needs ${numElements}; pass the latent the model prepared.`);
+  }
+  const bad = firstNonFinite(options.latent);
+  if (bad >= 0) throw new InvalidInputError(`The initial latent holds a non-finite value at index ${bad}; pass a finite latent.`);
+
+  const policy = options.policy ?? computeEveryStep;
+  const totalSteps = scheduler.numInferenceSteps;
+  const timesteps = scheduler.timesteps;
+  const sigmas = scheduler.sigmas;
+  const branches = useGuidance ? 2 : 1;
+  policy.reset();
+  scheduler.reset();
+  await policy.prepare?.({
+    totalSteps,
+    timesteps,
+    sigmas,
+    latentShape,
+    numElements,
+    guidance: useGuidance,
+    model: options.model ?? { family: "unknown", source: "unknown" },
+    probes: options.probes ?? noProbes,
+  });
+
+  const started = performance.now();
+  let x = options.latent;
+  let last: ComputedStep | undefined;
+  let previous: ComputedStep | undefined;
+  let streak = 0;
+  let nfe = 0;
+  const computedSteps: number[] = [];
+  const reusedSteps: number[] = [];
+  const forced: string[] = [];
+
+  for (let i = 0; i < totalSteps; i++) {
+    if (signal?.aborted) throw new AbortError(`Sampling was aborted at step ${i} of ${totalSteps}.`);
+    const t = timesteps[i] as number;
+    const sigma = sigmas[i] as number;
+    const context: DecideContext = {
+      step: i,
+      totalSteps,
+      t,
+      sigma,
+      sigmaNext: sigmas[i + 1] ?? 0,
+      timesteps,
+      sigmas,
+      latent: x,
+      numElements,
+      reuseStreak: streak,
+      ...(last ? { last } : {}),
+      ...(previous ? { previous } : {}),
+    };
+    let decision = policy.decide(context);
+    if (decision.action === "reuse" && !last) {
+      forced.push(`policy "${policy.id}" asked to reuse at step ${i} with nothing computed yet; the step was computed`);
+      decision = { action: "compute", reason: "nothing cached yet" };
+    }
+    let outputs: readonly Float32Array[];
+    if (decision.action === "compute") {
+      const input = scheduler.scaleModelInput(x, i);
+      const items: DenoiseItem[] = [{ cond, branch: "cond", t, x: input }];
+      if (useGuidance) items.push({ cond: options.uncond as string, branch: "uncond", t, x: input });
+      outputs = await denoiser.denoise(items, signal);
+      if (outputs.length !== items.length || outputs.some((o) => o.length !== numElements)) {
+        throw new InvalidInputError(`The denoiser returned ${outputs.length} outputs of the wrong size at step ${i}; it must return one output of ${numElements} values per item.`);
+      }
+      for (const out of outputs) {
+        const at = firstNonFinite(out);
+        if (at >= 0) throw new SencacheError("non_finite_output", `The model produced a non-finite value at step ${i} (t = ${t}, index ${at}); check the model weights, dtype and inputs.`);
+      }
+      const computed: ComputedStep = { step: i, t, sigma, latent: x, outputs };
+      previous = last;
+      last = computed;
+      policy.observe?.(computed);
+      streak = 0;
+      nfe++;
+      computedSteps.push(i);
+    } else {
+      outputs = decision.outputs ?? (last as ComputedStep).outputs;
+      streak++;
+      reusedSteps.push(i);
+    }
+    const prediction = useGuidance ? guide(outputs[0] as Float32Array, outputs[1] as Float32Array, guidanceScale) : (outputs[0] as Float32Array);
+    x = scheduler.step(prediction, i, x, options.noise);
+    options.onStep?.({
+      type: "step",
+      step: i,
+      totalSteps,
+      t,
+      sigma,
+      action: decision.action,
+      ...(decision.score !== undefined ? { score: decision.score } : {}),
+      ...(decision.threshold !== undefined ? { threshold: decision.threshold } : {}),
+      ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
+      reuseStreak: streak,
+      nfe,
+      elapsedMs: performance.now() - started,
+    });
+  }
+  const summary: RunSummary = {
+    totalSteps,
+    nfe,
+    denoiseItems: nfe * branches,
+    computedSteps,
+    reusedSteps,
+    speedup: nfe > 0 ? totalSteps / nfe : Number.POSITIVE_INFINITY,
+    wallMs: performance.now() - started,
+    policy: policy.id,
+    diagnostics: [...forced, ...(policy.diagnostics?.() ?? [])],
+  };
+  return { latent: x, summary };
+}
+
+export type SampleEvent = StepEvent | { readonly type: "done"; readonly result: SampleResult };
+
+/** The same loop as an async-iterable stream of typed events, ending with a "done" event. */
+export async function* streamSample(options: Omit<SampleOptions, "onStep">): AsyncGenerator<SampleEvent, void, undefined> {
+  const queue: SampleEvent[] = [];
+  let wake: (() => void) | undefined;
+  let failure: { error: unknown } | undefined;
+  let finished = false;
+  const push = (e: SampleEvent): void => {
+    queue.push(e);
+    wake?.();
+  };
+  void sample({ ...options, onStep: push }).then(
+    (result) => {
+      push({ type: "done", result });
+      finished = true;
+      wake?.();
+    },
+    (error: unknown) => {
+      failure = { error };
+      finished = true;
+      wake?.();
+    },
+  );
+  for (;;) {
+    const next = queue.shift();
+    if (next) {
+      yield next;
+      if (next.type === "done") return;
+      continue;
+    }
+    if (failure) throw failure.error;
+    if (finished && queue.length === 0) return;
+    await new Promise<void>((res) => (wake = res));
+    wake = undefined;
+  }
+}

@@ -1,0 +1,4 @@
+export { WorkerClient, type ClientOptions, type RequestOptions } from "./client.js";
+export * from "./codec.js";
+export { WorkerProcess, PACKAGE_ROOT, defaultPython, tracebackSummary, isWorkerDied, type SpawnOptions } from "./supervisor.js";
+export { openWorker, type OpenedWorker, type OpenWorkerOptions } from "./open.js";
