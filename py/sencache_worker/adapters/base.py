@@ -1,0 +1,127 @@
+"""The contract every model-family adapter fulfils. Adapters see numpy arrays and torch; never wire keys."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..protocol import BAD_SHAPE, BAD_ARGS, ProtocolError
+
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What `load` reports about a pipeline (the protocol module turns it into the load result)."""
+
+    family: str
+    pipeline_class: str
+    scheduler_class: str
+    scheduler_config: dict
+    channels: int
+    spatial_scale: int
+    temporal_scale: int
+    height: int
+    width: int
+    num_frames: int
+    guidance_scale: float
+    num_inference_steps: int
+
+
+def jsonable(value: Any) -> Any:
+    """A diffusers config as plain JSON types (tuples to lists, numpy scalars to numbers, private keys kept)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    return str(value)
+
+
+def sencache_defaults(source: str) -> dict:
+    """Optional `sencache.json` next to model_index.json: {"defaults": {height, width, num_frames, ...}}."""
+    path = Path(source) / "sencache.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    d = data.get("defaults", {}) if isinstance(data, dict) else {}
+    return d if isinstance(d, dict) else {}
+
+
+def as_torch(array: np.ndarray) -> torch.Tensor:
+    """A torch view of a (possibly read-only, zero-copy) frame; adapters never write into inputs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(array)
+
+
+def bad_shape(message: str) -> ProtocolError:
+    return ProtocolError(BAD_SHAPE, message)
+
+
+def bad_args(message: str) -> ProtocolError:
+    return ProtocolError(BAD_ARGS, message)
+
+
+class Adapter(ABC):
+    """One loaded pipeline of one family. Methods run on the worker's compute thread only."""
+
+    family: str = ""
+    pipeline_classes: tuple[str, ...] = ()
+
+    def __init__(self, pipe, source: str, device: torch.device, dtype: torch.dtype):
+        self.pipe = pipe
+        self.source = source
+        self.device = device
+        self.dtype = dtype
+
+    @classmethod
+    @abstractmethod
+    def load(cls, source: str, device: torch.device, dtype: torch.dtype) -> "Adapter":
+        """Load the pipeline with `DiffusionPipeline.from_pretrained` (offline) and move it to `device`."""
+
+    @abstractmethod
+    def info(self) -> ModelInfo: ...
+
+    @abstractmethod
+    def encode_prompt(self, text: str, max_sequence_length: int | None) -> tuple[torch.Tensor, int]:
+        """One text -> (embeddings [L, D] in the transformer's dtype on the device, number of real tokens)."""
+
+    @abstractmethod
+    def prepare_latents(self, seed: int, height: int, width: int, num_frames: int) -> np.ndarray:
+        """The pipeline's own initial latent draw, float32 [1, C, F', H', W']."""
+
+    @abstractmethod
+    def check_latent_shape(self, shape: tuple[int, ...]) -> None:
+        """Raise ProtocolError(bad_shape) when a [n, C, F', H', W'] latent cannot go through the denoiser."""
+
+    @abstractmethod
+    def denoise(self, x: np.ndarray, timesteps: np.ndarray, conds: list[torch.Tensor]) -> np.ndarray:
+        """One forward: x float32 [n, C, F', H', W'], timesteps float32 [n], one condition per row -> float32."""
+
+    @abstractmethod
+    def time_embedding(self, timesteps: np.ndarray) -> np.ndarray:
+        """float32 [len, D]: the model's time embedding for each timestep."""
+
+    @abstractmethod
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        """float32 [1, C, F', H', W'] normalised latents -> uint8 video [F, H, W, 3]."""
+
+    @abstractmethod
+    def encode_media(self, video: np.ndarray, sample: bool) -> np.ndarray:
+        """uint8 video [F, H, W, 3] -> normalised float32 latents [1, C, F', H', W']."""

@@ -1,0 +1,465 @@
+"""The worker process: a ZeroMQ ROUTER served by one I/O thread, and one compute thread that owns the models.
+
+The I/O thread owns the ROUTER. It answers `hello`, `ping`, `stats` and `shutdown` itself (so heartbeats are
+answered during a long forward) and queues every other op for the compute thread. The compute thread merges the
+waiting `denoise` requests of the same model and latent shape into one forward with per-item timesteps, then sends
+each reply back through an inproc PUSH socket; only the I/O thread ever touches the ROUTER.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import zmq
+
+from . import WORKER_NAME, __version__
+from . import protocol as P
+
+log = logging.getLogger("sencache_worker")
+
+RESULTS_ENDPOINT = "inproc://sencache-results"
+INLINE_OPS = frozenset({"hello", "ping", "stats", "shutdown"})
+DEBUG_ENV = "SENCACHE_WORKER_DEBUG"
+
+
+@dataclass
+class Job:
+    identity: bytes
+    req: P.Request
+    args: Any
+
+
+class Counters:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.messages = self.denoise_requests = self.denoise_items = self.forwards = self.errors = 0
+
+    def add(self, **deltas: int) -> None:
+        with self.lock:
+            for k, v in deltas.items():
+                setattr(self, k, getattr(self, k) + v)
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = traceback.format_exception_only(type(exc), exc)
+    return (lines[-1] if lines else repr(exc)).strip()
+
+
+class Models:
+    """Loaded adapters and prompt-condition handles. Touched by the compute thread only (read by stats)."""
+
+    def __init__(self, device):
+        self.device = device
+        self.session = os.urandom(3).hex()  # handles from another (or a dead) worker are never mistaken for ours
+        self.adapters: dict[str, Any] = {}
+        self.by_key: dict[tuple, str] = {}
+        self.conds: dict[str, tuple[str, Any]] = {}
+        self.serial = 0
+
+    def _handle(self, kind: str) -> str:
+        self.serial += 1
+        return f"{kind}{self.serial}.{self.session}"
+
+    def model(self, handle: str):
+        adapter = self.adapters.get(handle)
+        if adapter is None:
+            raise P.ProtocolError(P.UNKNOWN_MODEL, f"No loaded model has handle {handle!r}; call load first.")
+        return adapter
+
+    def cond(self, model: str, handle: str):
+        entry = self.conds.get(handle)
+        if entry is None:
+            raise P.ProtocolError(
+                P.UNKNOWN_HANDLE, f"Condition handle {handle!r} is not known here; encode the prompt again."
+            )
+        if entry[0] != model:
+            raise P.ProtocolError(
+                P.UNKNOWN_HANDLE, f"Condition handle {handle!r} belongs to another model; encode it with {model}."
+            )
+        return entry[1]
+
+
+class Worker:
+    def __init__(self, endpoint: str, device: str, threads: int | None, max_message_bytes: int,
+                 max_batch_items: int = 64, debug_delay_ms: int = 0):
+        self.endpoint = endpoint
+        self.device_arg = device
+        self.threads = threads
+        self.max_message_bytes = max_message_bytes
+        self.max_batch_items = max_batch_items
+        self.debug_delay = debug_delay_ms / 1000.0
+        self.counters = Counters()
+        self.jobs: queue.Queue = queue.Queue()
+        self.stopping = False
+        self.compute_error: BaseException | None = None
+        self.ctx = zmq.Context()
+
+    # -- start-up ----------------------------------------------------------------------------------------------
+
+    def _init_compute(self):
+        import diffusers
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+            try:
+                torch.set_num_interop_threads(1)
+            except RuntimeError:
+                pass
+        want = self.device_arg
+        if want == "auto":
+            want = "cuda" if torch.cuda.is_available() else "cpu"
+        if want == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("--device cuda was asked for but torch sees no CUDA device; use --device cpu or auto")
+        self.torch_device = torch.device("cuda:0" if want == "cuda" else "cpu")
+        try:
+            diffusers.utils.logging.set_verbosity_error()
+            diffusers.utils.logging.disable_progress_bar()
+            import transformers
+
+            transformers.utils.logging.set_verbosity_error()
+            transformers.utils.logging.disable_progress_bar()
+        except Exception:  # pragma: no cover - cosmetic only
+            pass
+        from . import adapters  # noqa: F401  (import cost paid before readiness)
+
+        self.hello = P.HelloResult(
+            protocol=P.PROTOCOL_VERSION,
+            worker=WORKER_NAME,
+            version=__version__,
+            device=str(self.torch_device),
+            pid=os.getpid(),
+            torch=torch.__version__,
+            diffusers=diffusers.__version__,
+            max_message_bytes=self.max_message_bytes,
+        )
+        self.models = Models(self.torch_device)
+
+    def run(self) -> int:
+        router = self.ctx.socket(zmq.ROUTER)
+        router.setsockopt(zmq.LINGER, 2000)
+        router.bind(self.endpoint)
+        results = self.ctx.socket(zmq.PULL)
+        results.bind(RESULTS_ENDPOINT)
+        # Messages queue in ZeroMQ until we read them: the first hello is answered only once this returns.
+        self._init_compute()
+        compute = threading.Thread(target=self._compute_main, name="compute", daemon=True)
+        compute.start()
+        log.info("ready on %s (device %s, pid %d)", self.endpoint, self.torch_device, os.getpid())
+
+        poller = zmq.Poller()
+        poller.register(router, zmq.POLLIN)
+        poller.register(results, zmq.POLLIN)
+        try:
+            while not self.stopping:
+                if self.compute_error is not None:
+                    raise RuntimeError("the compute thread died") from self.compute_error
+                events = dict(poller.poll(200))
+                if results in events:
+                    while True:
+                        try:
+                            frames = results.recv_multipart(zmq.NOBLOCK, copy=False)
+                        except zmq.Again:
+                            break
+                        router.send_multipart(frames, copy=False)
+                if router in events:
+                    while not self.stopping:
+                        try:
+                            frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
+                        except zmq.Again:
+                            break
+                        self._on_message(router, frames)
+        finally:
+            self.jobs.put(None)
+            compute.join(timeout=5.0)
+            router.close(linger=2000)
+            results.close(linger=0)
+        if compute.is_alive():
+            log.warning("a forward is still running; exiting without waiting for it")
+            time.sleep(0.2)
+            sys.stderr.flush()
+            os._exit(0)
+        self.ctx.term()
+        log.info("stopped")
+        return 0
+
+    # -- I/O thread --------------------------------------------------------------------------------------------
+
+    def _send(self, sock, identity: bytes, reply: P.Reply) -> None:
+        if not reply.ok:
+            self.counters.add(errors=1)
+        sock.send_multipart([identity, *P.encode_reply(reply)], copy=False)
+
+    def _on_message(self, router, frames) -> None:
+        self.counters.add(messages=1)
+        identity = frames[0].bytes
+        try:
+            req = P.decode_request(frames[1:], self.max_message_bytes)
+        except P.ProtocolError as e:
+            log.info("rejected a message: %s %s", e.code, e.message)
+            self._send(router, identity, P.error_reply(e))
+            return
+        try:
+            if req.op in INLINE_OPS:
+                self._inline(router, identity, req)
+            else:
+                self.jobs.put(Job(identity, req, P.parse_args(req)))
+        except P.ProtocolError as e:
+            self._send(router, identity, P.error_reply(e, req.op, req.id))
+
+    def _inline(self, router, identity, req: P.Request) -> None:
+        args = P.parse_args(req)
+        if req.op == "hello":
+            if P.PROTOCOL_VERSION not in args.protocols:
+                raise P.ProtocolError(
+                    P.UNSUPPORTED_VERSION,
+                    f"The client speaks {list(args.protocols)}; this worker speaks {list(P.SUPPORTED_VERSIONS)}.",
+                )
+            log.info("hello from %s", args.client or "a client")
+            result = self.hello
+        elif req.op == "ping":
+            result = P.Empty()
+        elif req.op == "stats":
+            c = self.counters
+            with c.lock:
+                result = P.StatsResult(
+                    messages=c.messages,
+                    denoise_requests=c.denoise_requests,
+                    denoise_items=c.denoise_items,
+                    forwards=c.forwards,
+                    errors=c.errors,
+                    models=len(self.models.adapters),
+                    conds=len(self.models.conds),
+                )
+        else:  # shutdown
+            result = P.Empty()
+            self.stopping = True
+            log.info("shutdown requested")
+        self._send(router, identity, P.reply_to(req.op, req.id, result))
+
+    # -- compute thread ----------------------------------------------------------------------------------------
+
+    def _compute_main(self) -> None:
+        push = self.ctx.socket(zmq.PUSH)
+        push.setsockopt(zmq.LINGER, 0)
+        push.connect(RESULTS_ENDPOINT)
+        try:
+            self._compute_loop(push)
+        except BaseException as e:  # a bug here must not leave a worker that never answers
+            log.error("compute thread crashed:\n%s", traceback.format_exc())
+            self.compute_error = e
+        finally:
+            push.close()
+
+    def _compute_loop(self, push) -> None:
+        pending: collections.deque = collections.deque()
+        while True:
+            if not pending:
+                pending.append(self.jobs.get())
+            while True:
+                try:
+                    pending.append(self.jobs.get_nowait())
+                except queue.Empty:
+                    break
+            job = pending.popleft()
+            if job is None:
+                return
+            if job.req.op == "denoise":
+                self._denoise(push, self._take_batch(job, pending))
+            else:
+                self._one(push, job)
+
+    def _reply(self, push, job: Job, reply: P.Reply) -> None:
+        if not reply.ok:
+            self.counters.add(errors=1)
+        push.send_multipart([job.identity, *P.encode_reply(reply)], copy=False)
+
+    def _fail(self, push, job: Job, exc: BaseException) -> None:
+        if isinstance(exc, P.ProtocolError):
+            err = exc
+        else:
+            log.error("%s %d failed:\n%s", job.req.op, job.req.id, "".join(traceback.format_exception(exc)))
+            err = P.ProtocolError(P.INTERNAL, _last_line(exc))
+        self._reply(push, job, P.error_reply(err, job.req.op, job.req.id))
+
+    def _cond_lengths(self, job: Job) -> set | None:
+        try:
+            return {self.models.cond(job.args.model, it.cond).shape[0] for it in job.args.items}
+        except P.ProtocolError:
+            return None
+
+    def _take_batch(self, first: Job, pending: collections.deque) -> list[Job]:
+        """`first` plus the waiting denoise jobs it can share a forward with (same model, shape, prompt length)."""
+        key = (first.args.model, first.args.x.shape[1:])
+        lengths = self._cond_lengths(first)
+        if lengths is None or len(lengths) != 1 or first.args.model not in self.models.adapters:
+            return [first]
+        group, items = [first], len(first.args.items)
+        for job in list(pending):
+            if job is None or job.req.op != "denoise":
+                continue
+            if (job.args.model, job.args.x.shape[1:]) != key or self._cond_lengths(job) != lengths:
+                continue
+            if items + len(job.args.items) > self.max_batch_items:
+                break
+            pending.remove(job)
+            group.append(job)
+            items += len(job.args.items)
+        return group
+
+    def _denoise(self, push, group: list[Job]) -> None:
+        self.counters.add(denoise_requests=len(group))
+        ready: list[tuple[Job, list]] = []
+        for job in group:
+            try:
+                adapter = self.models.model(job.args.model)
+                conds = [self.models.cond(job.args.model, it.cond) for it in job.args.items]
+                adapter.check_latent_shape(job.args.x.shape)
+                ready.append((job, conds))
+            except Exception as e:
+                self._fail(push, job, e)
+        if not ready:
+            return
+        adapter = self.models.model(ready[0][0].args.model)
+        xs = [job.args.x for job, _ in ready]
+        x = xs[0] if len(xs) == 1 else np.concatenate(xs, axis=0)
+        t = np.array([it.t for job, _ in ready for it in job.args.items], dtype=np.float32)
+        conds = [c for _, cs in ready for c in cs]
+        if self.debug_delay:
+            time.sleep(self.debug_delay)
+        try:
+            out = adapter.denoise(x, t, conds)
+        except Exception as e:
+            for job, _ in ready:
+                self._fail(push, job, e)
+            return
+        finally:
+            self.counters.add(forwards=1)
+        self.counters.add(denoise_items=len(t))
+        row = 0
+        for job, _ in ready:
+            n = len(job.args.items)
+            self._reply(push, job, P.reply_to(job.req.op, job.req.id, P.DenoiseResult(items=n, out=out[row:row + n])))
+            row += n
+
+    def _one(self, push, job: Job) -> None:
+        try:
+            result = self._run(job.req.op, job.args)
+        except Exception as e:
+            self._fail(push, job, e)
+            return
+        self._reply(push, job, P.reply_to(job.req.op, job.req.id, result))
+
+    def _run(self, op: str, a) -> Any:
+        m = self.models
+        if op == "load":
+            return self._load(a)
+        if op == "encode_prompt":
+            emb, tokens = m.model(a.model).encode_prompt(a.text, a.max_sequence_length)
+            handle = m._handle("c")
+            m.conds[handle] = (a.model, emb)
+            return P.EncodePromptResult(cond=handle, tokens=int(tokens))
+        if op == "prepare_latents":
+            return P.PrepareLatentsResult(
+                latents=m.model(a.model).prepare_latents(a.seed, a.height, a.width, a.num_frames)
+            )
+        if op == "time_embedding":
+            return P.TimeEmbeddingResult(emb=m.model(a.model).time_embedding(np.array(a.timesteps, np.float32)))
+        if op == "decode":
+            return P.DecodeResult(video=m.model(a.model).decode(a.latents))
+        if op == "encode_media":
+            return P.EncodeMediaResult(latents=m.model(a.model).encode_media(a.video, a.sample))
+        if op == "release":
+            return P.ReleaseResult(released=self._release(a.handles))
+        raise P.ProtocolError(P.UNKNOWN_OP, f"Op {op!r} is not served by the compute thread.")
+
+    def _load(self, a: P.LoadArgs) -> P.LoadResult:
+        from . import adapters
+
+        m = self.models
+        key = (a.source, a.dtype, a.family)
+        handle = m.by_key.get(key)
+        if handle is None:
+            t0 = time.perf_counter()
+            adapter = adapters.load(a.source, m.device, a.dtype, a.family)
+            handle = m._handle("m")
+            m.adapters[handle] = adapter
+            m.by_key[key] = handle
+            log.info("loaded %s as %s in %.1f s", a.source, handle, time.perf_counter() - t0)
+        info = m.adapters[handle].info()
+        return P.LoadResult(
+            model=handle,
+            family=info.family,
+            pipeline_class=info.pipeline_class,
+            scheduler=P.SchedulerInfo(class_name=info.scheduler_class, config=info.scheduler_config),
+            latent=P.LatentInfo(
+                channels=info.channels, spatial_scale=info.spatial_scale, temporal_scale=info.temporal_scale
+            ),
+            defaults=P.Defaults(
+                height=info.height,
+                width=info.width,
+                num_frames=info.num_frames,
+                guidance_scale=info.guidance_scale,
+                num_inference_steps=info.num_inference_steps,
+            ),
+        )
+
+    def _release(self, handles) -> int:
+        m = self.models
+        released = 0
+        for h in handles:
+            if h in m.conds:
+                del m.conds[h]
+                released += 1
+            elif h in m.adapters:
+                del m.adapters[h]
+                for key in [k for k, v in m.by_key.items() if v == h]:
+                    del m.by_key[key]
+                for c in [c for c, (owner, _) in m.conds.items() if owner == h]:
+                    del m.conds[c]
+                released += 1
+        if released and m.device.type == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+        return released
+
+
+def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m sencache_worker", description="sencache denoiser worker (ZeroMQ ROUTER).")
+    p.add_argument("--endpoint", required=True, help="ZeroMQ endpoint to bind, e.g. ipc:///tmp/sencache.sock or tcp://*:5555")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu", help="compute device (default cpu)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--max-message-bytes", type=int, default=P.DEFAULT_MAX_MESSAGE_BYTES,
+                   help="largest accepted message, in tensor bytes (default 1 GiB)")
+    p.add_argument("--max-batch-items", type=int, default=64, help="most denoise items merged into one forward")
+    p.add_argument("--log-level", default="INFO", help="stderr log level (default INFO)")
+    p.add_argument("--debug-delay-ms", type=int, default=0, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_cli(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="sencache-worker %(levelname)s %(message)s")
+    delay = args.debug_delay_ms if os.environ.get(DEBUG_ENV) == "1" else 0
+    worker = Worker(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay)
+
+    def stop(signum, _frame):
+        log.info("signal %d: stopping", signum)
+        worker.stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return worker.run()
