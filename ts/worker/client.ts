@@ -35,8 +35,9 @@ export class WorkerClient {
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
   private closed = false;
-  /** Messages sent (a test counts them to show that a skipped step sends nothing). */
+  /** Messages sent, in all and per op (a test counts them to show that a skipped step sends nothing). */
   sentMessages = 0;
+  readonly sentByOp = new Map<Op, number>();
 
   constructor(endpoint: string, options: ClientOptions = {}) {
     this.endpoint = endpoint;
@@ -141,6 +142,7 @@ export class WorkerClient {
         .then(() => this.socket.send(frames))
         .then(() => {
           this.sentMessages++;
+          this.sentByOp.set(op, (this.sentByOp.get(op) ?? 0) + 1);
         })
         .catch((error: unknown) => {
           const waiter = this.pending.get(id);

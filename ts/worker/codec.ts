@@ -147,6 +147,7 @@ export type Request =
   | { readonly op: "decode"; readonly model: string; readonly latents: Tensor<Float32Array> }
   | { readonly op: "encodeMedia"; readonly model: string; readonly video: Tensor<Uint8Array>; readonly sample?: boolean }
   | { readonly op: "release"; readonly handles: readonly string[] }
+  | { readonly op: "echo"; readonly tensors: readonly (Tensor & { readonly name: string })[] }
   | { readonly op: "stats" }
   | { readonly op: "shutdown" };
 
@@ -163,6 +164,7 @@ const WIRE_OP: Record<Op, string> = {
   decode: "decode",
   encodeMedia: "encode_media",
   release: "release",
+  echo: "echo",
   stats: "stats",
   shutdown: "shutdown",
 };
@@ -212,6 +214,9 @@ export function encodeRequest(id: number, req: Request, options: EncodeOptions =
       break;
     case "release":
       args = { handles: [...req.handles] };
+      break;
+    case "echo":
+      tensors.push(...req.tensors);
       break;
     case "ping":
     case "stats":
@@ -273,6 +278,7 @@ export interface ResultOf {
   decode: { readonly video: Tensor<Uint8Array> };
   encodeMedia: { readonly latents: Tensor<Float32Array> };
   release: { readonly released: number };
+  echo: { readonly tensors: WireMessage["tensors"] };
   stats: StatsResult;
   shutdown: Record<string, never>;
 }
@@ -377,6 +383,8 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
         return { latents: tensor(tensors, "latents", "float32", op) };
       case "release":
         return { released: num(r, "released", op) };
+      case "echo":
+        return { tensors };
       case "stats":
         return {
           messages: num(r, "messages", op),

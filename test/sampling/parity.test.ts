@@ -1,0 +1,52 @@
+/**
+ * The TypeScript loop against the real diffusers pipeline, through the real worker: parity of the
+ * uncached loop with `WanPipeline.__call__`, and "only full evaluations cross the bridge".
+ */
+import test from "ava";
+import { resolvePolicy } from "../../ts/policies/index.js";
+import { generate } from "../../ts/sampling/generate.js";
+import { Model } from "../../ts/sampling/model.js";
+import { WorkerProcess } from "../../ts/worker/supervisor.js";
+import { diffusersReference, maxRelativeError, tinyModelDir } from "../helpers/tiny.js";
+
+let worker: WorkerProcess;
+let model: Model;
+let dir: string;
+const size = { height: 16, width: 16, numFrames: 5 };
+
+test.before(async () => {
+  dir = tinyModelDir();
+  worker = await WorkerProcess.start({ device: "cpu", threads: 1 });
+  model = await Model.load(worker.client, dir);
+});
+
+test.after.always(async () => {
+  await worker?.shutdown();
+});
+
+for (const guidance of [1, 4.5]) {
+  test.serial(`policy none reproduces WanPipeline.__call__ (latent output) to ≤ 1e-5, guidance ${guidance}`, async (t) => {
+    const prompt = "a red square moving left on a blue background";
+    const ours = await generate(model, { prompt, negativePrompt: "", seed: 7, steps: 8, guidanceScale: guidance, ...size });
+    const ref = diffusersReference({ model: dir, prompt, negativePrompt: "", seed: 7, steps: 8, guidance, height: size.height, width: size.width, frames: size.numFrames });
+    t.deepEqual([...ours.latentShape], ref.shape);
+    const err = maxRelativeError(ours.latent, ref.latent);
+    t.log(`max relative error ${err.toExponential(2)}`);
+    t.true(err <= 1e-5, `max relative error ${err}`);
+    t.is(ours.summary.nfe, 8);
+  });
+}
+
+test.serial("fixed-interval: the worker's denoise items equal the summary, and a skipped step sends no message", async (t) => {
+  const before = await worker.client.request({ op: "stats" });
+  const sentBefore = worker.client.sentByOp.get("denoise") ?? 0;
+  const result = await generate(model, { prompt: "a green circle", seed: 3, steps: 10, guidanceScale: 3, policy: resolvePolicy("fixed-interval:k=3,warmup=1"), ...size });
+  const after = await worker.client.request({ op: "stats" });
+  const s = result.summary;
+  t.true(s.nfe < 10 && s.reusedSteps.length > 0);
+  t.is(s.nfe + s.reusedSteps.length, 10);
+  t.is(s.denoiseItems, s.nfe * 2);
+  t.is(after.denoiseItems - before.denoiseItems, s.denoiseItems);
+  t.is((worker.client.sentByOp.get("denoise") ?? 0) - sentBefore, s.nfe, "one denoise message per computed step, none for a reused one");
+  t.is(after.denoiseRequests - before.denoiseRequests, s.nfe);
+});

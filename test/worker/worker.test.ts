@@ -1,0 +1,116 @@
+/**
+ * The real worker over real ZeroMQ: readiness, every bad-input case of proto/SPEC.md as a typed
+ * WorkerError that leaves the worker serving, and a dead worker noticed within the timeout.
+ */
+import test from "ava";
+import { WorkerDiedError, WorkerError } from "../../ts/errors.js";
+import { encodeFrames, encodeRequest, float32Tensor } from "../../ts/worker/codec.js";
+import { WorkerProcess } from "../../ts/worker/supervisor.js";
+import { tinyModelDir } from "../helpers/tiny.js";
+
+let worker: WorkerProcess;
+let model: string;
+let cond: string;
+let shape: number[];
+
+test.before(async () => {
+  const dir = tinyModelDir();
+  worker = await WorkerProcess.start({ device: "cpu", threads: 1 });
+  const loaded = await worker.client.request({ op: "load", source: dir });
+  model = loaded.model;
+  cond = (await worker.client.request({ op: "encodePrompt", model, text: "a red square" })).cond;
+  shape = [...(await worker.client.request({ op: "prepareLatents", model, seed: 0, height: 16, width: 16, numFrames: 5 })).latents.shape];
+});
+
+test.after.always(async () => {
+  await worker?.shutdown();
+});
+
+const stillServing = async (t: import("ava").ExecutionContext): Promise<void> => {
+  const stats = await worker.client.request({ op: "stats" });
+  t.true(stats.messages > 0);
+};
+
+function latent(fill = 0.1, dims = shape): Float32Array {
+  return new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(fill);
+}
+
+test("hello is the readiness announcement and reports the protocol and device", (t) => {
+  t.is(worker.hello.protocol, 1);
+  t.is(worker.hello.device, "cpu");
+  t.true(worker.hello.maxMessageBytes > 0);
+});
+
+test("a denoise of one item returns one finite output of the same shape", async (t) => {
+  const { out, items } = await worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) });
+  t.is(items, 1);
+  t.deepEqual(out.shape, shape);
+  t.true(out.data.every(Number.isFinite));
+});
+
+const badCases: { name: string; code: string; send: () => Promise<unknown> }[] = [
+  { name: "wrong latent shape", code: "bad_shape", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(0.1, [1, 3, 1, 2, 2]), [1, 3, 1, 2, 2]) }) },
+  {
+    name: "wrong dtype",
+    code: "bad_dtype",
+    send: () => worker.client.request({ op: "decode", model, latents: { dtype: "float64", shape, data: new Float64Array(latent().length) } as never }),
+  },
+  { name: "NaN in a latent", code: "non_finite", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(Number.NaN), shape) }) },
+  { name: "rows and items disagree", code: "bad_shape", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }, { cond, t: 500, branch: "uncond" }], x: float32Tensor(latent(), shape) }) },
+  { name: "unknown op", code: "unknown_op", send: () => worker.client.requestWith({ op: "stats" }, { wireOp: "teleport" }) },
+  { name: "unknown model source", code: "unknown_model", send: () => worker.client.request({ op: "load", source: "/nowhere/no-such-model" }) },
+  { name: "unknown model handle", code: "unknown_model", send: () => worker.client.request({ op: "encodePrompt", model: "no-such-handle", text: "x" }) },
+  { name: "unknown condition handle", code: "unknown_handle", send: () => worker.client.request({ op: "denoise", model, items: [{ cond: "released-long-ago", t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) }) },
+  { name: "missing argument", code: "bad_args", send: () => worker.client.requestRaw("prepareLatents", (id) => encodeFrames({ v: 1, op: "prepare_latents", id, args: { model } })) },
+  {
+    name: "truncated tensor frame",
+    code: "bad_message",
+    send: () =>
+      worker.client.requestRaw("denoise", (id) => {
+        const frames = encodeRequest(id, { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) });
+        return [frames[0] as Buffer, (frames[1] as Buffer).subarray(0, 8)];
+      }),
+  },
+  { name: "a missing tensor frame", code: "bad_message", send: () => worker.client.requestRaw("denoise", (id) => [encodeRequest(id, { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) })[0] as Buffer]) },
+  { name: "a header from a future protocol version", code: "unsupported_version", send: () => worker.client.requestWith({ op: "stats" }, { version: 99 }) },
+];
+
+for (const c of badCases) {
+  test(`${c.name} → a typed "${c.code}" error with a sentence, and the worker keeps serving`, async (t) => {
+    const error = await t.throwsAsync(c.send(), { instanceOf: WorkerError });
+    t.is(error?.code, c.code);
+    t.regex(error?.message ?? "", /\w+ \w+/);
+    await stillServing(t);
+  });
+}
+
+test("garbage frames get a bad_message reply (id 0) and the worker keeps serving", async (t) => {
+  const { Dealer } = await import("zeromq");
+  const raw = new Dealer({ linger: 0 });
+  raw.connect(worker.client.endpoint);
+  await raw.send([Buffer.from([0xc1, 0x00, 0xff, 0x13])]);
+  const [reply] = await raw.receive();
+  raw.close();
+  const { decodeReply } = await import("../../ts/worker/codec.js");
+  const decoded = decodeReply([reply as Buffer]);
+  t.false(decoded.ok);
+  if (!decoded.ok) t.is(decoded.error.code, "bad_message");
+  t.is(decoded.id, 0);
+  await stillServing(t);
+});
+
+test.serial("a killed worker is reported as WorkerDiedError to the request in flight, promptly", async (t) => {
+  const victim = await WorkerProcess.start({ device: "cpu", threads: 1 });
+  const m = (await victim.client.request({ op: "load", source: tinyModelDir() })).model;
+  const c = (await victim.client.request({ op: "encodePrompt", model: m, text: "a blue circle" })).cond;
+  const started = Date.now();
+  const big = Array.from({ length: 64 }, () => ({ cond: c, t: 700, branch: "cond" as const }));
+  const bigShape = [64, ...shape.slice(1)];
+  const pending = victim.client.request({ op: "denoise", model: m, items: big, x: float32Tensor(latent(0.2, bigShape), bigShape) });
+  setTimeout(() => victim.kill("SIGKILL"), 50);
+  const error = await t.throwsAsync(pending, { instanceOf: WorkerDiedError });
+  t.regex(error?.message ?? "", /worker process .*exited unexpectedly|died/);
+  t.true(Date.now() - started < 10_000);
+  await t.throwsAsync(victim.client.request({ op: "stats" }), { instanceOf: WorkerDiedError });
+  await victim.shutdown();
+});
