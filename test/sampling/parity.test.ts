@@ -50,3 +50,18 @@ test.serial("fixed-interval: the worker's denoise items equal the summary, and a
   t.is((worker.client.sentByOp.get("denoise") ?? 0) - sentBefore, s.nfe, "one denoise message per computed step, none for a reused one");
   t.is(after.denoiseRequests - before.denoiseRequests, s.nfe);
 });
+
+test.serial("many samples in flight: the worker merges their forwards, and every sample equals its solo run", async (t) => {
+  const { runMany } = await import("../../ts/sampling/runner.js");
+  const requests = [0, 1, 2, 3].map((seed) => ({ prompt: seed % 2 ? "a blue circle" : "a red square", seed, steps: 6, guidanceScale: 3, ...size, policy: () => resolvePolicy("sencache:eps=0.05,n=2") }));
+  const before = await worker.client.request({ op: "stats" });
+  const together = await runMany(model, requests, { concurrency: 4 });
+  const after = await worker.client.request({ op: "stats" });
+  t.true(after.forwards - before.forwards < after.denoiseRequests - before.denoiseRequests, "some requests were merged into one forward");
+  for (const [i, r] of requests.entries()) {
+    const { policy, ...rest } = r;
+    const solo = await generate(model, { ...rest, policy: policy() });
+    t.deepEqual(together[i]?.summary.computedSteps, solo.summary.computedSteps);
+    t.true(maxRelativeError(together[i]?.latent as Float32Array, solo.latent) <= 1e-5);
+  }
+});
