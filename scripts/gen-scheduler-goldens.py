@@ -120,6 +120,36 @@ LTX_VIDEO = {  # Lightricks/LTX-Video
 }
 
 
+WAN_21_T2V_1_3B = {  # Wan-AI/Wan2.1-T2V-1.3B-Diffusers (the 14B repos differ only in flow_shift: 5.0)
+    "beta_end": 0.02,
+    "beta_schedule": "linear",
+    "beta_start": 0.0001,
+    "disable_corrector": [],
+    "dynamic_thresholding_ratio": 0.995,
+    "final_sigmas_type": "zero",
+    "flow_shift": 3.0,
+    "lower_order_final": True,
+    "num_train_timesteps": 1000,
+    "predict_x0": True,
+    "prediction_type": "flow_prediction",
+    "rescale_betas_zero_snr": False,
+    "sample_max_value": 1.0,
+    "solver_order": 2,
+    "solver_p": None,
+    "solver_type": "bh2",
+    "steps_offset": 0,
+    "thresholding": False,
+    "timestep_spacing": "linspace",
+    "trained_betas": None,
+    "use_beta_sigmas": False,
+    "use_exponential_sigmas": False,
+    "use_flow_sigmas": True,
+    "use_karras_sigmas": False,
+}
+WAN_21_T2V_14B = {**WAN_21_T2V_1_3B, "flow_shift": 5.0}
+SD_EPS = {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}
+
+
 def calculate_shift(seq_len, base_seq_len=256, max_seq_len=4096, base_shift=0.5, max_shift=1.15):
     """diffusers.pipelines.ltx.pipeline_ltx.calculate_shift"""
     m = (max_shift - base_shift) / (max_seq_len - base_seq_len)
@@ -159,8 +189,27 @@ def flow_match_cases():
     yield c, "shift 3, stochastic sampling", {"shift": 3.0, "stochastic_sampling": True}, {}
 
 
+def unipc_cases():
+    c = UniPCMultistepScheduler
+    yield c, "wan2.1 t2v 1.3B (flow_shift 3)", WAN_21_T2V_1_3B, {}
+    yield c, "wan2.1 t2v 14B (flow_shift 5)", WAN_21_T2V_14B, {}
+    yield c, "wan2.1 1.3B, reused outputs", WAN_21_T2V_1_3B, {"reuse": [2, 3, 5, 6], "steps": [7, 33, 50]}
+    yield c, "wan2.1 14B, reused outputs", WAN_21_T2V_14B, {"reuse": [1, 4, 5, 20, 21, 22], "steps": [7, 33]}
+    yield c, "wan flow, order 1", {**WAN_21_T2V_1_3B, "solver_order": 1}, {}
+    yield c, "wan flow, order 3", {**WAN_21_T2V_1_3B, "solver_order": 3}, {}
+    yield c, "wan flow, order 3, reused outputs", {**WAN_21_T2V_1_3B, "solver_order": 3}, {"reuse": [3, 4, 8], "steps": [33]}
+    yield c, "wan flow, bh1", {**WAN_21_T2V_1_3B, "solver_type": "bh1"}, {}
+    yield c, "wan flow, order 3, no lower_order_final", {**WAN_21_T2V_14B, "solver_order": 3, "lower_order_final": False, "final_sigmas_type": "sigma_min"}, {}
+    yield c, "wan flow, disable_corrector [0, 3]", {**WAN_21_T2V_1_3B, "disable_corrector": [0, 3]}, {}
+    yield c, "flow, dynamic shifting", {**WAN_21_T2V_1_3B, "use_dynamic_shifting": True}, {"mu": 0.9}
+    yield c, "epsilon, scaled_linear, linspace", SD_EPS, {}
+    yield c, "epsilon, predict_x0 false, bh1, leading", {**SD_EPS, "predict_x0": False, "solver_type": "bh1", "timestep_spacing": "leading", "steps_offset": 1, "final_sigmas_type": "sigma_min"}, {}
+    yield c, "v_prediction, trailing, order 3, sigma_min", {**SD_EPS, "prediction_type": "v_prediction", "timestep_spacing": "trailing", "solver_order": 3, "final_sigmas_type": "sigma_min"}, {}
+
+
 FILES = {
     "flow-match-euler-discrete": flow_match_cases,
+    "unipc-multistep": unipc_cases,
 }
 
 # --------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 import { UnsupportedSchedulerError } from "./errors.js";
 import { FLOW_MATCH_EULER, FlowMatchEulerDiscreteScheduler } from "./flow-match-euler-discrete.js";
+import { UNIPC, UniPCMultistepScheduler } from "./unipc-multistep.js";
 import type { DiffusersSchedulerConfig, Scheduler, SchedulerSpec, SetTimestepsOptions } from "./types.js";
 
 export type { DiffusersSchedulerConfig, NoiseSource, PredictionType, Scheduler, SchedulerSpec, SetTimestepsOptions } from "./types.js";
@@ -13,10 +14,13 @@ export { SeededNoiseSource, ReplayNoiseSource } from "./noise.js";
 export { calculateShift, linspace, karrasSigmas, exponentialSigmas, betaSigmas, betaPpf } from "./sigma-schedules.js";
 export { FlowMatchEulerDiscreteScheduler, parseFlowMatchEulerConfig, flowMatchEulerSchedule, type FlowMatchEulerConfig } from "./flow-match-euler-discrete.js";
 
+export { UniPCMultistepScheduler, parseUniPCConfig, uniPCSchedule, type UniPCConfig } from "./unipc-multistep.js";
+
 type Factory = (config: DiffusersSchedulerConfig, numInferenceSteps: number, options: SetTimestepsOptions) => Scheduler;
 
 const FACTORIES: ReadonlyMap<string, Factory> = new Map<string, Factory>([
   [FLOW_MATCH_EULER, (c, n, o) => FlowMatchEulerDiscreteScheduler.fromConfig(c, n, o)],
+  [UNIPC, (c, n, o) => UniPCMultistepScheduler.fromConfig(c, n, o)],
 ]);
 
 /** Class names `createScheduler` accepts. */
