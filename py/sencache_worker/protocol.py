@@ -33,6 +33,7 @@ OPS = (
     "decode",
     "encode_media",
     "release",
+    "echo",
     "stats",
     "shutdown",
 )
@@ -655,6 +656,11 @@ class StatsResult:
 @dataclass(frozen=True)
 class Empty:
     pass
+
+
+def echo_reply(req: Request) -> Reply:
+    """`echo`: the request's tensors back, unchanged (bridge benchmarks and diagnostics)."""
+    return Reply(op=req.op, id=req.id, ok=True, result={}, tensors=list(req.tensors))
 
 
 def _plain(value):

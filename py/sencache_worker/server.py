@@ -30,7 +30,7 @@ from . import protocol as P
 log = logging.getLogger("sencache_worker")
 
 RESULTS_ENDPOINT = "inproc://sencache-results"
-INLINE_OPS = frozenset({"hello", "ping", "stats", "shutdown"})
+INLINE_OPS = frozenset({"hello", "ping", "echo", "stats", "shutdown"})
 DEBUG_ENV = "SENCACHE_WORKER_DEBUG"
 
 
@@ -221,6 +221,9 @@ class Worker:
 
     def _inline(self, router, identity, req: P.Request) -> None:
         args = P.parse_args(req)
+        if req.op == "echo":
+            self._send(router, identity, P.echo_reply(req))
+            return
         if req.op == "hello":
             if P.PROTOCOL_VERSION not in args.protocols:
                 raise P.ProtocolError(
