@@ -207,9 +207,26 @@ def unipc_cases():
     yield c, "v_prediction, trailing, order 3, sigma_min", {**SD_EPS, "prediction_type": "v_prediction", "timestep_spacing": "trailing", "solver_order": 3, "final_sigmas_type": "sigma_min"}, {}
 
 
+def dpm_cases():
+    c = DPMSolverMultistepScheduler
+    yield c, "dpmsolver++ 2, epsilon (defaults)", {}, {}
+    yield c, "dpmsolver++ 2, epsilon, scaled_linear, karras", {**SD_EPS, "use_karras_sigmas": True}, {}
+    yield c, "dpmsolver++ 3, v_prediction, trailing", {**SD_EPS, "solver_order": 3, "prediction_type": "v_prediction", "timestep_spacing": "trailing"}, {}
+    yield c, "dpmsolver++ 2, heun, sigma_min, leading", {**SD_EPS, "solver_type": "heun", "final_sigmas_type": "sigma_min", "timestep_spacing": "leading", "steps_offset": 1}, {}
+    yield c, "dpmsolver++ 1, epsilon", {"solver_order": 1}, {}
+    yield c, "dpmsolver++ 2, flow sigmas (shift 3)", {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "flow_shift": 3.0}, {}
+    yield c, "dpmsolver++ 3, flow sigmas (shift 5), no lower_order_final", {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "flow_shift": 5.0, "solver_order": 3, "lower_order_final": False}, {}
+    yield c, "dpmsolver++ 2, flow sigmas, reused outputs", {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "flow_shift": 3.0}, {"reuse": [2, 3, 5, 6, 20], "steps": [7, 33, 50]}
+    yield c, "dpmsolver++ 3, epsilon, reused outputs", {**SD_EPS, "solver_order": 3}, {"reuse": [3, 4, 10, 11, 12], "steps": [33]}
+    yield c, "sde-dpmsolver++ 2, epsilon", {**SD_EPS, "algorithm_type": "sde-dpmsolver++"}, {}
+    yield c, "sde-dpmsolver++ 3, v_prediction, karras", {**SD_EPS, "algorithm_type": "sde-dpmsolver++", "solver_order": 3, "prediction_type": "v_prediction", "use_karras_sigmas": True}, {}
+    yield c, "sde-dpmsolver++ 2, heun, flow sigmas", {"algorithm_type": "sde-dpmsolver++", "solver_type": "heun", "prediction_type": "flow_prediction", "use_flow_sigmas": True, "flow_shift": 3.0}, {}
+
+
 FILES = {
     "flow-match-euler-discrete": flow_match_cases,
     "unipc-multistep": unipc_cases,
+    "dpm-solver-multistep": dpm_cases,
 }
 
 # --------------------------------------------------------------------------------------------------
@@ -291,7 +308,9 @@ def jsonable(v):
     if isinstance(v, dict):
         return {k: jsonable(x) for k, x in v.items()}
     if isinstance(v, (np.floating, np.integer)):
-        return v.item()
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
     if isinstance(v, np.ndarray):
         return v.tolist()
     return v

@@ -25,6 +25,7 @@ export class ConfigReader {
   number(key: string, fallback: number): number {
     const v = this.raw(key);
     if (v === undefined) return fallback;
+    if (v === "-Infinity" || v === "Infinity") return Number(v); // non-finite floats from JSON goldens
     if (typeof v !== "number" || !Number.isFinite(v)) this.invalid(key, "a finite number");
     return v;
   }

@@ -6,6 +6,7 @@
 import { UnsupportedSchedulerError } from "./errors.js";
 import { FLOW_MATCH_EULER, FlowMatchEulerDiscreteScheduler } from "./flow-match-euler-discrete.js";
 import { UNIPC, UniPCMultistepScheduler } from "./unipc-multistep.js";
+import { DPM_SOLVER, DPMSolverMultistepScheduler } from "./dpm-solver-multistep.js";
 import type { DiffusersSchedulerConfig, Scheduler, SchedulerSpec, SetTimestepsOptions } from "./types.js";
 
 export type { DiffusersSchedulerConfig, NoiseSource, PredictionType, Scheduler, SchedulerSpec, SetTimestepsOptions } from "./types.js";
@@ -15,12 +16,14 @@ export { calculateShift, linspace, karrasSigmas, exponentialSigmas, betaSigmas, 
 export { FlowMatchEulerDiscreteScheduler, parseFlowMatchEulerConfig, flowMatchEulerSchedule, type FlowMatchEulerConfig } from "./flow-match-euler-discrete.js";
 
 export { UniPCMultistepScheduler, parseUniPCConfig, uniPCSchedule, type UniPCConfig } from "./unipc-multistep.js";
+export { DPMSolverMultistepScheduler, parseDPMSolverConfig, dpmSolverSchedule, type DPMSolverConfig } from "./dpm-solver-multistep.js";
 
 type Factory = (config: DiffusersSchedulerConfig, numInferenceSteps: number, options: SetTimestepsOptions) => Scheduler;
 
 const FACTORIES: ReadonlyMap<string, Factory> = new Map<string, Factory>([
   [FLOW_MATCH_EULER, (c, n, o) => FlowMatchEulerDiscreteScheduler.fromConfig(c, n, o)],
   [UNIPC, (c, n, o) => UniPCMultistepScheduler.fromConfig(c, n, o)],
+  [DPM_SOLVER, (c, n, o) => DPMSolverMultistepScheduler.fromConfig(c, n, o)],
 ]);
 
 /** Class names `createScheduler` accepts. */
