@@ -150,6 +150,25 @@ WAN_21_T2V_14B = {**WAN_21_T2V_1_3B, "flow_shift": 5.0}
 SD_EPS = {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}
 
 
+COGVIDEOX_2B = {  # THUDM/CogVideoX-2b
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085,
+    "clip_sample": False,
+    "clip_sample_range": 1.0,
+    "num_train_timesteps": 1000,
+    "prediction_type": "v_prediction",
+    "rescale_betas_zero_snr": True,
+    "sample_max_value": 1.0,
+    "set_alpha_to_one": True,
+    "snr_shift_scale": 3.0,
+    "steps_offset": 0,
+    "timestep_spacing": "trailing",
+    "trained_betas": None,
+}
+COGVIDEOX_5B = {**COGVIDEOX_2B, "snr_shift_scale": 1.0}  # THUDM/CogVideoX-5b (CogVideoXDPMScheduler)
+
+
 def calculate_shift(seq_len, base_seq_len=256, max_seq_len=4096, base_shift=0.5, max_shift=1.15):
     """diffusers.pipelines.ltx.pipeline_ltx.calculate_shift"""
     m = (max_shift - base_shift) / (max_seq_len - base_seq_len)
@@ -223,10 +242,20 @@ def dpm_cases():
     yield c, "sde-dpmsolver++ 2, heun, flow sigmas", {"algorithm_type": "sde-dpmsolver++", "solver_type": "heun", "prediction_type": "flow_prediction", "use_flow_sigmas": True, "flow_shift": 3.0}, {}
 
 
+def cogvideox_cases():
+    for c in (CogVideoXDDIMScheduler, CogVideoXDPMScheduler):
+        yield c, "cogvideox-2b config", COGVIDEOX_2B, {}
+        yield c, "cogvideox-5b config", COGVIDEOX_5B, {}
+        yield c, "cogvideox-5b config, reused outputs", COGVIDEOX_5B, {"reuse": [2, 3, 5, 6, 20], "steps": [7, 33, 50]}
+        yield c, "epsilon, leading, no zero-SNR rescale", {**COGVIDEOX_2B, "prediction_type": "epsilon", "rescale_betas_zero_snr": False, "timestep_spacing": "leading", "steps_offset": 1}, {}
+        yield c, "v_prediction, linspace, set_alpha_to_one false", {**COGVIDEOX_5B, "timestep_spacing": "linspace", "set_alpha_to_one": False}, {}
+
+
 FILES = {
     "flow-match-euler-discrete": flow_match_cases,
     "unipc-multistep": unipc_cases,
     "dpm-solver-multistep": dpm_cases,
+    "cogvideox": cogvideox_cases,
 }
 
 # --------------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import { UnsupportedSchedulerError } from "./errors.js";
 import { FLOW_MATCH_EULER, FlowMatchEulerDiscreteScheduler } from "./flow-match-euler-discrete.js";
 import { UNIPC, UniPCMultistepScheduler } from "./unipc-multistep.js";
 import { DPM_SOLVER, DPMSolverMultistepScheduler } from "./dpm-solver-multistep.js";
+import { COGVIDEOX_DDIM, CogVideoXDDIMScheduler } from "./cogvideox-ddim.js";
+import { COGVIDEOX_DPM, CogVideoXDPMScheduler } from "./cogvideox-dpm.js";
 import type { DiffusersSchedulerConfig, Scheduler, SchedulerSpec, SetTimestepsOptions } from "./types.js";
 
 export type { DiffusersSchedulerConfig, NoiseSource, PredictionType, Scheduler, SchedulerSpec, SetTimestepsOptions } from "./types.js";
@@ -17,6 +19,9 @@ export { FlowMatchEulerDiscreteScheduler, parseFlowMatchEulerConfig, flowMatchEu
 
 export { UniPCMultistepScheduler, parseUniPCConfig, uniPCSchedule, type UniPCConfig } from "./unipc-multistep.js";
 export { DPMSolverMultistepScheduler, parseDPMSolverConfig, dpmSolverSchedule, type DPMSolverConfig } from "./dpm-solver-multistep.js";
+export { CogVideoXDDIMScheduler } from "./cogvideox-ddim.js";
+export { CogVideoXDPMScheduler } from "./cogvideox-dpm.js";
+export { parseCogVideoXConfig, cogVideoXAlphasCumprod, type CogVideoXConfig } from "./cogvideox-common.js";
 
 type Factory = (config: DiffusersSchedulerConfig, numInferenceSteps: number, options: SetTimestepsOptions) => Scheduler;
 
@@ -24,6 +29,8 @@ const FACTORIES: ReadonlyMap<string, Factory> = new Map<string, Factory>([
   [FLOW_MATCH_EULER, (c, n, o) => FlowMatchEulerDiscreteScheduler.fromConfig(c, n, o)],
   [UNIPC, (c, n, o) => UniPCMultistepScheduler.fromConfig(c, n, o)],
   [DPM_SOLVER, (c, n, o) => DPMSolverMultistepScheduler.fromConfig(c, n, o)],
+  [COGVIDEOX_DDIM, (c, n) => CogVideoXDDIMScheduler.fromConfig(c, n)],
+  [COGVIDEOX_DPM, (c, n) => CogVideoXDPMScheduler.fromConfig(c, n)],
 ]);
 
 /** Class names `createScheduler` accepts. */
