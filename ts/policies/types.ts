@@ -72,6 +72,13 @@ export interface RunInfo {
   readonly guidance: boolean;
   readonly model: { readonly family: string; readonly source: string };
   readonly probes: ModelProbes;
+  /**
+   * The scheduler the run uses (class and a hash of its config, see `schedulerConfigHash` in
+   * ts/sensitivity/profile.ts). Optional: when given, sensitivity profiles are checked against it.
+   */
+  readonly scheduler?: { readonly className: string; readonly configHash: string };
+  /** Where a policy may report a one-line note (e.g. a profile resampled on request). */
+  readonly log?: (message: string) => void;
 }
 
 export interface CachePolicy<Options = unknown> {

@@ -1,0 +1,89 @@
+/** Small helpers shared by the built-in policies. */
+
+import type { Decision, DecisionInfo } from "./types.js";
+
+/** Build a DecisionInfo without writing `undefined` into optional fields (exactOptionalPropertyTypes). */
+export function info(reason: string, score?: number, threshold?: number): DecisionInfo {
+  const out: { reason: string; score?: number; threshold?: number } = { reason };
+  if (score !== undefined) out.score = score;
+  if (threshold !== undefined) out.threshold = threshold;
+  return out;
+}
+
+export function compute(reason: string, score?: number, threshold?: number): Decision {
+  return { action: "compute", ...info(reason, score, threshold) };
+}
+
+export function reuse(reason: string, score?: number, threshold?: number, outputs?: readonly Float32Array[]): Decision {
+  return outputs === undefined ? { action: "reuse", ...info(reason, score, threshold) } : { action: "reuse", ...info(reason, score, threshold), outputs };
+}
+
+/**
+ * Counts problems per kind and renders them as loud one-line warnings ("score was NaN on 12 steps
+ * (first at step 3): …"). Cleared per sample with `clear()`.
+ */
+export class DiagnosticLog {
+  readonly #entries = new Map<string, { count: number; firstStep: number; message: string }>();
+
+  note(kind: string, step: number, message: string): void {
+    const entry = this.#entries.get(kind);
+    if (entry === undefined) this.#entries.set(kind, { count: 1, firstStep: step, message });
+    else entry.count += 1;
+  }
+
+  count(kind: string): number {
+    return this.#entries.get(kind)?.count ?? 0;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  list(): string[] {
+    return [...this.#entries.values()].map((e) =>
+      e.firstStep < 0 ? e.message : `${e.message} (${e.count} step${e.count === 1 ? "" : "s"}, first at step ${e.firstStep})`,
+    );
+  }
+}
+
+/** L2 norm of a − b. */
+export function l2Distance(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return NaN;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    s += d * d;
+  }
+  return Math.sqrt(s);
+}
+
+/** mean |a − b|. */
+export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length === 0) return NaN;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
+  return s / a.length;
+}
+
+/** mean |a|. */
+export function meanAbs(a: ArrayLike<number>): number {
+  if (a.length === 0) return NaN;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]!);
+  return s / a.length;
+}
+
+/** L2 norm. */
+export function l2Norm(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
+  return Math.sqrt(s);
+}
+
+/** Python/numpy `round`: half to even (used where a published rule is written with numpy/Python round). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  const isHalf = Math.abs(x - Math.trunc(x)) === 0.5;
+  if (!isHalf) return r;
+  return r % 2 === 0 ? r : r - 1;
+}

@@ -1,0 +1,61 @@
+/**
+ * Typed errors of the policy layer. Each carries a stable `code` and a message that is one sentence
+ * saying what to do instead. `isInstance` works across copies of the package (a brand symbol, not
+ * `instanceof`).
+ */
+
+const OPTIONS_BRAND = Symbol.for("sencache.PolicyOptionsError");
+const REGISTRY_BRAND = Symbol.for("sencache.PolicyRegistryError");
+
+export type PolicyOptionsErrorCode =
+  | "invalid-option" // a value of the wrong type or out of range
+  | "unknown-option" // a key the policy does not define
+  | "missing-option" // a required key is absent
+  | "invalid-spec" // a "policy:key=value" string that does not parse
+  | "budget-infeasible" // a budget that no placement can meet
+  | "missing-profile"; // SenCache without a sensitivity profile
+
+export class PolicyOptionsError extends Error {
+  readonly code: PolicyOptionsErrorCode;
+  readonly policy: string;
+  readonly option: string | undefined;
+  readonly [OPTIONS_BRAND] = true;
+
+  constructor(code: PolicyOptionsErrorCode, policy: string, message: string, option?: string) {
+    super(message);
+    this.name = "PolicyOptionsError";
+    this.code = code;
+    this.policy = policy;
+    this.option = option;
+  }
+
+  static isInstance(value: unknown): value is PolicyOptionsError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[OPTIONS_BRAND] === true;
+  }
+}
+
+export type PolicyRegistryErrorCode =
+  | "unknown-policy"
+  | "api-version-mismatch"
+  | "duplicate-policy"
+  | "invalid-factory";
+
+export class PolicyRegistryError extends Error {
+  readonly code: PolicyRegistryErrorCode;
+  readonly policy: string;
+  /** The ids registered when the error was raised (for "unknown-policy"). */
+  readonly known: readonly string[];
+  readonly [REGISTRY_BRAND] = true;
+
+  constructor(code: PolicyRegistryErrorCode, policy: string, message: string, known: readonly string[] = []) {
+    super(message);
+    this.name = "PolicyRegistryError";
+    this.code = code;
+    this.policy = policy;
+    this.known = known;
+  }
+
+  static isInstance(value: unknown): value is PolicyRegistryError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REGISTRY_BRAND] === true;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * "magcache": MagCache (Ma et al., "MagCache: Fast Video Generation with Magnitude-Aware Cache",
+ * NeurIPS 2025; Zehong-Ma/MagCache, commit df81cb1). ../shared/design/METHOD.md §5:
+ *
+ *   per branch, over the steps since the last compute:  Γ *= γ_k;  E += |1 − Γ|;  cnt += 1
+ *   reuse iff E < δ and cnt ≤ K (for every branch: one decision per step); reset on compute;
+ *   the first floor(retention·T) steps are computed.
+ *
+ * γ are offline magnitude ratios ‖out_k‖/‖out_{k−1}‖: the published arrays (constants.ts; Wan arrays
+ * interleave cond/uncond), resampled to T steps by nearest index per branch exactly as MagCache's
+ * `nearest_interp` does (idx = round(arange(T)·(L−1)/(T−1)), numpy round = half to even), or ratios
+ * measured by the lead's calibration (`magnitudeRatios` below computes them from full outputs).
+ * Γ, E and cnt reset on every compute, so they are recomputed from `context.last.step` each step
+ * (no hidden step counter).
+ */
+
+import { DiagnosticLog, compute, l2Norm, reuse, roundHalfEven } from "./common.js";
+import { MAGCACHE_DEFAULTS, MAGCACHE_RATIOS } from "./constants.js";
+import { definePolicyFactory } from "./define.js";
+import { PolicyOptionsError } from "./errors.js";
+import { validateOptions, type OptionSchema } from "./options.js";
+import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
+
+export interface MagcacheOptions {
+  /** Key of the published ratios (MAGCACHE_RATIOS); ignored when `ratios` is given. */
+  readonly model: string;
+  /** Measured ratios for the cond branch (index 0 = the first step, padding), any length ≥ 2. */
+  readonly ratios?: readonly number[];
+  /** Measured ratios for the uncond branch (default: same as `ratios`). */
+  readonly uncondRatios?: readonly number[];
+  readonly delta: number;
+  readonly K: number;
+  readonly retention: number;
+  readonly forceLast: boolean;
+}
+
+export const magcacheSchema: OptionSchema = {
+  model: { kind: "enum", values: Object.keys(MAGCACHE_RATIOS), description: "which published ratio array to use" },
+  ratios: { kind: "number-list", min: 0, description: "measured magnitude ratios of the cond branch, one per step (index 0 is padding)" },
+  uncondRatios: { kind: "number-list", min: 0, description: "measured magnitude ratios of the uncond branch" },
+  delta: { kind: "number", min: 0, exclusiveMin: true, description: "threshold on the accumulated error (Wan 1.3B: 0.12)", aliases: ["threshold", "thresh"] },
+  K: { kind: "integer", min: 0, description: "maximum consecutive skipped steps (Wan 1.3B: 4)", aliases: ["maxSkip"] },
+  retention: { kind: "number", min: 0, max: 1, description: "fraction of steps computed at the start (0.2)", aliases: ["retentionRatio"] },
+  forceLast: { kind: "boolean", description: "also compute the last step" },
+};
+
+function defaultsFor(model: string): { threshold: number; K: number; retentionRatio: number } {
+  if (model === "wan2.1-t2v-1.3b") return MAGCACHE_DEFAULTS["wan2.1-t2v-1.3b"]!;
+  if (model.startsWith("wan2.1")) return MAGCACHE_DEFAULTS["wan2.1 14b and i2v"]!;
+  if (model.startsWith("hunyuanvideo")) return MAGCACHE_DEFAULTS["hunyuanvideo"]!;
+  return MAGCACHE_DEFAULTS["flux"]!;
+}
+
+/** Nearest-index resampling of a per-step array to T steps (MagCache's nearest_interp). */
+export function resampleRatios(ratios: readonly number[], steps: number): number[] {
+  const L = ratios.length;
+  if (steps < 1 || L === 0) return [];
+  if (steps === 1) return [ratios[L - 1]!];
+  const scale = (L - 1) / (steps - 1);
+  return Array.from({ length: steps }, (_, i) => ratios[Math.min(L - 1, roundHalfEven(i * scale))]!);
+}
+
+/** Split a published array into per-branch per-step arrays ([cond] or [cond, uncond]). */
+export function publishedRatiosByBranch(model: string): number[][] {
+  const c = MAGCACHE_RATIOS[model];
+  if (c === undefined) return [];
+  if (!c.interleaved) return [[...c.ratios]];
+  return [c.ratios.filter((_, i) => i % 2 === 0), c.ratios.filter((_, i) => i % 2 === 1)];
+}
+
+/**
+ * Magnitude ratios from a calibration: `outputs[s][k]` is the full model output of sample s at step k
+ * (one branch). γ_k = mean over samples of ‖out_k‖/‖out_{k−1}‖; γ_0 = 1 (padding). Also the spread.
+ */
+export function magnitudeRatios(outputs: readonly (readonly Float32Array[])[]): { ratios: number[]; std: number[] } {
+  if (outputs.length === 0) return { ratios: [], std: [] };
+  const T = Math.min(...outputs.map((o) => o.length));
+  const ratios = [1];
+  const std = [0];
+  for (let k = 1; k < T; k++) {
+    const vals = outputs.map((o) => l2Norm(o[k]!) / l2Norm(o[k - 1]!)).filter(Number.isFinite);
+    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+    const variance = vals.length > 1 ? vals.reduce((a, b) => a + (b - mean) ** 2, 0) / (vals.length - 1) : 0;
+    ratios.push(mean);
+    std.push(Math.sqrt(variance));
+  }
+  return { ratios, std };
+}
+
+export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): CachePolicy<MagcacheOptions> {
+  const v = validateOptions("magcache", magcacheSchema, input as Record<string, unknown>);
+  const model = (v.model as string | undefined) ?? "wan2.1-t2v-1.3b";
+  const d = defaultsFor(model);
+  const ratios = v.ratios as number[] | undefined;
+  const uncondRatios = v.uncondRatios as number[] | undefined;
+  if (uncondRatios !== undefined && ratios === undefined) {
+    throw new PolicyOptionsError("missing-option", "magcache", 'The option "uncondRatios" of "magcache" needs "ratios" (the cond branch) too; pass both measured arrays.', "ratios");
+  }
+  for (const [name, r] of [["ratios", ratios], ["uncondRatios", uncondRatios]] as const) {
+    if (r !== undefined && r.length < 2) throw new PolicyOptionsError("invalid-option", "magcache", `The option "${name}" of "magcache" needs at least 2 ratios (one per step); pass the array from a calibration.`, name);
+  }
+  const options: MagcacheOptions = {
+    model,
+    ...(ratios !== undefined ? { ratios } : {}),
+    ...(uncondRatios !== undefined ? { uncondRatios } : {}),
+    delta: (v.delta as number | undefined) ?? d.threshold,
+    K: (v.K as number | undefined) ?? d.K,
+    retention: (v.retention as number | undefined) ?? d.retentionRatio,
+    forceLast: (v.forceLast as boolean | undefined) ?? false,
+  };
+  const source: number[][] = ratios !== undefined ? (uncondRatios !== undefined ? [ratios, uncondRatios] : [ratios]) : publishedRatiosByBranch(model);
+  const diag = new DiagnosticLog();
+  let perBranch: number[][] | undefined;
+  let notes: string[] = [];
+
+  const build = (T: number, guidance: boolean): number[][] => {
+    const branches = guidance ? [source[0]!, source[1] ?? source[0]!] : [source[0]!];
+    return branches.map((r) => resampleRatios(r, T));
+  };
+
+  return {
+    id: "magcache",
+    apiVersion: POLICY_API_VERSION,
+    options,
+    prepare(run: RunInfo) {
+      diag.clear();
+      notes = [];
+      perBranch = build(run.totalSteps, run.guidance);
+      const native = source[0]!.length;
+      if (native !== run.totalSteps) notes.push(`magcache: ratios for ${native} steps resampled to ${run.totalSteps} by nearest index`);
+    },
+    reset() {
+      diag.clear();
+    },
+    decide(ctx: DecideContext): Decision {
+      if (ctx.step === 0 || ctx.last === undefined) return compute("first step");
+      if (ctx.step < Math.floor(options.retention * ctx.totalSteps + 1e-9)) return compute("retention");
+      if (options.forceLast && ctx.step === ctx.totalSteps - 1) return compute("forced last step");
+      const branches = ctx.last.outputs.length;
+      if (perBranch === undefined || perBranch[0]!.length !== ctx.totalSteps || perBranch.length < branches) {
+        perBranch = build(ctx.totalSteps, branches > 1);
+      }
+      let worst = 0;
+      const cnt = ctx.step - ctx.last.step;
+      for (let b = 0; b < Math.max(1, branches); b++) {
+        const g = perBranch[b] ?? perBranch[0]!;
+        let gamma = 1;
+        let err = 0;
+        for (let j = ctx.last.step + 1; j <= ctx.step; j++) {
+          gamma *= g[j]!;
+          err += Math.abs(1 - gamma);
+        }
+        worst = Number.isNaN(err) ? NaN : Math.max(worst, err);
+      }
+      if (!Number.isFinite(worst)) {
+        diag.note("nan-ratio", ctx.step, "magcache: the accumulated error was NaN/∞ (bad ratios), so those steps were computed; check the ratio array");
+        return compute("error not finite", worst, options.delta);
+      }
+      if (cnt > options.K) return compute("skip limit K", worst, options.delta);
+      return worst < options.delta ? reuse("accumulated error < δ", worst, options.delta) : compute("accumulated error ≥ δ", worst, options.delta);
+    },
+    diagnostics: () => [...notes, ...diag.list()],
+  };
+}
+
+export const magcacheFactory = definePolicyFactory<MagcacheOptions>({
+  id: "magcache",
+  description: "MagCache (NeurIPS 2025): reuse while the accumulated magnitude-ratio error stays below δ and at most K skips.",
+  optionSchema: magcacheSchema,
+  create: (o) => createMagcachePolicy(o as Partial<MagcacheOptions>),
+});

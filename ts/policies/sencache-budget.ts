@@ -1,0 +1,292 @@
+/**
+ * "sencache-budget": SenCache with a target number of full evaluations (NFE) instead of a tolerance ε.
+ *
+ * Guarantee. The run makes exactly `nfe` full evaluations whenever the target is feasible, i.e.
+ * lo ≤ nfe ≤ T with lo = the fewest computes the rules allow (step 0 computed, at most n consecutive
+ * reuses, the last step computed with `forceLast`; lo = ceil(T/(n+1)) without forceLast). This is a
+ * hard invariant, not a controller that converges: before every decision we know, from a small table
+ * lo(r, m) (fewest computes that can finish r remaining steps from a streak of m reuses), whether
+ * computing or reusing still leaves the remaining budget R reachable, and only feasible actions are
+ * taken. An infeasible target is a PolicyOptionsError ("budget-infeasible") in `prepare` (where T is
+ * known), or — with `onInfeasible: "clamp"` — is clamped into [lo, T] with a diagnostic.
+ *
+ * Placement. When both actions are feasible the policy plans the rest of the sample (model-predictive
+ * control): it predicts the SenCache score of reusing each future step j against each possible
+ * reference c,
+ *
+ *     Ŝ(c, j) = α_x(t_c)·ρ·|σ_j − σ_c| + α_t(t_c)·|t_j − t_c|
+ *
+ * (α's from the profile at t_c; ρ = the latent's measured speed ‖x_k − x_ref‖/|σ_k − σ_ref|, i.e.
+ * drift grows linearly in σ, as for a flow-matching ODE with slowly varying velocity), and solves by
+ * dynamic programming the placement of exactly R computes that minimises Σ_reused w_j·Ŝ_j under the
+ * streak limit. The current step uses the measured score S_k, not a prediction. It reuses iff
+ * w_k·S_k + (best cost after reusing) ≤ (best cost after computing): this is a threshold on S_k,
+ * reported as DecisionInfo.threshold, so budget mode is the plain SenCache rule with ε chosen per step
+ * by a planner. Re-planned at every step, so prediction errors are corrected as soon as they show.
+ *
+ * Weights w_j: `earlyWeight` (default 10 = ε_main/ε_start of the paper's "slow" setting) for steps
+ * k < round(warmupFraction·T), mirroring the paper's small ε_start (the criterion becomes S/ε_k as in
+ * the plain rule); `weighting: "step"` further multiplies by |σ_{j+1} − σ_j| (the latent error a reused
+ * output injects in a first-order step), "uniform" (default) does not.
+ *
+ * NFE counts steps on which the denoiser ran (one NFE covers both CFG branches, as the papers count).
+ * Source of the score: Haghighi & Alahi, SenCache (CVPR 2026); the planner is this package's own.
+ */
+
+import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
+import { definePolicyFactory } from "./define.js";
+import { PolicyOptionsError } from "./errors.js";
+import { validateOptions, type OptionSchema } from "./options.js";
+import { ProfileSlot, noteBadScore, sencacheScore } from "./sencache-score.js";
+import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
+import { lookup, type SensitivityProfile } from "../sensitivity/profile.js";
+
+export interface SencacheBudgetOptions {
+  readonly profile: SensitivityProfile | string;
+  /** Target NFE (set this or speedup). */
+  readonly nfe?: number;
+  /** Target speed-up T/NFE; NFE = round(T / speedup). */
+  readonly speedup?: number;
+  /** Maximum consecutive reuses (Infinity = no limit). */
+  readonly n: number;
+  readonly forceLast: boolean;
+  readonly weighting: "uniform" | "step";
+  readonly earlyWeight: number;
+  readonly warmupFraction: number;
+  readonly onInfeasible: "error" | "clamp";
+  readonly resampleProfile: boolean;
+  readonly forceProfile: boolean;
+}
+
+export type SencacheBudgetInput = Partial<SencacheBudgetOptions>;
+
+export const sencacheBudgetSchema: OptionSchema = {
+  profile: { kind: "object", acceptsString: true, description: "a sensitivity profile object or a path to a profile .json / official .npz" },
+  resampleProfile: { kind: "boolean", description: "accept a profile from another schedule by nearest-timestep resampling (logged)", aliases: ["resample"] },
+  forceProfile: { kind: "boolean", description: "accept a profile for another model or latent shape (logged)" },
+  nfe: { kind: "integer", min: 1, description: "target number of full evaluations", aliases: ["budget"] },
+  speedup: { kind: "number", min: 1, description: "target speed-up T/NFE" },
+  n: { kind: "integer", min: 0, allowInfinity: true, description: "maximum consecutive reuses", aliases: ["maxReuse", "K"] },
+  forceLast: { kind: "boolean", description: "also compute the last step" },
+  weighting: { kind: "enum", values: ["uniform", "step"], description: "cost weight of a reused step: uniform, or × |Δσ| of the step" },
+  earlyWeight: { kind: "number", min: 0, exclusiveMin: true, description: "cost multiplier for steps in the first warmupFraction of the schedule" },
+  warmupFraction: { kind: "number", min: 0, max: 1, description: "fraction of steps weighted by earlyWeight" },
+  onInfeasible: { kind: "enum", values: ["error", "clamp"], description: "what an unreachable target does: throw, or clamp into the feasible range" },
+};
+
+/**
+ * lo[r][m]: the fewest computes that can finish r remaining steps when the last m steps were reuses
+ * (a compute exists before them). `forceLast`: the final step cannot be a reuse.
+ */
+export function minComputesTable(totalSteps: number, n: number, forceLast: boolean): number[][] {
+  const cap = Math.min(n, totalSteps);
+  const lo: number[][] = [];
+  for (let r = 0; r <= totalSteps; r++) {
+    const row: number[] = [];
+    for (let m = 0; m <= cap; m++) {
+      if (r === 0) {
+        row.push(0);
+        continue;
+      }
+      const viaCompute = 1 + lo[r - 1]![0]!;
+      const canReuse = m < cap && !(forceLast && r === 1);
+      const viaReuse = canReuse ? lo[r - 1]![m + 1]! : Infinity;
+      row.push(Math.min(viaCompute, viaReuse));
+    }
+    lo.push(row);
+  }
+  return lo;
+}
+
+/** The feasible NFE range for T steps: [min, T]. */
+export function feasibleNfeRange(totalSteps: number, n: number, forceLast: boolean): { min: number; max: number } {
+  if (totalSteps < 1) return { min: 0, max: 0 };
+  const lo = minComputesTable(totalSteps, n, forceLast);
+  return { min: 1 + lo[totalSteps - 1]![0]!, max: totalSteps };
+}
+
+interface Plan {
+  readonly T: number;
+  readonly target: number;
+  readonly cap: number;
+  readonly lo: number[][];
+  readonly decided: Int8Array; // -1 unknown, 0 reuse, 1 compute
+}
+
+export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePolicy<SencacheBudgetOptions> {
+  const v = validateOptions("sencache-budget", sencacheBudgetSchema, input as Record<string, unknown>);
+  if (v.profile === undefined) {
+    throw new PolicyOptionsError("missing-profile", "sencache-budget", 'The policy "sencache-budget" needs a sensitivity profile; pass profile=<file.json|file.npz> in the spec, a profile object in the options, or create one with sencache calibrate.', "profile");
+  }
+  if ((v.nfe === undefined) === (v.speedup === undefined)) {
+    throw new PolicyOptionsError("missing-option", "sencache-budget", 'The policy "sencache-budget" needs exactly one of nfe (target evaluations) or speedup (T/NFE); write e.g. "sencache-budget:nfe=21".', "nfe");
+  }
+  const base = {
+    profile: v.profile as SensitivityProfile | string,
+    n: (v.n as number | undefined) ?? 3,
+    forceLast: (v.forceLast as boolean | undefined) ?? false,
+    weighting: (v.weighting as "uniform" | "step" | undefined) ?? "uniform",
+    earlyWeight: (v.earlyWeight as number | undefined) ?? 10,
+    warmupFraction: (v.warmupFraction as number | undefined) ?? 0.2,
+    onInfeasible: (v.onInfeasible as "error" | "clamp" | undefined) ?? "error",
+    resampleProfile: (v.resampleProfile as boolean | undefined) ?? false,
+    forceProfile: (v.forceProfile as boolean | undefined) ?? false,
+  };
+  const options: SencacheBudgetOptions =
+    v.nfe !== undefined ? { ...base, nfe: v.nfe as number } : { ...base, speedup: v.speedup as number };
+  const slot = new ProfileSlot("sencache-budget", options);
+  const diag = new DiagnosticLog();
+  let plan: Plan | undefined;
+  let rho = NaN; // latent speed ‖Δx‖/|Δσ|, last good measurement
+
+  const makePlan = (T: number): Plan => {
+    const cap = Math.min(options.n, T);
+    const wanted = options.nfe ?? Math.max(1, Math.round(T / options.speedup!));
+    const range = feasibleNfeRange(T, cap, options.forceLast);
+    let target = wanted;
+    if (wanted < range.min || wanted > range.max) {
+      const what = `a budget of ${wanted} evaluations for ${T} steps is not reachable with at most ${Number.isFinite(options.n) ? options.n : "unlimited"} consecutive reuses${options.forceLast ? " and a forced last step" : ""} (feasible: ${range.min}–${range.max})`;
+      if (options.onInfeasible === "error") {
+        throw new PolicyOptionsError("budget-infeasible", "sencache-budget", `In "sencache-budget", ${what}; pick a target in that range, raise n, or pass onInfeasible=clamp.`, options.nfe !== undefined ? "nfe" : "speedup");
+      }
+      target = Math.min(range.max, Math.max(range.min, wanted));
+      diag.note("clamped", -1, `sencache-budget: ${what}; clamped the target to ${target}`);
+    }
+    return { T, target, cap, lo: minComputesTable(T, cap, options.forceLast), decided: new Int8Array(T).fill(-1) };
+  };
+
+  const decideWith = (ctx: DecideContext, p: Plan, profile: SensitivityProfile): Decision => {
+    const k = ctx.step;
+    const T = p.T;
+    if (k === 0 || ctx.last === undefined) return compute("first step");
+    let used = 0;
+    for (let i = 0; i < k; i++) if (p.decided[i] === 1) used++;
+    const R = p.target - used;
+    const r = T - k;
+    const m = Math.min(ctx.reuseStreak, p.cap);
+    const reuseOk = m < p.cap && !(options.forceLast && k === T - 1) && R >= p.lo[r - 1]![m + 1]! && R <= r - 1;
+    const computeOk = R >= 1 && R - 1 >= p.lo[r - 1]![0]! && R - 1 <= r - 1;
+    const s = sencacheScore(profile, ctx);
+    if (!reuseOk && !computeOk) {
+      // Only reachable if the loop overrode our decisions; keep going, loudly.
+      diag.note("off-budget", k, "sencache-budget: the budget became unreachable (the loop overrode decisions?), computing");
+      return compute("budget unreachable", s.score);
+    }
+    if (!reuseOk) return compute(R >= r ? "budget: remaining steps must all compute" : "budget: must compute (streak limit / feasibility)", s.score, -Infinity);
+    if (!computeOk) return reuse("budget: exhausted", s.score, Infinity);
+    if (!Number.isFinite(s.score)) {
+      noteBadScore(diag, "sencache-budget", k, s);
+      return compute("score not finite", s.score);
+    }
+
+    // ---- plan the rest: costs of reusing step j against reference c ----
+    const sig = ctx.sigmas;
+    const ts = ctx.timesteps;
+    const c0 = ctx.last;
+    const dSigmaNow = Math.abs(ctx.sigma - c0.sigma);
+    if (dSigmaNow > 0 && Number.isFinite(s.drift)) rho = s.drift / dSigmaNow;
+    const speed = Number.isFinite(rho) ? rho : 0;
+    const warm = roundHalfEven(options.warmupFraction * T);
+    const w = new Float64Array(T);
+    for (let j = 0; j < T; j++) {
+      const stepW = options.weighting === "step" ? Math.abs((sig[j + 1] ?? 0) - (sig[j] ?? 0)) : 1;
+      w[j] = stepW * (j < warm ? options.earlyWeight : 1);
+    }
+    const alpha = (c: number): { ax: number; at: number } => {
+      const a = lookup(profile, ts[c] ?? 0);
+      return { ax: Number.isFinite(a.alphaX) ? a.alphaX : 0, at: Number.isFinite(a.alphaT) ? a.alphaT : 0 };
+    };
+    const predicted = (c: number, j: number): number => {
+      const a = alpha(c);
+      return a.ax * speed * Math.abs((sig[j] ?? 0) - (sig[c] ?? 0)) + a.at * Math.abs((ts[j] ?? 0) - (ts[c] ?? 0));
+    };
+    // F[p][b]: min cost of steps p+1..T-1 given p computed and exactly b more computes after p.
+    const maxB = R;
+    const F: Float64Array[] = [];
+    for (let q = 0; q < T; q++) F.push(new Float64Array(maxB + 1).fill(Infinity));
+    for (let q = T - 1; q >= k; q--) {
+      const row = F[q]!;
+      if (q === T - 1) {
+        row[0] = 0;
+        continue;
+      }
+      const a = alpha(q);
+      let seg = 0; // cost of reusing q+1..nxt-1 against reference q
+      for (let nxt = q + 1; nxt <= Math.min(T - 1, q + p.cap + 1); nxt++) {
+        const next = F[nxt]!;
+        for (let b = 1; b <= maxB; b++) {
+          const c = seg + next[b - 1]!;
+          if (c < row[b]!) row[b] = c;
+        }
+        // extend the reuse run by step nxt (for the next candidate)
+        seg += w[nxt]! * (a.ax * speed * Math.abs((sig[nxt] ?? 0) - (sig[q] ?? 0)) + a.at * Math.abs((ts[nxt] ?? 0) - (ts[q] ?? 0)));
+      }
+      // end: reuse all of q+1..T-1 (allowed if short enough and the last step is not forced)
+      if (T - 1 - q <= p.cap && !options.forceLast) {
+        let tail = 0;
+        for (let j = q + 1; j < T; j++) tail += w[j]! * predicted(q, j);
+        if (tail < row[0]!) row[0] = tail;
+      }
+    }
+    const costCompute = F[k]![R - 1]!;
+    // reuse now: the open segment continues with reference c0; next compute at q, or never.
+    const a0 = lookup(profile, c0.t);
+    const ax0 = Number.isFinite(a0.alphaX) ? a0.alphaX : 0;
+    const at0 = Number.isFinite(a0.alphaT) ? a0.alphaT : 0;
+    const openCost = (j: number): number => w[j]! * (ax0 * (s.drift + speed * Math.abs((sig[j] ?? 0) - ctx.sigma)) + at0 * Math.abs((ts[j] ?? 0) - c0.t));
+    let after = Infinity;
+    let seg = 0;
+    const room = p.cap - m - 1; // reuses still allowed after this one
+    for (let q = k + 1; q <= Math.min(T - 1, k + room + 1); q++) {
+      if (R >= 1) after = Math.min(after, seg + F[q]![R - 1]!);
+      seg += openCost(q);
+    }
+    if (R === 0 && T - 1 - k <= room && !options.forceLast) {
+      let tail = 0;
+      for (let j = k + 1; j < T; j++) tail += openCost(j);
+      after = Math.min(after, tail);
+    }
+    const wk = w[k]!;
+    const threshold = wk > 0 ? (costCompute - after) / wk : costCompute >= after ? Infinity : -Infinity;
+    if (!Number.isFinite(after)) return compute("budget: reuse leads nowhere", s.score, -Infinity);
+    return s.score <= threshold ? reuse("budget plan: reuse", s.score, threshold) : compute("budget plan: compute", s.score, threshold);
+  };
+
+  return {
+    id: "sencache-budget",
+    apiVersion: POLICY_API_VERSION,
+    options,
+    async prepare(run: RunInfo) {
+      diag.clear();
+      rho = NaN;
+      await slot.prepare(run);
+      plan = makePlan(run.totalSteps);
+    },
+    reset() {
+      diag.clear();
+      rho = NaN;
+      if (plan !== undefined) plan.decided.fill(-1);
+    },
+    decide(ctx: DecideContext): Decision {
+      if (plan === undefined || plan.T !== ctx.totalSteps) {
+        if (plan !== undefined) diag.note("steps-changed", ctx.step, `sencache-budget: the step count changed from ${plan.T} to ${ctx.totalSteps} without prepare(); re-planned`);
+        plan = makePlan(ctx.totalSteps);
+      }
+      if (ctx.step === 0) {
+        plan.decided.fill(-1);
+        rho = NaN;
+      }
+      const decision = decideWith(ctx, plan, slot.get());
+      plan.decided[ctx.step] = decision.action === "compute" ? 1 : 0;
+      return decision;
+    },
+    diagnostics: () => [...slot.notes(), ...diag.list()],
+  };
+}
+
+export const sencacheBudgetFactory = definePolicyFactory<SencacheBudgetOptions>({
+  id: "sencache-budget",
+  description: "SenCache with a target NFE (or speed-up): exact budget, computes placed by a per-step plan over predicted scores.",
+  optionSchema: sencacheBudgetSchema,
+  create: (o) => createSencacheBudgetPolicy(o as SencacheBudgetInput),
+});

@@ -1,0 +1,101 @@
+/**
+ * The SenCache score shared by the threshold rule (sencache.ts) and budget mode (sencache-budget.ts),
+ * and the handling of the profile option (object or path, checked against the run in `prepare`).
+ *
+ *   S = α_x·‖x − x_ref‖₂ + α_t·|t − t_ref|,  α's looked up at the reference timestep t_ref
+ *
+ * Source: Haghighi & Alahi, "SenCache", CVPR 2026 (arXiv 2602.24208), Eq. for the first-order error
+ * bound; ../shared/design/METHOD.md §1–2. The α's depend only on t_ref = last computed step, so they
+ * are "frozen while reusing" by construction.
+ */
+
+import { assertProfileCompatible, loadProfile, lookup, validateProfile, type SensitivityProfile } from "../sensitivity/profile.js";
+import { ProfileError } from "../sensitivity/errors.js";
+import { DiagnosticLog, l2Distance } from "./common.js";
+import { PolicyOptionsError } from "./errors.js";
+import type { DecideContext, RunInfo } from "./types.js";
+
+export interface SenCacheScore {
+  readonly score: number;
+  readonly alphaX: number;
+  readonly alphaT: number;
+  /** ‖x − x_ref‖₂ */
+  readonly drift: number;
+  /** |t − t_ref| */
+  readonly dt: number;
+}
+
+export function sencacheScore(profile: SensitivityProfile, ctx: DecideContext): SenCacheScore {
+  const last = ctx.last;
+  if (last === undefined) return { score: NaN, alphaX: NaN, alphaT: NaN, drift: NaN, dt: NaN };
+  const { alphaX, alphaT } = lookup(profile, last.t);
+  const drift = l2Distance(ctx.latent, last.latent);
+  const dt = Math.abs(ctx.t - last.t);
+  return { score: alphaX * drift + alphaT * dt, alphaX, alphaT, drift, dt };
+}
+
+export interface ProfileOptionSettings {
+  readonly profile: SensitivityProfile | string;
+  /** Accept a profile calibrated on another schedule by nearest-timestep resampling (logged). */
+  readonly resampleProfile: boolean;
+  /** Accept a profile for another model / latent shape (logged). */
+  readonly forceProfile: boolean;
+}
+
+/** Resolves and checks the profile once per run; exposes the profile in use. */
+export class ProfileSlot {
+  readonly #policy: string;
+  readonly #settings: ProfileOptionSettings;
+  #loaded: SensitivityProfile | undefined;
+  #active: SensitivityProfile | undefined;
+  #notes: string[] = [];
+
+  constructor(policy: string, settings: ProfileOptionSettings) {
+    this.#policy = policy;
+    this.#settings = settings;
+    if (typeof settings.profile !== "string") {
+      try {
+        this.#loaded = validateProfile(settings.profile, "(option profile)");
+      } catch (err) {
+        if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid-option", policy, err.message, "profile");
+        throw err;
+      }
+      this.#active = this.#loaded;
+    }
+  }
+
+  async prepare(run: RunInfo): Promise<void> {
+    this.#notes = [];
+    if (this.#loaded === undefined) this.#loaded = await loadProfile(this.#settings.profile as string);
+    const log = (m: string): void => {
+      this.#notes.push(m);
+      run.log?.(m);
+    };
+    const result = assertProfileCompatible(this.#loaded, run, { resample: this.#settings.resampleProfile, force: this.#settings.forceProfile, log });
+    if (result.unchecked.length > 0 && result.unchecked.includes("model")) {
+      this.#notes.push(`the sensitivity profile does not record ${result.unchecked.join(", ")}, so it could not be checked against this run`);
+    }
+    this.#active = result.profile;
+  }
+
+  /** The profile in use; throws if a path-given profile was never loaded (prepare not called). */
+  get(): SensitivityProfile {
+    if (this.#active === undefined) {
+      throw new PolicyOptionsError("missing-profile", this.#policy, `The policy "${this.#policy}" was given a profile path but prepare() was not called to load it; call prepare(run) before decide(), or pass a profile object.`, "profile");
+    }
+    return this.#active;
+  }
+
+  notes(): string[] {
+    return [...this.#notes];
+  }
+}
+
+/** Record a NaN/∞ score or α loudly; the caller computes. */
+export function noteBadScore(diag: DiagnosticLog, policy: string, step: number, s: SenCacheScore): void {
+  if (!Number.isFinite(s.alphaX) || !Number.isFinite(s.alphaT)) {
+    diag.note("nan-alpha", step, `${policy}: the sensitivity profile gave a non-finite α at the reference timestep, so those steps were computed; check the profile`);
+  } else {
+    diag.note("nan-score", step, `${policy}: the score was not finite (NaN/∞ latent drift), so those steps were computed; check the latents`);
+  }
+}

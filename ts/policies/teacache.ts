@@ -1,0 +1,124 @@
+/**
+ * "teacache": TeaCache (Liu et al., "Timestep Embedding Tells: It's Time to Cache for Video Diffusion
+ * Model", CVPR 2025; ali-vilab/TeaCache, commit 7c10efc). ../shared/design/METHOD.md §5:
+ *
+ *   A += poly4(rel_L1(I_k, I_{k−1})),  rel_L1(a, b) = mean|a − b| / mean|b|
+ *   reuse while A < δ; compute (and reset A = 0) otherwise; first step(s) and last step computed.
+ *
+ * The indicator I_k is the model's time embedding, fetched once per schedule in `prepare` through
+ * `run.probes.timeEmbedding(timesteps)` (a function of t only on Wan 2.1 and CogVideoX). Since A resets
+ * on every compute, A at step k is the sum of poly4(rel) over the steps after the last computed one,
+ * so it is derived from `context.last.step` rather than kept as hidden state (robust to interrupted
+ * runs). Coefficients: published ones selected by `model` (constants.ts), or `coefficients`.
+ */
+
+import { DiagnosticLog, compute, meanAbs, meanAbsDiff, reuse } from "./common.js";
+import { TEACACHE_COEFFICIENTS } from "./constants.js";
+import { definePolicyFactory } from "./define.js";
+import { validateOptions, type OptionSchema } from "./options.js";
+import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
+
+export interface TeacacheOptions {
+  /** Key of the published coefficients (TEACACHE_COEFFICIENTS); ignored when `coefficients` is given. */
+  readonly model: string;
+  /** poly4 coefficients, highest power first. */
+  readonly coefficients: readonly number[];
+  /** Threshold δ on the accumulated rescaled change. */
+  readonly delta: number;
+  /** Steps computed at the start (1 = only the first; the use_ret_steps variants use 5). */
+  readonly warmup: number;
+  /** Compute the last step (TeaCache does; use_ret_steps variants do not). */
+  readonly forceLast: boolean;
+}
+
+export const teacacheSchema: OptionSchema = {
+  model: { kind: "enum", values: Object.keys(TEACACHE_COEFFICIENTS), description: "which published coefficients to use" },
+  coefficients: { kind: "number-list", length: 5, description: "poly4 coefficients, highest power first (from your own fit)" },
+  delta: { kind: "number", min: 0, exclusiveMin: true, description: "threshold on the accumulated rescaled indicator change (Wan 1.3B: 0.05–0.08)", aliases: ["threshold", "thresh"] },
+  warmup: { kind: "integer", min: 1, description: "steps computed at the start" },
+  forceLast: { kind: "boolean", description: "compute the last step" },
+};
+
+/** Evaluate the polynomial (highest power first) by Horner's rule. */
+export function polyval(coefficients: readonly number[], x: number): number {
+  let y = 0;
+  for (const c of coefficients) y = y * x + c;
+  return y;
+}
+
+/** TeaCache's relative L1 change: mean|a − b| / mean|b|. */
+export function relativeL1(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return meanAbsDiff(a, b) / meanAbs(b);
+}
+
+export function createTeacachePolicy(input: Partial<TeacacheOptions> = {}): CachePolicy<TeacacheOptions> {
+  const v = validateOptions("teacache", teacacheSchema, input as Record<string, unknown>);
+  const model = (v.model as string | undefined) ?? "wan2.1-t2v-1.3b";
+  const published = TEACACHE_COEFFICIENTS[model]!;
+  const retVariant = model.endsWith("-ret");
+  const options: TeacacheOptions = {
+    model,
+    coefficients: (v.coefficients as number[] | undefined) ?? [...published.coefficients],
+    delta: (v.delta as number | undefined) ?? 0.08,
+    warmup: (v.warmup as number | undefined) ?? (retVariant ? 5 : 1),
+    forceLast: (v.forceLast as boolean | undefined) ?? !retVariant,
+  };
+  const diag = new DiagnosticLog();
+  let increments: Float64Array | undefined; // poly4(rel_L1(I_k, I_{k−1})) per step (index 0 unused)
+  let notes: string[] = [];
+
+  return {
+    id: "teacache",
+    apiVersion: POLICY_API_VERSION,
+    options,
+    async prepare(run: RunInfo) {
+      diag.clear();
+      notes = [];
+      increments = undefined;
+      if (v.coefficients === undefined && !published.timeOnly) {
+        notes.push(`teacache: the published coefficients for "${model}" were fitted on the ${published.indicator}; this policy uses the time embedding, so δ needs re-tuning (or fit your own coefficients)`);
+      }
+      let embeddings: Float32Array[];
+      try {
+        embeddings = await run.probes.timeEmbedding(Array.from(run.timesteps));
+      } catch (err) {
+        notes.push(`teacache: the time-embedding probe failed (${err instanceof Error ? err.message : String(err)}), so every step was computed; use a worker-backed model or another policy`);
+        return;
+      }
+      if (embeddings.length !== run.totalSteps) {
+        notes.push(`teacache: the time-embedding probe returned ${embeddings.length} embeddings for ${run.totalSteps} steps, so every step was computed`);
+        return;
+      }
+      const inc = new Float64Array(run.totalSteps);
+      for (let k = 1; k < run.totalSteps; k++) inc[k] = polyval(options.coefficients, relativeL1(embeddings[k]!, embeddings[k - 1]!));
+      increments = inc;
+    },
+    reset() {
+      diag.clear();
+    },
+    decide(ctx: DecideContext): Decision {
+      if (ctx.step === 0 || ctx.last === undefined) return compute("first step");
+      if (ctx.step < options.warmup) return compute("warm-up");
+      if (options.forceLast && ctx.step === ctx.totalSteps - 1) return compute("forced last step");
+      if (increments === undefined || increments.length !== ctx.totalSteps) {
+        diag.note("no-indicator", ctx.step, "teacache: no time-embedding indicator for this schedule (prepare() not called or the probe failed), so every step was computed");
+        return compute("no indicator");
+      }
+      let acc = 0;
+      for (let j = ctx.last.step + 1; j <= ctx.step; j++) acc += increments[j]!;
+      if (!Number.isFinite(acc)) {
+        diag.note("nan-indicator", ctx.step, "teacache: the indicator change was NaN/∞ (a zero or non-finite time embedding?), so those steps were computed");
+        return compute("indicator not finite", acc, options.delta);
+      }
+      return acc < options.delta ? reuse("accumulated change < δ", acc, options.delta) : compute("accumulated change ≥ δ", acc, options.delta);
+    },
+    diagnostics: () => [...notes, ...diag.list()],
+  };
+}
+
+export const teacacheFactory = definePolicyFactory<TeacacheOptions>({
+  id: "teacache",
+  description: "TeaCache (CVPR 2025): reuse while the accumulated poly4-rescaled time-embedding change stays below δ.",
+  optionSchema: teacacheSchema,
+  create: (o) => createTeacachePolicy(o as Partial<TeacacheOptions>),
+});

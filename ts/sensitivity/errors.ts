@@ -1,0 +1,27 @@
+/** Typed errors of the sensitivity layer (profiles, .npz import). Stable `code`, one-sentence message. */
+
+const BRAND = Symbol.for("sencache.ProfileError");
+
+export type ProfileErrorCode =
+  | "invalid-profile" // JSON/npz content that is not a valid profile
+  | "profile-io" // the file could not be read or written
+  | "profile-model-mismatch"
+  | "profile-scheduler-mismatch"
+  | "profile-timesteps-mismatch"
+  | "profile-shape-mismatch"
+  | "invalid-npz"; // not a zip of .npy arrays we can read
+
+export class ProfileError extends Error {
+  readonly code: ProfileErrorCode;
+  readonly [BRAND] = true;
+
+  constructor(code: ProfileErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ProfileError";
+    this.code = code;
+  }
+
+  static isInstance(value: unknown): value is ProfileError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
