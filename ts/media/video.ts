@@ -1,8 +1,9 @@
 /**
  * Video tensors as the worker returns them (`{ shape: [F, H, W, 3], data }`, uint8 RGB) and
  * helpers that write them as `.gif` (animation), `.png` (first frame) or a `.png` frame strip.
+ * The `write*` helpers are synchronous and create the parent directory.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { encodeGif, type GifOptions } from "./gif.js";
 import { composeGrid } from "./grid.js";
@@ -80,24 +81,25 @@ export function stripToPng(video: VideoTensor, options: StripOptions = {}): Buff
   return encodePng(grid.data, grid.width, grid.height);
 }
 
-async function write(path: string, bytes: Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
+// Synchronous on purpose: the files are small and CLI commands write them right before exiting.
+function write(path: string, bytes: Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, bytes);
 }
 
-export async function writeGif(path: string, video: VideoTensor, options: GifOptions = {}): Promise<void> {
-  await write(path, videoToGif(video, options));
+export function writeGif(path: string, video: VideoTensor, options: GifOptions = {}): void {
+  write(path, videoToGif(video, options));
 }
 
-export async function writeFramePng(path: string, video: VideoTensor, index = 0, scale = 1): Promise<void> {
-  await write(path, frameToPng(video, index, scale));
+export function writeFramePng(path: string, video: VideoTensor, index = 0, scale = 1): void {
+  write(path, frameToPng(video, index, scale));
 }
 
-export async function writeStripPng(path: string, video: VideoTensor, options: StripOptions = {}): Promise<void> {
-  await write(path, stripToPng(video, options));
+export function writeStripPng(path: string, video: VideoTensor, options: StripOptions = {}): void {
+  write(path, stripToPng(video, options));
 }
 
 /** Write an RGB image (e.g. `composeGrid`'s result) as a PNG file. */
-export async function writeImagePng(path: string, image: { readonly width: number; readonly height: number; readonly data: Uint8Array }): Promise<void> {
-  await write(path, encodePng(image.data, image.width, image.height));
+export function writeImagePng(path: string, image: { readonly width: number; readonly height: number; readonly data: Uint8Array }): void {
+  write(path, encodePng(image.data, image.width, image.height));
 }
