@@ -78,10 +78,10 @@ test("a path-given profile is loaded in prepare and checked against the run", as
   t.throws(() => p.decide(ctx({ step: 1, T: 10, latent: zeros(), last: computed(0, 10, zeros()) })), { message: /prepare/ });
   await p.prepare!(runInfo(10, { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } }));
   t.is(p.decide(ctx({ step: 1, T: 10, latent: zeros(), last: computed(0, 10, zeros()) })).action, "reuse");
-  const err = await t.throwsAsync(p.prepare!(runInfo(10, { model: { family: "cogvideox", source: "THUDM/CogVideoX-2b" } })));
+  const err = await t.throwsAsync(Promise.resolve(p.prepare!(runInfo(10, { model: { family: "cogvideox", source: "THUDM/CogVideoX-2b" } }))));
   t.true(ProfileError.isInstance(err));
   t.is((err as ProfileError).code, "profile-model-mismatch");
-  const e2 = await t.throwsAsync(p.prepare!(runInfo(20, { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } })));
+  const e2 = await t.throwsAsync(Promise.resolve(p.prepare!(runInfo(20, { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } }))));
   t.is((e2 as ProfileError).code, "profile-timesteps-mismatch");
   const logs: string[] = [];
   const r = createSencachePolicy({ profile: path, resampleProfile: true });

@@ -13,7 +13,7 @@ for (const file of ["sensitivity-sample.npz", "sensitivity-sample-compressed.npz
     for (const [name, e] of Object.entries(expected)) {
       const a = arrays.get(name)!;
       t.deepEqual(a.shape, e.shape, name);
-      t.is(a.dtype, e.dtype.slice(1), name);
+      t.is(a.dtype as string, e.dtype.slice(1), name);
       t.deepEqual(Array.from(a.data), e.values, name);
     }
   });
