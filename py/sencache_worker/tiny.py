@@ -62,8 +62,15 @@ def _tokenizer():
     ), len(vocab)
 
 
+SCHEDULERS = ("flow-euler", "unipc", "dpm")
+
+
 def _scheduler(kind: str):
-    from diffusers import FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler
+    from diffusers import (
+        DPMSolverMultistepScheduler,
+        FlowMatchEulerDiscreteScheduler,
+        UniPCMultistepScheduler,
+    )
 
     if kind == "flow-euler":
         return FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0)
@@ -74,7 +81,17 @@ def _scheduler(kind: str):
             use_flow_sigmas=True,
             flow_shift=3.0,
         )
-    raise ValueError(f"unknown scheduler {kind!r}; use flow-euler or unipc")
+    if kind == "dpm":
+        # dpmsolver++ order 2 on flow sigmas: a deterministic multistep solver the Wan transformer can drive.
+        return DPMSolverMultistepScheduler(
+            num_train_timesteps=1000,
+            prediction_type="flow_prediction",
+            use_flow_sigmas=True,
+            flow_shift=3.0,
+            algorithm_type="dpmsolver++",
+            solver_order=2,
+        )
+    raise ValueError(f"unknown scheduler {kind!r}; use one of {', '.join(SCHEDULERS)}")
 
 
 def build_pipeline(scheduler: str = "flow-euler", seed: int = 0):
@@ -191,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="write the tiny random Wan pipeline to a folder")
     b.add_argument("--out", required=True)
-    b.add_argument("--scheduler", choices=["flow-euler", "unipc"], default="flow-euler")
+    b.add_argument("--scheduler", choices=list(SCHEDULERS), default="flow-euler")
     b.add_argument("--seed", type=int, default=0)
     r = sub.add_parser("reference", help="run WanPipeline.__call__ and write its final latents")
     r.add_argument("--model", required=True)

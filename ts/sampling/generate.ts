@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from "../errors.js";
 import type { CachePolicy } from "../policies/types.js";
+import { schedulerConfigHash } from "../sensitivity/profile.js";
 import type { NoiseSource, SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
 import { sample, type SampleResult } from "./loop.js";
@@ -27,6 +28,8 @@ export interface GenerateOptions {
   /** Decode the final latent to uint8 video frames [F, H, W, 3]. */
   readonly decode?: boolean;
   readonly onStep?: (event: StepEvent) => void;
+  /** Where policies report one-line notes. */
+  readonly log?: (message: string) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -59,6 +62,8 @@ export async function generate(model: Model, options: GenerateOptions): Promise<
       ...(options.policy ? { policy: options.policy } : {}),
       probes: model.probes,
       model: { family: model.family, source: model.source },
+      schedulerIdentity: { className: model.info.scheduler.className, configHash: schedulerConfigHash(model.info.scheduler.className, model.info.scheduler.config) },
+      ...(options.log ? { log: options.log } : {}),
       ...(options.noise ? { noise: options.noise } : {}),
       ...(options.onStep ? { onStep: options.onStep } : {}),
       ...(signal ? { signal } : {}),

@@ -23,6 +23,10 @@ export interface SampleOptions {
   /** Model probes a policy may ask for once per schedule (TeaCache's time embedding). */
   readonly probes?: ModelProbes;
   readonly model?: { readonly family: string; readonly source: string };
+  /** Which scheduler config this run uses (sensitivity profiles are checked against it). */
+  readonly schedulerIdentity?: { readonly className: string; readonly configHash: string };
+  /** Where policies report one-line notes (a resampled profile, …). */
+  readonly log?: (message: string) => void;
   /** Noise for stochastic schedulers. */
   readonly noise?: NoiseSource;
   readonly onStep?: (event: StepEvent) => void;
@@ -87,6 +91,8 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     guidance: useGuidance,
     model: options.model ?? { family: "unknown", source: "unknown" },
     probes: options.probes ?? noProbes,
+    ...(options.schedulerIdentity ? { scheduler: options.schedulerIdentity } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
 
   const started = performance.now();

@@ -31,6 +31,8 @@ export interface SpawnOptions {
   /** Heartbeat interval (default 2 000 ms) and how long a heartbeat may go unanswered (default 20 000 ms). */
   readonly heartbeatMs?: number;
   readonly livenessMs?: number;
+  /** Extra command-line arguments for the worker (see `python -m sencache_worker --help`). */
+  readonly args?: readonly string[];
   /** Extra environment for the worker. */
   readonly env?: Readonly<Record<string, string>>;
   /** Called with each line the worker writes to stderr. */
@@ -95,6 +97,7 @@ export class WorkerProcess {
     const endpoint = options.endpoint ?? `ipc://${join(socketDir as string, "worker.sock")}`;
     const args = ["-m", "sencache_worker", "--endpoint", endpoint, "--device", options.device ?? "auto"];
     if (options.threads !== undefined) args.push("--threads", String(options.threads));
+    args.push(...(options.args ?? []));
     const child = spawn(python, args, {
       cwd: join(PACKAGE_ROOT, "py"),
       env: {
