@@ -3,12 +3,14 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SencacheError } from "../errors.js";
+import { demoCommand } from "./commands/demo.js";
 import { generateCommand } from "./commands/generate.js";
 import { workerCommand } from "./commands/worker.js";
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName("sencache")
+    .command(demoCommand)
     .command(generateCommand)
     .command(workerCommand)
     .demandCommand(1, "Name a command; see --help.")

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { resolvePolicy } from "../../policies/index.js";
 import { generate } from "../../sampling/generate.js";
+import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeGif } from "../../media/index.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
@@ -20,6 +21,7 @@ interface GenerateArgs extends ModelArgs {
   out: string;
   latentOut?: string;
   json: boolean;
+  promptHook?: string;
 }
 
 export const generateCommand: CommandModule<object, GenerateArgs> = {
@@ -38,14 +40,17 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option("policy", { type: "string", default: "none", describe: 'cache policy id with options, e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=2"' })
       .option("out", { type: "string", default: "out/generate.gif", describe: "output GIF path" })
       .option("latent-out", { type: "string", describe: "also write the final latent as raw float32 (plus .json with its shape)" })
-      .option("json", { type: "boolean", default: false, describe: "print the run summary as JSON" }) as never,
+      .option("json", { type: "boolean", default: false, describe: "print the run summary as JSON" })
+      .option("prompt-hook", { type: "string", describe: "a Python function file.py:fn (str -> str) that rewrites the prompt first (called through pythonia)" }) as never,
   handler: async (args) => {
     const policy = resolvePolicy(args.policy);
+    const prompt = args.promptHook ? await pythonPromptHook(args.promptHook)(args.prompt).finally(closePython) : args.prompt;
+    if (prompt !== args.prompt) console.error(`prompt rewritten by ${args.promptHook}: "${prompt}"`);
     await withModel(args, async (model) => {
       const steps = args.steps ?? model.info.defaults.numInferenceSteps;
       const bar = new ProgressBar({ total: steps, label: `generate ${policy.id}`, stream: process.stderr });
       const result = await generate(model, {
-        prompt: args.prompt,
+        prompt,
         negativePrompt: args.negativePrompt,
         seed: args.seed,
         steps,
