@@ -4,14 +4,18 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SencacheError } from "../errors.js";
 import { demoCommand } from "./commands/demo.js";
+import { calibrateCommand } from "./commands/calibrate.js";
 import { generateCommand } from "./commands/generate.js";
+import { policiesCommand } from "./commands/policies.js";
 import { workerCommand } from "./commands/worker.js";
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName("sencache")
     .command(demoCommand)
+    .command(calibrateCommand)
     .command(generateCommand)
+    .command(policiesCommand)
     .command(workerCommand)
     .demandCommand(1, "Name a command; see --help.")
     .strict()

@@ -20,6 +20,8 @@ import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
 import { validateOptions, type OptionSchema } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
+import { ProfileError } from "../sensitivity/errors.js";
+import { loadMagcacheRatiosSync } from "../sensitivity/magcache-ratios.js";
 
 export interface MagcacheOptions {
   /** Key of the published ratios (MAGCACHE_RATIOS); ignored when `ratios` is given. */
@@ -28,6 +30,8 @@ export interface MagcacheOptions {
   readonly ratios?: readonly number[];
   /** Measured ratios for the uncond branch (default: same as `ratios`). */
   readonly uncondRatios?: readonly number[];
+  /** A ratios file from `sencache calibrate --kind magcache` (read when the policy is built; `ratios` wins). */
+  readonly ratiosFile?: string;
   readonly delta: number;
   readonly K: number;
   readonly retention: number;
@@ -38,6 +42,7 @@ export const magcacheSchema: OptionSchema = {
   model: { kind: "enum", values: Object.keys(MAGCACHE_RATIOS), description: "which published ratio array to use" },
   ratios: { kind: "number-list", min: 0, description: "measured magnitude ratios of the cond branch, one per step (index 0 is padding)" },
   uncondRatios: { kind: "number-list", min: 0, description: "measured magnitude ratios of the uncond branch" },
+  ratiosFile: { kind: "string", description: "a ratios .json from sencache calibrate --kind magcache", aliases: ["ratiosPath"] },
   delta: { kind: "number", min: 0, exclusiveMin: true, description: "threshold on the accumulated error (Wan 1.3B: 0.12)", aliases: ["threshold", "thresh"] },
   K: { kind: "integer", min: 0, description: "maximum consecutive skipped steps (Wan 1.3B: 4)", aliases: ["maxSkip"] },
   retention: { kind: "number", min: 0, max: 1, description: "fraction of steps computed at the start (0.2)", aliases: ["retentionRatio"] },
@@ -91,8 +96,19 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
   const v = validateOptions("magcache", magcacheSchema, input as Record<string, unknown>);
   const model = (v.model as string | undefined) ?? "wan2.1-t2v-1.3b";
   const d = defaultsFor(model);
-  const ratios = v.ratios as number[] | undefined;
-  const uncondRatios = v.uncondRatios as number[] | undefined;
+  const ratiosFile = v.ratiosFile as string | undefined;
+  let fromFile: { ratios: number[]; uncondRatios?: number[]; steps: number; model?: { family: string; source: string } } | undefined;
+  if (ratiosFile !== undefined && v.ratios === undefined) {
+    try {
+      const f = loadMagcacheRatiosSync(ratiosFile);
+      fromFile = { ratios: [...f.ratios], ...(f.uncondRatios ? { uncondRatios: [...f.uncondRatios] } : {}), steps: f.steps, ...(f.validFor.model ? { model: f.validFor.model } : {}) };
+    } catch (err) {
+      if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid-option", "magcache", err.message, "ratiosFile");
+      throw err;
+    }
+  }
+  const ratios = (v.ratios as number[] | undefined) ?? fromFile?.ratios;
+  const uncondRatios = (v.uncondRatios as number[] | undefined) ?? (v.ratios === undefined ? fromFile?.uncondRatios : undefined);
   if (uncondRatios !== undefined && ratios === undefined) {
     throw new PolicyOptionsError("missing-option", "magcache", 'The option "uncondRatios" of "magcache" needs "ratios" (the cond branch) too; pass both measured arrays.', "ratios");
   }
@@ -103,6 +119,7 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
     model,
     ...(ratios !== undefined ? { ratios } : {}),
     ...(uncondRatios !== undefined ? { uncondRatios } : {}),
+    ...(ratiosFile !== undefined ? { ratiosFile } : {}),
     delta: (v.delta as number | undefined) ?? d.threshold,
     K: (v.K as number | undefined) ?? d.K,
     retention: (v.retention as number | undefined) ?? d.retentionRatio,
@@ -128,6 +145,12 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
       perBranch = build(run.totalSteps, run.guidance);
       const native = source[0]!.length;
       if (native !== run.totalSteps) notes.push(`magcache: ratios for ${native} steps resampled to ${run.totalSteps} by nearest index`);
+      const m = fromFile?.model;
+      if (m !== undefined && (m.family !== run.model.family || m.source !== run.model.source)) {
+        const note = `magcache: the ratios file was measured on ${m.source} (${m.family}) but the run uses ${run.model.source} (${run.model.family})`;
+        notes.push(note);
+        run.log?.(note);
+      }
     },
     reset() {
       diag.clear();

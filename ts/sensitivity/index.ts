@@ -32,3 +32,17 @@ export {
   aggregateProfile,
 } from "./calibrate-math.js";
 export type { SensitivityMeasurement, MeanStd, AggregateResult } from "./calibrate-math.js";
+export {
+  calibrate,
+  calibrateMagcache,
+  loadMediaVideo,
+  resizeRgb,
+  validityOf,
+  RecordingDenoiser,
+  DEFAULT_CALIBRATION_PROMPTS,
+} from "./calibrate.js";
+export type { CalibrateOptions, CalibrationProgress, CalibrationReport, CalibrationResult, MagcacheCalibrateOptions, MagcacheCalibrationResult } from "./calibrate.js";
+export { compareProfiles, comparisonMarkdown } from "./compare.js";
+export type { ProfileComparison, TimestepComparison } from "./compare.js";
+export { MAGCACHE_RATIOS_FORMAT, validateMagcacheRatios, loadMagcacheRatiosSync, saveMagcacheRatios } from "./magcache-ratios.js";
+export type { MagcacheRatiosFile } from "./magcache-ratios.js";

@@ -1,0 +1,191 @@
+/**
+ * `sencache calibrate`: measure a SenCache sensitivity profile (or MagCache ratios) for a model, or
+ * convert an official SenCache `.npz` into this package's profile JSON.
+ */
+import { readFileSync } from "node:fs";
+import type { CommandModule } from "yargs";
+import { InvalidInputError } from "../../errors.js";
+import { calibrate, calibrateMagcache, type CalibrationProgress } from "../../sensitivity/calibrate.js";
+import { ProfileError } from "../../sensitivity/errors.js";
+import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
+import { loadProfile, saveProfile, type ProfileValidity, type SensitivityProfile } from "../../sensitivity/profile.js";
+import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
+import { ProgressBar } from "../progress.js";
+
+interface CalibrateArgs extends ModelArgs {
+  samples: number;
+  steps?: number;
+  height?: number;
+  width?: number;
+  frames?: number;
+  media?: string[];
+  prompts?: string;
+  seed: number;
+  guidance?: number;
+  out: string;
+  kind: "sencache" | "magcache";
+  importNpz?: string;
+  validFor?: string[];
+  json: boolean;
+}
+
+/** Parse `--valid-for key=value` pairs: model, family, steps, shape (1x16x21x60x104), scheduler, schedulerHash. */
+export function parseValidFor(pairs: readonly string[]): ProfileValidity {
+  const kv = new Map<string, string>();
+  for (const p of pairs) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new InvalidInputError(`--valid-for takes key=value pairs (model, family, steps, shape, scheduler, schedulerHash), not "${p}".`);
+    kv.set(p.slice(0, eq).trim(), p.slice(eq + 1).trim());
+  }
+  const known = new Set(["model", "family", "steps", "shape", "scheduler", "schedulerHash"]);
+  for (const k of kv.keys()) if (!known.has(k)) throw new InvalidInputError(`--valid-for does not know "${k}"; use model, family, steps, shape, scheduler or schedulerHash.`);
+  const out: { -readonly [K in keyof ProfileValidity]: ProfileValidity[K] } = {};
+  const model = kv.get("model");
+  const family = kv.get("family");
+  if ((model === undefined) !== (family === undefined)) throw new InvalidInputError("--valid-for needs both model=<source> and family=<family> (e.g. family=wan) to record the model.");
+  if (model !== undefined && family !== undefined) out.model = { family, source: model };
+  const scheduler = kv.get("scheduler");
+  const hash = kv.get("schedulerHash");
+  if ((scheduler === undefined) !== (hash === undefined)) throw new InvalidInputError("--valid-for needs both scheduler=<class> and schedulerHash=<hash> to record the scheduler.");
+  if (scheduler !== undefined && hash !== undefined) out.scheduler = { className: scheduler, configHash: hash };
+  const steps = kv.get("steps");
+  if (steps !== undefined) {
+    const n = Number(steps);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`--valid-for steps must be a positive integer, not "${steps}".`);
+    out.steps = n;
+  }
+  const shape = kv.get("shape");
+  if (shape !== undefined) {
+    const dims = shape.split(/[x,]/).map(Number);
+    if (dims.some((d) => !Number.isInteger(d) || d < 1)) throw new InvalidInputError(`--valid-for shape must look like 1x16x21x60x104, not "${shape}".`);
+    out.latentShape = dims;
+  }
+  return out;
+}
+
+const fmt = (v: number): string => (Math.abs(v) >= 1000 ? v.toExponential(3) : v.toPrecision(4));
+
+/** The profile as a fixed-width table: k, t, J_x mean ± std, J_t mean ± std, n. */
+export function profileTable(p: SensitivityProfile): string {
+  const rows = p.timesteps.map((t, k) => [
+    String(k),
+    String(+t.toFixed(3)),
+    p.J_x_std ? `${fmt(p.J_x_norm[k]!)} ± ${fmt(p.J_x_std[k]!)}` : fmt(p.J_x_norm[k]!),
+    p.J_t_std ? `${fmt(p.J_t_norm[k]!)} ± ${fmt(p.J_t_std[k]!)}` : fmt(p.J_t_norm[k]!),
+    p.sampleCounts ? String(p.sampleCounts[k]) : "-",
+  ]);
+  const head = ["k", "t", "J_x (mean ± std)", "J_t (mean ± std)", "n"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (i < 2 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function readPrompts(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new InvalidInputError(`The prompts file "${path}" cannot be read; pass a text file with one prompt per line.`);
+  }
+  const prompts = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  if (prompts.length === 0) throw new InvalidInputError(`The prompts file "${path}" holds no prompt; write one prompt per line.`);
+  return prompts;
+}
+
+async function run(args: CalibrateArgs): Promise<void> {
+  if (args.importNpz !== undefined) {
+    const validFor = parseValidFor(args.validFor ?? []);
+    const profile = await loadProfile(args.importNpz, { validFor });
+    ensureParent(args.out);
+    await saveProfile(args.out, profile);
+    if (args.json) console.log(JSON.stringify(profile, null, 1));
+    else console.log(profileTable(profile));
+    const missing = ["model", "scheduler", "steps", "latentShape"].filter((k) => (profile.validFor as Record<string, unknown>)[k] === undefined);
+    if (missing.length > 0) console.log(`note: the profile records no ${missing.join(", ")}; runs cannot be checked against those (pass --valid-for key=value).`);
+    console.log(`imported ${args.importNpz} (${profile.timesteps.length} timesteps) → ${args.out}`);
+    return;
+  }
+  if (args.validFor !== undefined && args.validFor.length > 0) throw new InvalidInputError("--valid-for only applies to --import-npz; a calibrated profile records what it is valid for itself.");
+  const prompts = args.prompts !== undefined ? readPrompts(args.prompts) : undefined;
+  const media = args.media ?? [];
+  if (args.kind === "magcache" && media.length > 0) throw new InvalidInputError("MagCache calibration runs uncached generations; pass --prompts instead of --media.");
+  await withModel(args, async (model) => {
+    const steps = args.steps ?? model.info.defaults.numInferenceSteps;
+    const common = {
+      samples: args.samples,
+      steps,
+      seed: args.seed,
+      ...(args.height !== undefined ? { height: args.height } : {}),
+      ...(args.width !== undefined ? { width: args.width } : {}),
+      ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
+      ...(args.guidance !== undefined ? { guidanceScale: args.guidance } : {}),
+      ...(prompts !== undefined ? { prompts } : {}),
+    };
+    let bar: ProgressBar | undefined;
+    const onProgress = (e: CalibrationProgress): void => {
+      bar ??= new ProgressBar({ total: e.total, label: `calibrate ${args.kind}`, stream: process.stderr });
+      bar.tick(e.completed - bar.value, `sample ${e.sample + 1}/${e.samples} · ${e.phase}`);
+    };
+    ensureParent(args.out);
+    if (args.kind === "magcache") {
+      const { ratios, report } = await calibrateMagcache(model, { ...common, onProgress });
+      bar?.done();
+      await saveMagcacheRatios(args.out, ratios);
+      if (args.json) console.log(JSON.stringify({ ...ratios, report }, null, 1));
+      else {
+        console.log(["k", "γ cond (mean ± std)", ...(ratios.uncondRatios ? ["γ uncond (mean ± std)"] : [])].join("\t"));
+        ratios.ratios.forEach((r, k) => {
+          const u = ratios.uncondRatios ? `\t${fmt(ratios.uncondRatios[k]!)} ± ${fmt(ratios.uncondStd?.[k] ?? 0)}` : "";
+          console.log(`${k}\t${fmt(r)} ± ${fmt(ratios.std[k]!)}${u}`);
+        });
+        console.log(`${report.samples} samples × ${report.steps} steps, ${report.denoiseItems} denoise items, ${(report.wallMs / 1000).toFixed(1)} s → ${args.out}`);
+        console.log(`use it with --policy "magcache:ratiosFile=${args.out}"`);
+      }
+      return;
+    }
+    const { profile, report } = await calibrate(model, { ...common, ...(media.length > 0 ? { media } : {}), onProgress });
+    bar?.done();
+    await saveProfile(args.out, profile);
+    if (args.json) console.log(JSON.stringify({ profile, report }, null, 1));
+    else {
+      console.log(profileTable(profile));
+      const dropped = report.dropped.reduce((a, b) => a + b, 0);
+      console.log(
+        `${report.samples} samples (${report.source}) × ${report.steps} timesteps, latent [${report.latentShape.join(", ")}]: ` +
+          `${report.denoiseItems.measure} measurement items in ${report.denoiseMessages} messages` +
+          `${report.denoiseItems.generate > 0 ? ` + ${report.denoiseItems.generate} generation items` : ""}, ${(report.wallMs / 1000).toFixed(1)} s → ${args.out}`,
+      );
+      if (dropped > 0) console.log(`warning: ${dropped} non-finite measurement(s) were dropped`);
+      console.log(`use it with --policy "sencache:profile=${args.out}"`);
+    }
+  });
+}
+
+export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
+  command: "calibrate",
+  describe: "Calibrate a sensitivity profile (SenCache) or magnitude ratios (MagCache) for a model, or import an official .npz",
+  builder: (y) =>
+    modelOptions(y)
+      .option("samples", { type: "number", default: 8, describe: "calibration samples N (3·T·N full evaluations)" })
+      .option("steps", { type: "number", describe: "inference steps T to calibrate (default: the model's)" })
+      .option("height", { type: "number" })
+      .option("width", { type: "number" })
+      .option("frames", { type: "number", describe: "number of video frames" })
+      .option("media", { type: "string", array: true, describe: "clean samples: PNG images or folders of PNG frames (default: uncached generations)" })
+      .option("prompts", { type: "string", describe: "text file, one prompt per line (generations' prompts / the condition)" })
+      .option("seed", { type: "number", default: 0, describe: "base seed of generations and calibration noise" })
+      .option("guidance", { type: "number", describe: "guidance scale of the uncached generations (default: the model's)" })
+      .option("out", { type: "string", default: "profile.json", describe: "output JSON" })
+      .option("kind", { type: "string", choices: ["sencache", "magcache"], default: "sencache", describe: "what to calibrate" })
+      .option("import-npz", { type: "string", describe: "convert an official SenCache .npz to profile JSON (no model is loaded)" })
+      .option("valid-for", { type: "string", array: true, describe: "with --import-npz: key=value (model, family, steps, shape, scheduler, schedulerHash)" })
+      .option("json", { type: "boolean", default: false, describe: "print the result as JSON" }) as never,
+  handler: async (args) => {
+    try {
+      await run(args);
+    } catch (err) {
+      if (ProfileError.isInstance(err)) throw new InvalidInputError(`${err.message} [${err.code}]`);
+      throw err;
+    }
+  },
+};

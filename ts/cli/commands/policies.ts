@@ -1,0 +1,32 @@
+/** `sencache policies`: the registered cache policies and their options. */
+import type { CommandModule } from "yargs";
+import { defaultPolicyRegistry, describeOptions, listPolicies } from "../../policies/index.js";
+
+interface PoliciesArgs {
+  json: boolean;
+}
+
+export function policiesText(): string {
+  const lines: string[] = [];
+  for (const { id, description } of listPolicies()) {
+    lines.push(`${id}: ${description}`);
+    for (const opt of describeOptions(defaultPolicyRegistry.get(id).optionSchema)) lines.push(`    ${opt}`);
+    lines.push("");
+  }
+  lines.push('Use one with --policy "id:key=value,key=value", e.g. --policy "sencache:profile=profile.json,eps=0.1".');
+  return lines.join("\n");
+}
+
+export const policiesCommand: CommandModule<object, PoliciesArgs> = {
+  command: "policies",
+  describe: "List the registered cache policies and their options",
+  builder: (y) => y.option("json", { type: "boolean", default: false, describe: "print as JSON" }) as never,
+  handler: (args) => {
+    if (args.json) {
+      const out = listPolicies().map(({ id, description }) => ({ id, description, options: describeOptions(defaultPolicyRegistry.get(id).optionSchema) }));
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      console.log(policiesText());
+    }
+  },
+};

@@ -1,0 +1,438 @@
+/**
+ * Calibration through a worker-backed model (../shared/design/METHOD.md §3 and §5).
+ *
+ * `calibrate` estimates the SenCache sensitivity profile with ordinary full evaluations: for each of
+ * N samples with a clean latent x0 (from the user's media, encoded by the worker's VAE, or from
+ * uncached generations) and each scheduled timestep t_k, with fresh seeded noise ε:
+ *
+ *   x = (1 − σ_k)·x0 + σ_k·ε  (flow models; else the scheduler's addNoise)
+ *   y = f(x, t_k)                                 conditional branch only
+ *   x' = Euler step of x with y (flow; else one step of a fresh scheduler);  y' = f(x', t_k)
+ *   y_next = f(x, t_{k+1})  (t after the last = 0)
+ *   J_x = ‖y' − y‖ / ‖x' − x‖,  J_t = ‖y_next − y‖ / |t_{k+1} − t_k|,  averaged over samples.
+ *
+ * 3 evaluations per timestep per sample, sent in blocks: one `denoise` message with the y items of a
+ * block of timesteps, then one with its y' and y_next items (≤ maxItemsPerMessage items each).
+ *
+ * `calibrateMagcache` measures MagCache's per-step magnitude ratios ‖out_k‖/‖out_{k−1}‖ per CFG branch
+ * over N uncached generations, recording the outputs through a wrapping Denoiser.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, extname, join } from "node:path";
+import { AbortError, InvalidInputError } from "../errors.js";
+import { decodePng } from "../media/png.js";
+import { magnitudeRatios } from "../policies/magcache.js";
+import { generate } from "../sampling/generate.js";
+import { sample } from "../sampling/loop.js";
+import type { LatentSize, Model } from "../sampling/model.js";
+import type { Denoiser, DenoiseItem } from "../sampling/types.js";
+import { SeededNoiseSource } from "../schedulers/noise.js";
+import type { SetTimestepsOptions } from "../schedulers/types.js";
+import type { Tensor } from "../worker/codec.js";
+import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
+import { MAGCACHE_RATIOS_FORMAT, type MagcacheRatiosFile } from "./magcache-ratios.js";
+import { schedulerConfigHash, type ProfileValidity, type SensitivityProfile } from "./profile.js";
+
+/** Prompts used for calibration-by-generation when the user gives none. */
+export const DEFAULT_CALIBRATION_PROMPTS: readonly string[] = [
+  "a red square moving left on a blue background",
+  "a yellow ball bouncing on green grass",
+  "waves rolling onto a sandy beach at sunset",
+  "a person walking through a busy city street",
+  "a cat playing with a ball of yarn",
+  "clouds drifting over snowy mountains",
+  "a car driving along a coastal road",
+  "fireworks exploding in the night sky",
+];
+
+export interface CalibrationProgress {
+  /** "encode": media through the VAE; "generate": an uncached generation step; "measure": timesteps measured. */
+  readonly phase: "encode" | "generate" | "measure";
+  /** Sample index (0-based) the event belongs to. */
+  readonly sample: number;
+  readonly samples: number;
+  /** Work units done / total (one unit per measured timestep and per generation step). */
+  readonly completed: number;
+  readonly total: number;
+}
+
+export interface CalibrateOptions {
+  /** Calibration samples N (default 8; paper Fig. 4: 8 give nearly the curves of 4096). */
+  readonly samples?: number;
+  /** Inference steps T of the schedule to calibrate (default: the model's). */
+  readonly steps?: number;
+  readonly height?: number;
+  readonly width?: number;
+  readonly numFrames?: number;
+  /**
+   * Real media as clean samples: PNG images (replicated over the frames) or folders of PNG frames
+   * (one video per folder, frames in natural name order). Resized to the model's size by centre crop
+   * and area sampling. Fewer media than samples are cycled (fresh noise each time).
+   */
+  readonly media?: readonly string[];
+  /**
+   * Prompts: the condition of each sample (cycled). Without media they also drive the uncached
+   * generations that give x0. Default: DEFAULT_CALIBRATION_PROMPTS without media, "" with media.
+   */
+  readonly prompts?: readonly string[];
+  /** Base seed of generations (seed + s) and of the calibration noise (default 0). */
+  readonly seed?: number;
+  /** Guidance of the uncached generations (default: the model's). The measurements use cond only. */
+  readonly guidanceScale?: number;
+  readonly schedulerOptions?: SetTimestepsOptions;
+  /** Upper bound on items in one denoise message (default 64). */
+  readonly maxItemsPerMessage?: number;
+  /** Upper bound on the latent bytes in one denoise message (default 512 MiB). */
+  readonly maxMessageBytes?: number;
+  readonly onProgress?: (event: CalibrationProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface CalibrationReport {
+  readonly samples: number;
+  readonly steps: number;
+  readonly source: "media" | "generations";
+  readonly latentShape: readonly number[];
+  /** Items sent for the measurements (3·T·N) and for the uncached generations. */
+  readonly denoiseItems: { readonly measure: number; readonly generate: number };
+  /** Denoise messages sent for the measurements. */
+  readonly denoiseMessages: number;
+  /** Measurements dropped as non-finite, per timestep. */
+  readonly dropped: readonly number[];
+  readonly wallMs: number;
+}
+
+export interface CalibrationResult {
+  readonly profile: SensitivityProfile;
+  readonly report: CalibrationReport;
+}
+
+// ---- media ---------------------------------------------------------------------------------------
+
+function listPngFrames(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => extname(f).toLowerCase() === ".png")
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
+    .map((f) => join(dir, f));
+}
+
+/** Centre-crop to the target aspect, then area-average (nearest when upscaling) to w × h. */
+export function resizeRgb(src: Uint8Array, sw: number, sh: number, w: number, h: number): Uint8Array {
+  let cw = sw;
+  let ch = sh;
+  if (sw * h > sh * w) cw = Math.max(1, Math.round((sh * w) / h));
+  else if (sw * h < sh * w) ch = Math.max(1, Math.round((sw * h) / w));
+  const ox = Math.floor((sw - cw) / 2);
+  const oy = Math.floor((sh - ch) / 2);
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const y0 = oy + Math.floor((y * ch) / h);
+    const y1 = Math.max(y0 + 1, oy + Math.floor(((y + 1) * ch) / h));
+    for (let x = 0; x < w; x++) {
+      const x0 = ox + Math.floor((x * cw) / w);
+      const x1 = Math.max(x0 + 1, ox + Math.floor(((x + 1) * cw) / w));
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let yy = y0; yy < y1; yy++) {
+        for (let xx = x0; xx < x1; xx++) {
+          const p = (yy * sw + xx) * 3;
+          r += src[p]!;
+          g += src[p + 1]!;
+          b += src[p + 2]!;
+        }
+      }
+      const n = (y1 - y0) * (x1 - x0);
+      const q = (y * w + x) * 3;
+      out[q] = Math.round(r / n);
+      out[q + 1] = Math.round(g / n);
+      out[q + 2] = Math.round(b / n);
+    }
+  }
+  return out;
+}
+
+/**
+ * Load one media item as a uint8 video [F, H, W, 3] of the given size: a PNG image (repeated over the
+ * frames) or a folder of PNG frames (nearest-frame sampled to F frames).
+ */
+export function loadMediaVideo(path: string, size: LatentSize): Tensor<Uint8Array> {
+  let files: string[];
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new InvalidInputError(`The calibration media "${path}" does not exist; pass PNG images or folders of PNG frames.`);
+  }
+  if (isDir) {
+    files = listPngFrames(path);
+    if (files.length === 0) throw new InvalidInputError(`The folder "${path}" holds no PNG frames; pass PNG images or folders of PNG frames.`);
+  } else {
+    if (extname(path).toLowerCase() !== ".png") {
+      throw new InvalidInputError(`The calibration media "${basename(path)}" is not a PNG; convert it to PNG images or a folder of PNG frames.`);
+    }
+    files = [path];
+  }
+  const { height: h, width: w, numFrames: f } = size;
+  const frames = files.map((file) => {
+    let img;
+    try {
+      img = decodePng(readFileSync(file));
+    } catch (cause) {
+      throw new InvalidInputError(`The image "${file}" cannot be decoded as PNG (${(cause as Error).message}); re-save it as a plain PNG.`);
+    }
+    return resizeRgb(img.rgb, img.width, img.height, w, h);
+  });
+  const data = new Uint8Array(f * h * w * 3);
+  for (let j = 0; j < f; j++) data.set(frames[Math.min(frames.length - 1, Math.floor((j * frames.length) / f))]!, j * h * w * 3);
+  return { dtype: "uint8", shape: [f, h, w, 3], data };
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function checkAbort(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortError(`Calibration was aborted ${what}.`);
+}
+
+function sizeOf(model: Model, o: { height?: number; width?: number; numFrames?: number }): LatentSize {
+  const d = model.info.defaults;
+  return { height: o.height ?? d.height, width: o.width ?? d.width, numFrames: o.numFrames ?? d.numFrames };
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(`${name} must be a positive integer, not ${value}.`);
+  return value;
+}
+
+/** What a profile calibrated on this model / schedule / size is valid for. */
+export function validityOf(model: Model, steps: number, latentShape: readonly number[]): ProfileValidity {
+  const sch = model.info.scheduler;
+  return {
+    model: { family: model.family, source: model.source },
+    scheduler: { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) },
+    steps,
+    latentShape: [...latentShape],
+  };
+}
+
+// ---- SenCache calibration -----------------------------------------------------------------------
+
+export async function calibrate(model: Model, options: CalibrateOptions = {}): Promise<CalibrationResult> {
+  const started = performance.now();
+  const N = positiveInt("samples", options.samples ?? 8);
+  const T = positiveInt("steps", options.steps ?? model.info.defaults.numInferenceSteps);
+  const size = sizeOf(model, options);
+  const latentShape = model.latentShape(size);
+  const numel = latentShape.reduce((a, b) => a * b, 1);
+  const seed = options.seed ?? 0;
+  const signal = options.signal;
+  const media = options.media ?? [];
+  const fromMedia = media.length > 0;
+  const prompts = options.prompts !== undefined && options.prompts.length > 0 ? options.prompts : fromMedia ? [""] : DEFAULT_CALIBRATION_PROMPTS;
+  const schedule = model.scheduler(T, options.schedulerOptions ?? {});
+  const timesteps = Array.from(schedule.timesteps);
+  const sigmas = Array.from(schedule.sigmas);
+  const flow = schedule.predictionType === "flow_prediction";
+  const maxItems = Math.max(1, Math.min(options.maxItemsPerMessage ?? 64, Math.floor((options.maxMessageBytes ?? 512 * 2 ** 20) / (4 * numel))));
+  // A block of B timesteps sends B items, then 2B items.
+  const block = Math.max(1, Math.min(T, Math.floor(maxItems / 2)));
+  const total = N * T + (fromMedia ? 0 : N * T);
+  let completed = 0;
+  const progress = (phase: CalibrationProgress["phase"], s: number, units: number): void => {
+    completed += units;
+    options.onProgress?.({ phase, sample: s, samples: N, completed, total });
+  };
+
+  // Conditions, one per distinct prompt.
+  const conds = new Map<string, string>();
+  const condOf = async (prompt: string): Promise<string> => {
+    let c = conds.get(prompt);
+    if (c === undefined) {
+      c = await model.encodePrompt(prompt, signal ? { signal } : {});
+      conds.set(prompt, c);
+    }
+    return c;
+  };
+
+  const measurements: SensitivityMeasurement[][] = [];
+  let measureItems = 0;
+  let generateItems = 0;
+  let messages = 0;
+  const send = async (items: DenoiseItem[]): Promise<Float32Array[]> => {
+    checkAbort(signal, "between denoise messages");
+    messages++;
+    measureItems += items.length;
+    return model.denoise(items, signal);
+  };
+
+  try {
+    for (let s = 0; s < N; s++) {
+      checkAbort(signal, `before sample ${s + 1} of ${N}`);
+      const prompt = prompts[s % prompts.length]!;
+      let x0: Float32Array;
+      if (fromMedia) {
+        const video = loadMediaVideo(media[s % media.length]!, size);
+        const latents = await model.encodeMedia(video, signal);
+        if (latents.data.length !== numel || latents.shape.some((d, i) => d !== latentShape[i])) {
+          throw new InvalidInputError(`The media "${media[s % media.length]}" encoded to latents [${latents.shape.join(", ")}] but the model's latent at this size is [${latentShape.join(", ")}]; pick a frame count the VAE accepts.`);
+        }
+        x0 = latents.data;
+        progress("encode", s, 0);
+      } else {
+        const gen = await generate(model, {
+          prompt,
+          seed: seed + s,
+          steps: T,
+          ...size,
+          ...(options.guidanceScale !== undefined ? { guidanceScale: options.guidanceScale } : {}),
+          ...(options.schedulerOptions ? { schedulerOptions: options.schedulerOptions } : {}),
+          onStep: () => progress("generate", s, 1),
+          ...(signal ? { signal } : {}),
+        });
+        generateItems += gen.summary.denoiseItems;
+        x0 = gen.latent;
+      }
+      const cond = await condOf(prompt);
+      const noise = new SeededNoiseSource(seed * 1_000_003 + s);
+      const perSample: SensitivityMeasurement[] = new Array<SensitivityMeasurement>(T);
+      for (let k0 = 0; k0 < T; k0 += block) {
+        const ks = Array.from({ length: Math.min(block, T - k0) }, (_, i) => k0 + i);
+        const xs = ks.map((k) => {
+          const eps = noise.normal(numel);
+          return flow ? flowNoise(x0, eps, sigmas[k]!) : schedule.addNoise(x0, eps, k);
+        });
+        const input = (x: Float32Array, k: number): Float32Array => (flow ? x : schedule.scaleModelInput(x, k));
+        const ys = await send(ks.map((k, i) => ({ cond, branch: "cond", t: timesteps[k]!, x: input(xs[i]!, k) })));
+        const xPrimes = ks.map((k, i) => {
+          if (flow) return eulerStep(ys[i]!, xs[i]!, sigmas[k]!, sigmas[k + 1] ?? 0);
+          const fresh = model.scheduler(T, options.schedulerOptions ?? {});
+          return fresh.step(ys[i]!, k, xs[i]!, new SeededNoiseSource(seed * 1_000_003 + s + 7919 * (k + 1)));
+        });
+        const second = await send([
+          ...ks.map((k, i): DenoiseItem => ({ cond, branch: "cond", t: timesteps[k]!, x: input(xPrimes[i]!, k) })),
+          ...ks.map((k, i): DenoiseItem => ({ cond, branch: "cond", t: nextTimestep(timesteps, k), x: input(xs[i]!, k) })),
+        ]);
+        ks.forEach((k, i) => {
+          perSample[k] = measure(ys[i]!, second[i]!, xs[i]!, xPrimes[i]!, second[ks.length + i]!, timesteps[k]!, nextTimestep(timesteps, k));
+        });
+        progress("measure", s, ks.length);
+      }
+      measurements.push(perSample);
+    }
+  } finally {
+    if (conds.size > 0) await model.release([...conds.values()]).catch(() => undefined);
+  }
+  const origin = `calibrated: ${N} samples from ${fromMedia ? `${media.length} media item(s)` : "uncached generations"}, seed ${seed}`;
+  const { profile, dropped } = aggregateProfile(timesteps, measurements, validityOf(model, T, latentShape), origin);
+  return {
+    profile,
+    report: {
+      samples: N,
+      steps: T,
+      source: fromMedia ? "media" : "generations",
+      latentShape,
+      denoiseItems: { measure: measureItems, generate: generateItems },
+      denoiseMessages: messages,
+      dropped,
+      wallMs: performance.now() - started,
+    },
+  };
+}
+
+// ---- MagCache calibration -----------------------------------------------------------------------
+
+/** A Denoiser that forwards to another and records the norm of every output per branch. */
+export class RecordingDenoiser implements Denoiser {
+  /** ‖out‖₂ per branch, in call order. */
+  readonly norms: { cond: number[]; uncond: number[] } = { cond: [], uncond: [] };
+  constructor(private readonly inner: Denoiser) {}
+
+  async denoise(items: readonly DenoiseItem[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const outs = await this.inner.denoise(items, signal);
+    items.forEach((item, i) => {
+      const o = outs[i]!;
+      let s = 0;
+      for (let j = 0; j < o.length; j++) s += o[j]! * o[j]!;
+      this.norms[item.branch].push(Math.sqrt(s));
+    });
+    return outs;
+  }
+}
+
+export interface MagcacheCalibrateOptions extends Omit<CalibrateOptions, "media" | "maxItemsPerMessage" | "maxMessageBytes"> {
+  readonly negativePrompt?: string;
+}
+
+export interface MagcacheCalibrationResult {
+  readonly ratios: MagcacheRatiosFile;
+  readonly report: { readonly samples: number; readonly steps: number; readonly denoiseItems: number; readonly wallMs: number };
+}
+
+/**
+ * Measure MagCache ratios: N uncached generations (cond + uncond branches when the guidance is > 1),
+ * outputs recorded per step, γ per branch via `magnitudeRatios` (over the output norms, which is all
+ * the ratio needs, so no output tensor is kept).
+ */
+export async function calibrateMagcache(model: Model, options: MagcacheCalibrateOptions = {}): Promise<MagcacheCalibrationResult> {
+  const started = performance.now();
+  const N = positiveInt("samples", options.samples ?? 8);
+  const T = positiveInt("steps", options.steps ?? model.info.defaults.numInferenceSteps);
+  const size = sizeOf(model, options);
+  const latentShape = model.latentShape(size);
+  const seed = options.seed ?? 0;
+  const signal = options.signal;
+  const guidanceScale = options.guidanceScale ?? model.info.defaults.guidanceScale;
+  const prompts = options.prompts !== undefined && options.prompts.length > 0 ? options.prompts : DEFAULT_CALIBRATION_PROMPTS;
+  const guided = guidanceScale > 1;
+  const cond: Float32Array[][] = [];
+  const uncond: Float32Array[][] = [];
+  let items = 0;
+  let completed = 0;
+  const sch = model.info.scheduler;
+  const schedulerIdentity = { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) };
+  for (let s = 0; s < N; s++) {
+    checkAbort(signal, `before sample ${s + 1} of ${N}`);
+    const c = await model.encodePrompt(prompts[s % prompts.length]!, signal ? { signal } : {});
+    const u = guided ? await model.encodePrompt(options.negativePrompt ?? "", signal ? { signal } : {}) : undefined;
+    try {
+      const initial = await model.prepareLatents(seed + s, size, signal);
+      const recorder = new RecordingDenoiser(model);
+      const result = await sample({
+        denoiser: recorder,
+        scheduler: model.scheduler(T, options.schedulerOptions ?? {}),
+        latent: initial.data,
+        latentShape,
+        cond: c,
+        ...(u !== undefined ? { uncond: u } : {}),
+        guidanceScale,
+        model: { family: model.family, source: model.source },
+        schedulerIdentity,
+        onStep: () => {
+          completed++;
+          options.onProgress?.({ phase: "generate", sample: s, samples: N, completed, total: N * T });
+        },
+        ...(signal ? { signal } : {}),
+      });
+      items += result.summary.denoiseItems;
+      cond.push(recorder.norms.cond.map((n) => Float32Array.of(n)));
+      if (guided) uncond.push(recorder.norms.uncond.map((n) => Float32Array.of(n)));
+    } finally {
+      await model.release(u !== undefined ? [c, u] : [c]).catch(() => undefined);
+    }
+  }
+  const c = magnitudeRatios(cond);
+  const u = guided ? magnitudeRatios(uncond) : undefined;
+  const ratios: MagcacheRatiosFile = {
+    format: MAGCACHE_RATIOS_FORMAT,
+    version: 1,
+    validFor: validityOf(model, T, latentShape),
+    steps: T,
+    ratios: c.ratios,
+    ...(u !== undefined ? { uncondRatios: u.ratios } : {}),
+    std: c.std,
+    ...(u !== undefined ? { uncondStd: u.std } : {}),
+    samples: N,
+    createdAt: new Date().toISOString(),
+  };
+  return { ratios, report: { samples: N, steps: T, denoiseItems: items, wallMs: performance.now() - started } };
+}
