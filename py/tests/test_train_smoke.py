@@ -1,0 +1,71 @@
+"""Fast checks of the procedural data set, the checker and the committed tiny Wan pipeline."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "py"))
+
+from sencache_train import checker, dataset  # noqa: E402
+
+MODEL = ROOT / "models" / "tiny-wan-t2v"
+
+
+def test_dataset_is_deterministic_per_seed():
+    a, sa = dataset.batch(3, 0, 4)
+    b, sb = dataset.batch(3, 0, 4)
+    c, _ = dataset.batch(4, 0, 4)
+    assert a.shape == (4, dataset.FRAMES, dataset.SIZE, dataset.SIZE, 3) and a.dtype == np.float32
+    assert np.array_equal(a, b) and sa == sb
+    assert not np.array_equal(a, c)
+    assert 0.0 <= a.min() and a.max() <= 1.0
+
+
+def test_heldout_triples_never_in_training():
+    assert dataset.HELDOUT_TRIPLES and not set(dataset.HELDOUT_TRIPLES) & set(dataset.TRAIN_TRIPLES)
+    for i in range(50):
+        _, s = dataset.clip(0, i)
+        assert (s.colour, s.shape, s.motion) not in dataset.HELDOUT
+        assert s.background != s.colour
+
+
+def test_checker_reads_dataset_clips():
+    specs, reads = [], []
+    for split in ("train", "heldout"):
+        for i in range(30):
+            x, s = dataset.clip(11, i, split)
+            specs.append(s)
+            reads.append(checker.read(x))
+    res = checker.score(reads, specs)
+    assert res["all"] >= 0.95, res
+
+
+@pytest.mark.skipif(not (MODEL / "model_index.json").exists(), reason="model not committed yet")
+def test_committed_model_loads_and_generates():
+    import torch
+    from diffusers import WanPipeline
+
+    torch.set_num_threads(2)
+    pipe = WanPipeline.from_pretrained(str(MODEL))
+    pipe.set_progress_bar_config(disable=True)
+    cfg = json.loads((MODEL / "sencache.json").read_text())
+    assert {"height", "width", "num_frames", "guidance_scale", "num_inference_steps", "max_sequence_length"} <= set(cfg)
+    out = pipe(
+        prompt=["a red square moving left on a blue background"],
+        height=cfg["height"],
+        width=cfg["width"],
+        num_frames=cfg["num_frames"],
+        num_inference_steps=4,
+        guidance_scale=cfg["guidance_scale"],
+        max_sequence_length=cfg["max_sequence_length"],
+        generator=torch.Generator().manual_seed(0),
+        output_type="np",
+    ).frames
+    assert np.asarray(out).shape == (1, cfg["num_frames"], cfg["height"], cfg["width"], 3)
+    assert np.isfinite(out).all()
