@@ -51,7 +51,9 @@ def _json_default(value):
 
 
 def sencache_defaults(source: str) -> dict:
-    """Optional `sencache.json` next to model_index.json: {"defaults": {height, width, num_frames, ...}}."""
+    """Optional `sencache.json` next to model_index.json with the model's defaults (height, width,
+    num_frames, guidance_scale, num_inference_steps, max_sequence_length), either flat or under a
+    "defaults" key; other keys (demo prompts, …) are for the TypeScript side and ignored here."""
     path = Path(source) / "sencache.json"
     if not path.is_file():
         return {}
@@ -59,7 +61,9 @@ def sencache_defaults(source: str) -> dict:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    d = data.get("defaults", {}) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    d = data.get("defaults", data)
     return d if isinstance(d, dict) else {}
 
 
