@@ -1,0 +1,183 @@
+/**
+ * Calibration through the REAL worker and the tiny random WanPipeline: profiles from uncached
+ * generations and from media, the 3·T·N evaluation count, the validity check of a calibrated profile
+ * against runs, the official .npz import, and MagCache ratio calibration used by the magcache policy.
+ */
+import test from "ava";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AbortError } from "../../ts/errors.js";
+import { encodePng } from "../../ts/media/png.js";
+import { resolvePolicy } from "../../ts/policies/index.js";
+import { generate } from "../../ts/sampling/generate.js";
+import { Model } from "../../ts/sampling/model.js";
+import {
+  ProfileError,
+  calibrate,
+  calibrateMagcache,
+  compareProfiles,
+  loadMagcacheRatiosSync,
+  loadProfile,
+  makeProfile,
+  saveMagcacheRatios,
+  saveProfile,
+  schedulerConfigHash,
+  type SensitivityProfile,
+} from "../../ts/sensitivity/index.js";
+import { WorkerProcess } from "../../ts/worker/supervisor.js";
+import { tinyModelDir } from "../helpers/tiny.js";
+
+const FIXTURES = join(import.meta.dirname, "..", "fixtures");
+const size = { height: 16, width: 16, numFrames: 5 };
+const T = 5;
+let worker: WorkerProcess;
+let model: Model;
+let tmp: string;
+let fromGenerations: SensitivityProfile;
+
+test.before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "sencache-calibrate-"));
+  worker = await WorkerProcess.start({ device: "cpu", threads: 1 });
+  model = await Model.load(worker.client, tinyModelDir());
+});
+
+test.after.always(async () => {
+  await worker?.shutdown();
+});
+
+const finitePositive = (xs: readonly number[]): boolean => xs.every((v) => Number.isFinite(v) && v > 0);
+
+test.serial("calibration from uncached generations: a finite positive profile of T entries, valid for the model, schedule and shape; 3·T·N measurement items", async (t) => {
+  const N = 2;
+  const events: number[] = [];
+  const before = await worker.client.request({ op: "stats" });
+  const sentBefore = worker.client.sentByOp.get("denoise") ?? 0;
+  const { profile, report } = await calibrate(model, { samples: N, steps: T, ...size, seed: 3, onProgress: (e) => events.push(e.completed) });
+  const after = await worker.client.request({ op: "stats" });
+  t.is(profile.timesteps.length, T);
+  t.true(finitePositive(profile.J_x_norm), `J_x ${profile.J_x_norm.join(", ")}`);
+  t.true(finitePositive(profile.J_t_norm), `J_t ${profile.J_t_norm.join(", ")}`);
+  t.deepEqual([...(profile.sampleCounts ?? [])], new Array(T).fill(N));
+  t.is(profile.J_x_std?.length, T);
+  t.deepEqual([...profile.timesteps], Array.from(model.scheduler(T).timesteps));
+  const sch = model.info.scheduler;
+  t.deepEqual(profile.validFor, {
+    model: { family: model.family, source: model.source },
+    scheduler: { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) },
+    steps: T,
+    latentShape: model.latentShape(size),
+  });
+  t.is(report.source, "generations");
+  t.is(report.denoiseItems.measure, 3 * T * N);
+  t.is(after.denoiseItems - before.denoiseItems, 3 * T * N + report.denoiseItems.generate, "the worker counted 3·T·N measurement items plus the generations'");
+  t.is(report.denoiseMessages, 2 * N, "two denoise messages per sample (T items, then 2T)");
+  t.is((worker.client.sentByOp.get("denoise") ?? 0) - sentBefore, 2 * N + report.denoiseItems.generate / 2);
+  t.is(events.at(-1), 2 * N * T, "progress reaches the total (generation steps + measured timesteps)");
+  // Deterministic for a seed.
+  const again = await calibrate(model, { samples: N, steps: T, ...size, seed: 3 });
+  t.deepEqual(again.profile.J_x_norm, profile.J_x_norm);
+  fromGenerations = profile;
+});
+
+test.serial("calibration from media: PNG images and a folder of PNG frames, resized; the worker counts exactly 3·T·N items", async (t) => {
+  const dir = join(tmp, "media");
+  mkdirSync(join(dir, "clip"), { recursive: true });
+  const img = (w: number, h: number, f: (x: number, y: number) => [number, number, number]): Buffer => {
+    const rgb = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgb.set(f(x, y), (y * w + x) * 3);
+    return encodePng(rgb, w, h);
+  };
+  writeFileSync(join(dir, "a.png"), img(24, 20, (x, y) => [x * 10, y * 12, 128]));
+  writeFileSync(join(dir, "b.png"), img(8, 8, (x) => [x < 4 ? 255 : 0, 60, 200]));
+  for (let i = 0; i < 3; i++) writeFileSync(join(dir, "clip", `frame${i + 1}.png`), img(32, 32, (x, y) => [(x + 5 * i) * 8, y * 8, 40 * i]));
+  const N = 3;
+  const before = await worker.client.request({ op: "stats" });
+  const { profile, report } = await calibrate(model, { samples: N, steps: T, ...size, media: [join(dir, "a.png"), join(dir, "b.png"), join(dir, "clip")] });
+  const after = await worker.client.request({ op: "stats" });
+  t.is(report.source, "media");
+  t.is(after.denoiseItems - before.denoiseItems, 3 * T * N);
+  t.is(report.denoiseItems.generate, 0);
+  t.is(profile.timesteps.length, T);
+  t.true(finitePositive(profile.J_x_norm) && finitePositive(profile.J_t_norm));
+  t.deepEqual(profile.validFor.latentShape, model.latentShape(size));
+  const err = await t.throwsAsync(calibrate(model, { samples: 1, steps: T, ...size, media: [join(dir, "missing.gif")] }));
+  t.regex(err.message, /does not exist/);
+});
+
+test.serial("a calibrated profile used with another step count or latent shape is a typed error; with resample it runs and logs", async (t) => {
+  const path = join(tmp, "profile.json");
+  await saveProfile(path, fromGenerations);
+  const base = { prompt: "a red square", seed: 1, guidanceScale: 3, ...size };
+  const ok = await generate(model, { ...base, steps: T, policy: resolvePolicy(`sencache:profile=${path},eps=0.1`) });
+  t.is(ok.summary.totalSteps, T);
+  const steps = await t.throwsAsync(generate(model, { ...base, steps: T + 2, policy: resolvePolicy(`sencache:profile=${path}`) }));
+  t.true(ProfileError.isInstance(steps));
+  t.is((steps as ProfileError).code, "profile-timesteps-mismatch");
+  const shape = await t.throwsAsync(generate(model, { ...base, steps: T, height: 32, policy: resolvePolicy(`sencache:profile=${path}`) }));
+  t.is((shape as ProfileError).code, "profile-shape-mismatch");
+  const logs: string[] = [];
+  const resampled = await generate(model, { ...base, steps: T + 2, policy: resolvePolicy(`sencache:profile=${path},resample=true`), log: (m) => logs.push(m) });
+  t.is(resampled.summary.totalSteps, T + 2);
+  t.true(logs.some((m) => /resampled it by nearest timestep/.test(m)), logs.join("\n"));
+});
+
+test.serial("the official .npz imports to a profile that round-trips through JSON", async (t) => {
+  const reference = JSON.parse(readFileSync(join(FIXTURES, "sensitivity-sample.json"), "utf8")) as Record<string, { values: number[] }>;
+  const validFor = { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" }, steps: 50 };
+  const imported = await loadProfile(join(FIXTURES, "sensitivity-sample.npz"), { validFor });
+  t.is(imported.timesteps.length, 50);
+  t.deepEqual([...imported.timesteps], reference.timesteps!.values);
+  for (const key of ["J_x_norm", "J_t_norm"] as const) {
+    const want = reference[key]!.values;
+    t.true(imported[key].every((v, i) => Math.abs(v - want[i]!) <= 1e-6 * Math.abs(want[i]!)), key);
+  }
+  const path = join(tmp, "imported.json");
+  await saveProfile(path, imported);
+  const back = await loadProfile(path);
+  t.deepEqual(back, imported);
+  t.deepEqual(back.validFor, validFor);
+  t.regex(back.origin ?? "", /^npz:/);
+  const cmp = compareProfiles(back, imported);
+  t.is(cmp.maxRel.jx, 0);
+  t.is(cmp.maxRel.jt, 0);
+});
+
+test("compareProfiles gives per-timestep relative differences against the reference", (t) => {
+  const validFor = {};
+  const b = makeProfile({ timesteps: [900, 500, 100], J_x_norm: [2, 4, 8], J_t_norm: [1, 1, 1], validFor });
+  const a = makeProfile({ timesteps: [900, 500, 100], J_x_norm: [2, 5, 6], J_t_norm: [1.1, 1, 0.9], validFor });
+  const c = compareProfiles(a, b);
+  t.deepEqual(c.rows.map((r) => r.t), [900, 500, 100]);
+  t.deepEqual(c.rows.map((r) => +r.jxRel.toFixed(6)), [0, 0.25, 0.25]);
+  t.deepEqual(c.rows.map((r) => +r.jtRel.toFixed(6)), [0.1, 0, 0.1]);
+  t.is(+c.maxRel.jx.toFixed(6), 0.25);
+  t.is(+c.meanRel.jt.toFixed(6), +(0.2 / 3).toFixed(6));
+});
+
+test.serial("MagCache calibration: ratios of length T per branch, saved, and the magcache policy runs with them", async (t) => {
+  const { ratios, report } = await calibrateMagcache(model, { samples: 2, steps: T, ...size, guidanceScale: 3 });
+  t.is(ratios.ratios.length, T);
+  t.is(ratios.uncondRatios?.length, T);
+  t.is(ratios.ratios[0], 1);
+  t.true(ratios.ratios.every((r) => Number.isFinite(r) && r > 0));
+  t.is(report.denoiseItems, 2 * T * 2);
+  t.deepEqual(ratios.validFor.latentShape, model.latentShape(size));
+  const path = join(tmp, "ratios.json");
+  await saveMagcacheRatios(path, ratios);
+  t.deepEqual(loadMagcacheRatiosSync(path).ratios, ratios.ratios);
+  const policy = resolvePolicy(`magcache:ratiosFile=${path},delta=10,K=2,retention=0`);
+  t.deepEqual(policy.options as unknown as { ratios: number[] }, { ...(policy.options as object), ratios: ratios.ratios });
+  const run = await generate(model, { prompt: "a blue circle", seed: 2, steps: T, guidanceScale: 3, ...size, policy });
+  t.true(run.summary.nfe < T, `NFE ${run.summary.nfe}`);
+  t.deepEqual(run.summary.diagnostics, []);
+  const bad = t.throws(() => resolvePolicy(`magcache:ratiosFile=${join(tmp, "nope.json")}`));
+  t.regex(bad.message, /cannot be read/);
+});
+
+test.serial("an aborted calibration stops with AbortError", async (t) => {
+  const controller = new AbortController();
+  const p = calibrate(model, { samples: 4, steps: T, ...size, signal: controller.signal, onProgress: () => controller.abort() });
+  const err = await t.throwsAsync(p);
+  t.true(err instanceof AbortError || err.name === "AbortError", err.message);
+});
