@@ -456,7 +456,10 @@ def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_cli(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="sencache-worker %(levelname)s %(message)s")
-    delay = args.debug_delay_ms if os.environ.get(DEBUG_ENV) == "1" else 0
+    # Test-only slow-down of every forward, honoured only with SENCACHE_WORKER_DEBUG=1 (flag or env,
+    # so a test can slow a worker that the CLI spawns).
+    debug = os.environ.get(DEBUG_ENV) == "1"
+    delay = (args.debug_delay_ms or int(os.environ.get("SENCACHE_WORKER_DEBUG_DELAY_MS", "0"))) if debug else 0
     worker = Worker(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay)
 
     def stop(signum, _frame):
