@@ -4,6 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SencacheError } from "../errors.js";
 import { demoCommand } from "./commands/demo.js";
+import { benchCommand } from "./commands/bench.js";
 import { calibrateCommand } from "./commands/calibrate.js";
 import { generateCommand } from "./commands/generate.js";
 import { policiesCommand } from "./commands/policies.js";
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName("sencache")
     .command(demoCommand)
+    .command(benchCommand)
     .command(calibrateCommand)
     .command(generateCommand)
     .command(policiesCommand)
