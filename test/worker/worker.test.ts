@@ -3,9 +3,10 @@
  * WorkerError that leaves the worker serving, and a dead worker noticed within the timeout.
  */
 import test from "ava";
+import { existsSync } from "node:fs";
 import { WorkerDiedError, WorkerError } from "../../ts/errors.js";
 import { encodeFrames, encodeRequest, float32Tensor } from "../../ts/worker/codec.js";
-import { WorkerProcess } from "../../ts/worker/supervisor.js";
+import { WorkerProcess, tracebackSummary } from "../../ts/worker/supervisor.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 
 let worker: WorkerProcess;
@@ -115,4 +116,23 @@ test.serial("a killed worker is reported as WorkerDiedError to the request in fl
   } finally {
     await victim.shutdown();
   }
+});
+
+test.serial("a worker that fails during start-up becomes a WorkerDiedError carrying the Python exception", async (t) => {
+  if (existsSync("/dev/nvidia0")) {
+    // On a GPU machine the same request must succeed instead.
+    const gpu = await WorkerProcess.start({ device: "cuda" });
+    t.regex(gpu.hello.device, /^cuda/);
+    await gpu.shutdown();
+    return;
+  }
+  const error = await t.throwsAsync(WorkerProcess.start({ device: "cuda" }), { instanceOf: WorkerDiedError });
+  t.regex(error?.message ?? "", /start-up with RuntimeError: --device cuda was asked for but torch sees no CUDA device/);
+  t.regex(error?.stderr ?? "", /Traceback \(most recent call last\)/);
+});
+
+test("tracebackSummary picks the exception line of the last traceback", (t) => {
+  const stderr = "log line\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n    boom()\nValueError: first\nmore\nTraceback (most recent call last):\n  File \"y.py\", line 2\nzmq.error.ZMQError: Address already in use\n";
+  t.is(tracebackSummary(stderr), "zmq.error.ZMQError: Address already in use");
+  t.is(tracebackSummary("no traceback here"), undefined);
 });
