@@ -25,6 +25,9 @@ import {
   schedulerConfigHash,
   type SensitivityProfile,
 } from "../../ts/sensitivity/index.js";
+import { createScheduler } from "../../ts/schedulers/index.js";
+import { fakeModel } from "../../ts/testing/fake-denoiser.js";
+import type { DenoiseItem } from "../../ts/sampling/types.js";
 import { WorkerProcess } from "../../ts/worker/supervisor.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 
@@ -180,4 +183,36 @@ test.serial("an aborted calibration stops with AbortError", async (t) => {
   const p = calibrate(model, { samples: 4, steps: T, ...size, signal: controller.signal, onProgress: () => controller.abort() });
   const err = await t.throwsAsync(p);
   t.true(err instanceof AbortError || err.name === "AbortError", err.message);
+});
+
+test("non-flow schedulers (CogVideoX DDIM, v-prediction): addNoise and a fresh scheduler step, on a fake model", async (t) => {
+  const spec = {
+    className: "CogVideoXDDIMScheduler",
+    config: { num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear", clip_sample: false, set_alpha_to_one: true, steps_offset: 0, prediction_type: "v_prediction", timestep_spacing: "trailing", rescale_betas_zero_snr: true, snr_shift_scale: 3.0 },
+  };
+  const shape = [1, 4, 2, 3, 3];
+  const numel = 72;
+  let items = 0;
+  const fake = {
+    family: "cogvideox",
+    source: "fake",
+    info: { scheduler: spec, defaults: { height: 24, width: 24, numFrames: 5, guidanceScale: 6, numInferenceSteps: 6 }, latent: { channels: 4, spatialScale: 8, temporalScale: 4 } },
+    scheduler: (steps: number) => createScheduler(spec, steps),
+    latentShape: () => shape,
+    encodePrompt: async () => "c",
+    encodeMedia: async () => ({ dtype: "float32", shape, data: Float32Array.from({ length: numel }, (_, i) => Math.sin(i)) }),
+    denoise: async (xs: readonly DenoiseItem[]) => {
+      items += xs.length;
+      return xs.map((it) => fakeModel(it.x, it.t, it.branch, it.cond));
+    },
+    release: async () => 1,
+  } as unknown as Model;
+  const png = join(mkdtempSync(join(tmpdir(), "sencache-cal-fake-")), "x.png");
+  writeFileSync(png, encodePng(new Uint8Array(4 * 4 * 3).fill(90), 4, 4));
+  const { profile, report } = await calibrate(fake, { samples: 2, steps: 6, media: [png], maxItemsPerMessage: 4 });
+  t.is(createScheduler(spec, 6).predictionType, "v_prediction");
+  t.is(profile.timesteps.length, 6);
+  t.true(finitePositive(profile.J_x_norm) && finitePositive(profile.J_t_norm), `${profile.J_x_norm} / ${profile.J_t_norm}`);
+  t.is(items, 3 * 6 * 2);
+  t.is(report.denoiseMessages, 2 * 2 * 3, "blocks of 2 timesteps: 2 + 4 items per block");
 });
