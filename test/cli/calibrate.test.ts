@@ -50,6 +50,13 @@ test.serial("sencache calibrate writes a profile, prints its table, and generate
   t.deepEqual(summary.diagnostics, []);
 });
 
+test.serial("generate with a profile for another step count fails with a one-line typed message", async (t) => {
+  const out = join(tmp, "profile.json");
+  const err = await t.throwsAsync(sencache(["generate", "--model", model, "--prompt", "x", "--steps", "8", ...sizeArgs, ...workerArgs, "--policy", `sencache:profile=${out}`, "--out", join(tmp, "gen2.gif")]));
+  const stderr = (err as unknown as { stderr: string }).stderr.trim();
+  t.regex(stderr, /^sencache: The sensitivity profile has 6 calibrated timesteps .* but the run has 8 .*\[profile-timesteps-mismatch\]$/);
+});
+
 test.serial("sencache calibrate --kind magcache writes ratios the magcache policy reads", async (t) => {
   const out = join(tmp, "ratios.json");
   await sencache(["calibrate", "--kind", "magcache", "--model", model, "--samples", "2", "--steps", "5", "--guidance", "3", "--out", out, ...sizeArgs, ...workerArgs]);

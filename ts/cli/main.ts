@@ -3,6 +3,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SencacheError } from "../errors.js";
+import { ProfileError } from "../sensitivity/errors.js";
 import { demoCommand } from "./commands/demo.js";
 import { benchCommand } from "./commands/bench.js";
 import { calibrateCommand } from "./commands/calibrate.js";
@@ -32,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv).catch((error: unknown) => {
-  if (SencacheError.isInstance(error)) {
+  if (SencacheError.isInstance(error) || ProfileError.isInstance(error)) {
     console.error(`sencache: ${error.message} [${error.code}]`);
   } else {
     console.error(error);

@@ -6,7 +6,6 @@ import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { InvalidInputError } from "../../errors.js";
 import { calibrate, calibrateMagcache, type CalibrationProgress } from "../../sensitivity/calibrate.js";
-import { ProfileError } from "../../sensitivity/errors.js";
 import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
 import { loadProfile, saveProfile, type ProfileValidity, type SensitivityProfile } from "../../sensitivity/profile.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
@@ -180,12 +179,5 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("import-npz", { type: "string", describe: "convert an official SenCache .npz to profile JSON (no model is loaded)" })
       .option("valid-for", { type: "string", array: true, describe: "with --import-npz: key=value (model, family, steps, shape, scheduler, schedulerHash)" })
       .option("json", { type: "boolean", default: false, describe: "print the result as JSON" }) as never,
-  handler: async (args) => {
-    try {
-      await run(args);
-    } catch (err) {
-      if (ProfileError.isInstance(err)) throw new InvalidInputError(`${err.message} [${err.code}]`);
-      throw err;
-    }
-  },
+  handler: (args) => run(args),
 };
