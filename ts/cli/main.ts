@@ -3,7 +3,6 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SencacheError } from "../errors.js";
-import { ProfileError } from "../sensitivity/errors.js";
 import { demoCommand } from "./commands/demo.js";
 import { benchCommand } from "./commands/bench.js";
 import { calibrateCommand } from "./commands/calibrate.js";
@@ -33,7 +32,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv).catch((error: unknown) => {
-  if (SencacheError.isInstance(error) || ProfileError.isInstance(error)) {
+  if (SencacheError.isInstance(error)) {
     console.error(`sencache: ${error.message} [${error.code}]`);
   } else {
     console.error(error);

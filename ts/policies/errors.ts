@@ -3,6 +3,7 @@
  * saying what to do instead. `isInstance` works across copies of the package (a brand symbol, not
  * `instanceof`).
  */
+import { SencacheError } from "../errors.js";
 
 const OPTIONS_BRAND = Symbol.for("sencache.PolicyOptionsError");
 const REGISTRY_BRAND = Symbol.for("sencache.PolicyRegistryError");
@@ -15,21 +16,20 @@ export type PolicyOptionsErrorCode =
   | "budget-infeasible" // a budget that no placement can meet
   | "missing-profile"; // SenCache without a sensitivity profile
 
-export class PolicyOptionsError extends Error {
-  readonly code: PolicyOptionsErrorCode;
+export class PolicyOptionsError extends SencacheError {
+  declare readonly code: PolicyOptionsErrorCode;
   readonly policy: string;
   readonly option: string | undefined;
   readonly [OPTIONS_BRAND] = true;
 
   constructor(code: PolicyOptionsErrorCode, policy: string, message: string, option?: string) {
-    super(message);
+    super(code, message);
     this.name = "PolicyOptionsError";
-    this.code = code;
     this.policy = policy;
     this.option = option;
   }
 
-  static isInstance(value: unknown): value is PolicyOptionsError {
+  static override isInstance(value: unknown): value is PolicyOptionsError {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[OPTIONS_BRAND] === true;
   }
 }
@@ -40,22 +40,21 @@ export type PolicyRegistryErrorCode =
   | "duplicate-policy"
   | "invalid-factory";
 
-export class PolicyRegistryError extends Error {
-  readonly code: PolicyRegistryErrorCode;
+export class PolicyRegistryError extends SencacheError {
+  declare readonly code: PolicyRegistryErrorCode;
   readonly policy: string;
   /** The ids registered when the error was raised (for "unknown-policy"). */
   readonly known: readonly string[];
   readonly [REGISTRY_BRAND] = true;
 
   constructor(code: PolicyRegistryErrorCode, policy: string, message: string, known: readonly string[] = []) {
-    super(message);
+    super(code, message);
     this.name = "PolicyRegistryError";
-    this.code = code;
     this.policy = policy;
     this.known = known;
   }
 
-  static isInstance(value: unknown): value is PolicyRegistryError {
+  static override isInstance(value: unknown): value is PolicyRegistryError {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REGISTRY_BRAND] === true;
   }
 }

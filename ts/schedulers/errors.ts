@@ -1,4 +1,5 @@
 /** Typed errors of the scheduler layer, with a stable `code` that survives copies of the package. */
+import { SencacheError } from "../errors.js";
 
 export type SchedulerErrorCode =
   | "unsupported_scheduler_class"
@@ -12,18 +13,17 @@ const MARKER = Symbol.for("sencache.UnsupportedSchedulerError");
  * Thrown when a diffusers scheduler config names a class or an option value that sencache does not
  * implement, or is malformed. The message is one sentence that names what IS supported.
  */
-export class UnsupportedSchedulerError extends Error {
-  readonly code: SchedulerErrorCode;
+export class UnsupportedSchedulerError extends SencacheError {
+  declare readonly code: SchedulerErrorCode;
   readonly [MARKER] = true;
 
   constructor(code: SchedulerErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = "UnsupportedSchedulerError";
-    this.code = code;
   }
 
   /** True for an UnsupportedSchedulerError from any copy of this package. */
-  static isInstance(value: unknown): value is UnsupportedSchedulerError {
+  static override isInstance(value: unknown): value is UnsupportedSchedulerError {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
   }
 }

@@ -1,4 +1,5 @@
 /** Typed errors of the sensitivity layer (profiles, .npz import). Stable `code`, one-sentence message. */
+import { SencacheError } from "../errors.js";
 
 const BRAND = Symbol.for("sencache.ProfileError");
 
@@ -11,17 +12,16 @@ export type ProfileErrorCode =
   | "profile-shape-mismatch"
   | "invalid-npz"; // not a zip of .npy arrays we can read
 
-export class ProfileError extends Error {
-  readonly code: ProfileErrorCode;
+export class ProfileError extends SencacheError {
+  declare readonly code: ProfileErrorCode;
   readonly [BRAND] = true;
 
   constructor(code: ProfileErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "ProfileError";
-    this.code = code;
   }
 
-  static isInstance(value: unknown): value is ProfileError {
+  static override isInstance(value: unknown): value is ProfileError {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
