@@ -23,7 +23,7 @@ test("request vectors on disk are what the codec writes now (the --check of the 
   const files = buildRequestVectors();
   const onDisk = readdirSync(REQUESTS_DIR).filter((f) => f.endsWith(".json")).sort();
   t.deepEqual(onDisk, Object.keys(files).sort());
-  for (const f of onDisk) t.is(readFileSync(join(REQUESTS_DIR, f), "utf8"), files[f], f);
+  for (const f of onDisk) t.is(readFileSync(join(REQUESTS_DIR, f), "utf8"), files[f] as string, f);
 });
 
 test("reply vectors written by the Python protocol module decode to their stated header and tensors", (t) => {

@@ -13,7 +13,7 @@
 export interface ProgressStream {
   write(chunk: string): unknown;
   readonly isTTY?: boolean;
-  readonly columns?: number;
+  readonly columns?: number | undefined;
 }
 
 export interface ProgressBarOptions {
