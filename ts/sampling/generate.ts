@@ -5,6 +5,7 @@
 import { InvalidInputError } from "../errors.js";
 import type { CachePolicy } from "../policies/types.js";
 import { schedulerConfigHash } from "../sensitivity/profile.js";
+import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { NoiseSource, SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
 import { sample, type SampleResult } from "./loop.js";
@@ -24,6 +25,10 @@ export interface GenerateOptions {
   readonly numFrames?: number;
   readonly policy?: CachePolicy;
   readonly schedulerOptions?: SetTimestepsOptions;
+  /**
+   * Noise for stochastic schedulers (sde-dpmsolver++, CogVideoXDPM, stochastic flow sampling). The loop
+   * owns it: by default a `SeededNoiseSource` seeded with `seed`, so a run is reproducible from its seed.
+   */
   readonly noise?: NoiseSource;
   /** Decode the final latent to uint8 video frames [F, H, W, 3]. */
   readonly decode?: boolean;
@@ -64,7 +69,7 @@ export async function generate(model: Model, options: GenerateOptions): Promise<
       model: { family: model.family, source: model.source },
       schedulerIdentity: { className: model.info.scheduler.className, configHash: schedulerConfigHash(model.info.scheduler.className, model.info.scheduler.config) },
       ...(options.log ? { log: options.log } : {}),
-      ...(options.noise ? { noise: options.noise } : {}),
+      noise: options.noise ?? new SeededNoiseSource(options.seed),
       ...(options.onStep ? { onStep: options.onStep } : {}),
       ...(signal ? { signal } : {}),
     });
