@@ -4,6 +4,7 @@ import {
   createSencacheBudgetPolicy,
   createSencachePolicy,
   createNonePolicy,
+  createFixedIntervalPolicy,
   feasibleNfeRange,
   minComputesTable,
   resolvePolicy,
@@ -125,7 +126,7 @@ test("every budget decision reports score and threshold; reuse iff score ≤ thr
   }
 });
 
-test("placement: at equal NFE the budget plan is no worse than plain SenCache on the fake denoiser", async (t) => {
+test("placement (weighting=step, objective=sum): at equal NFE the budget plan is no worse than plain SenCache on the fake denoiser", async (t) => {
   const T = 30;
   const shift = 3;
   const { timesteps } = flowSchedule(T, shift);
@@ -138,7 +139,7 @@ test("placement: at equal NFE the budget plan is no worse than plain SenCache on
     const ref = await runTrajectory({ policy: createNonePolicy(), denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
     for (const eps of [0.1, 0.2]) {
       const plain = await runTrajectory({ policy: createSencachePolicy({ profile, epsStart: eps / 10, epsMain: eps, n: 3 }), denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
-      const budget = await runTrajectory({ policy: createSencacheBudgetPolicy({ profile, nfe: plain.nfe, n: 3 }), denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
+      const budget = await runTrajectory({ policy: createSencacheBudgetPolicy({ profile, nfe: plain.nfe, n: 3, weighting: "step", objective: "sum" }), denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
       t.is(budget.nfe, plain.nfe);
       t.deepEqual(budget.diagnostics, []);
       plainTotal += err(plain.latent, ref.latent);
@@ -147,4 +148,39 @@ test("placement: at equal NFE the budget plan is no worse than plain SenCache on
   }
   t.log(`final-latent RMS error, summed: plain ${plainTotal.toExponential(3)}, budget ${budgetTotal.toExponential(3)}`);
   t.true(budgetTotal <= plainTotal * 1.02);
+});
+
+test("placement (defaults: weighting=index, objective=streak-sq): at equal NFE no worse than fixed-interval or plain SenCache on the fake denoiser", async (t) => {
+  const T = 30;
+  const shift = 3;
+  const { timesteps } = flowSchedule(T, shift);
+  const profile = makeProfile({ timesteps: Array.from(timesteps), J_x_norm: Array.from(timesteps, (_, k) => 0.5 + 0.004 * k), J_t_norm: Array.from(timesteps, () => 0.015), validFor: { model: FAKE_MODEL } });
+  const err = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / a.length);
+  const totals = { budget: 0, fixed: 0, plain: 0, budgetVsPlain: 0 };
+  for (const seed of [1, 2, 3]) {
+    const latent = seededNormal(128, seed);
+    const run = (policy: CachePolicy) => runTrajectory({ policy, denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
+    const ref = await run(createNonePolicy());
+    for (const k of [2, 3]) {
+      const fixed = await run(createFixedIntervalPolicy({ k }));
+      const budget = await run(createSencacheBudgetPolicy({ profile, nfe: fixed.nfe, n: 3 }));
+      t.is(budget.nfe, fixed.nfe);
+      t.deepEqual(budget.diagnostics, []);
+      totals.fixed += err(fixed.latent, ref.latent);
+      totals.budget += err(budget.latent, ref.latent);
+    }
+    for (const eps of [0.1, 0.2]) {
+      const plain = await run(createSencachePolicy({ profile, epsStart: eps / 10, epsMain: eps, n: 3 }));
+      const budget = await run(createSencacheBudgetPolicy({ profile, nfe: plain.nfe, n: 3 }));
+      t.is(budget.nfe, plain.nfe);
+      totals.plain += err(plain.latent, ref.latent);
+      totals.budgetVsPlain += err(budget.latent, ref.latent);
+    }
+  }
+  t.log(`final-latent RMS error, summed: fixed ${totals.fixed.toExponential(3)}, budget ${totals.budget.toExponential(3)}; plain ${totals.plain.toExponential(3)}, budget ${totals.budgetVsPlain.toExponential(3)}`);
+  t.true(totals.budget <= totals.fixed * 1.02);
+  // The fake denoiser has no "early steps fix the layout" effect, which the default's index weighting
+  // and earlyWeight spend computes on; on it the defaults trail plain SenCache (~17 %) while the
+  // step/sum variant beats it (test above). Guard against the default getting worse than that.
+  t.true(totals.budgetVsPlain <= totals.plain * 1.25);
 });
