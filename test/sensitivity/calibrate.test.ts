@@ -66,7 +66,7 @@ test.serial("calibration from uncached generations: a finite positive profile of
   t.deepEqual([...profile.timesteps], Array.from(model.scheduler(T).timesteps));
   const sch = model.info.scheduler;
   t.deepEqual(profile.validFor, {
-    model: { family: model.family, source: model.source },
+    model: { family: model.family, source: model.identity },
     scheduler: { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) },
     steps: T,
     latentShape: model.latentShape(size),
@@ -196,6 +196,7 @@ test("non-flow schedulers (CogVideoX DDIM, v-prediction): addNoise and a fresh s
   const fake = {
     family: "cogvideox",
     source: "fake",
+    identity: "fake",
     info: { scheduler: spec, defaults: { height: 24, width: 24, numFrames: 5, guidanceScale: 6, numInferenceSteps: 6 }, latent: { channels: 4, spatialScale: 8, temporalScale: 4 } },
     scheduler: (steps: number) => createScheduler(spec, steps),
     latentShape: () => shape,

@@ -66,7 +66,7 @@ export async function generate(model: Model, options: GenerateOptions): Promise<
       guidanceScale,
       ...(options.policy ? { policy: options.policy } : {}),
       probes: model.probes,
-      model: { family: model.family, source: model.source },
+      model: { family: model.family, source: model.identity },
       schedulerIdentity: { className: model.info.scheduler.className, configHash: schedulerConfigHash(model.info.scheduler.className, model.info.scheduler.config) },
       ...(options.log ? { log: options.log } : {}),
       noise: options.noise ?? new SeededNoiseSource(options.seed),

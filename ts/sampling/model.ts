@@ -3,6 +3,9 @@
  * carrying every branch), prompt encoding, initial latents, decoding, and the scheduler built from the
  * pipeline's own diffusers scheduler config.
  */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { InvalidInputError } from "../errors.js";
 import type { ModelProbes } from "../policies/types.js";
 import { createScheduler } from "../schedulers/index.js";
@@ -23,15 +26,38 @@ export interface LatentSize {
   readonly numFrames: number;
 }
 
+/**
+ * A location-independent name for a model, recorded in sensitivity profiles and MagCache ratios so
+ * they stay valid in another clone or folder: a hub id as given, or for a local pipeline folder
+ * `local:<folder name>@<hash of its configs and weight-file sizes>`.
+ */
+export function modelIdentity(source: string): string {
+  const dir = resolve(source);
+  if (!existsSync(join(dir, "model_index.json"))) return source;
+  const hash = createHash("sha256").update(readFileSync(join(dir, "model_index.json")));
+  for (const sub of readdirSync(dir).sort()) {
+    const path = join(dir, sub);
+    if (!statSync(path).isDirectory()) continue;
+    for (const file of readdirSync(path).sort()) {
+      if (file.endsWith(".json")) hash.update(`${sub}/${file}`).update(readFileSync(join(path, file)));
+      else if (file.endsWith(".safetensors") || file.endsWith(".bin")) hash.update(`${sub}/${file}:${statSync(join(path, file)).size}`);
+    }
+  }
+  return `local:${basename(dir)}@${hash.digest("hex").slice(0, 12)}`;
+}
+
 export class Model implements Denoiser {
   readonly client: WorkerClient;
   readonly info: LoadResult;
   readonly source: string;
+  /** See `modelIdentity`: what profiles record as the model they are valid for. */
+  readonly identity: string;
 
   private constructor(client: WorkerClient, source: string, info: LoadResult) {
     this.client = client;
     this.source = source;
     this.info = info;
+    this.identity = modelIdentity(source);
   }
 
   /** Load a diffusers pipeline in the worker with `from_pretrained` (a model id or a local path). */

@@ -208,7 +208,7 @@ function positiveInt(name: string, value: number): number {
 export function validityOf(model: Model, steps: number, latentShape: readonly number[]): ProfileValidity {
   const sch = model.info.scheduler;
   return {
-    model: { family: model.family, source: model.source },
+    model: { family: model.family, source: model.identity },
     scheduler: { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) },
     steps,
     latentShape: [...latentShape],
@@ -405,7 +405,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
         cond: c,
         ...(u !== undefined ? { uncond: u } : {}),
         guidanceScale,
-        model: { family: model.family, source: model.source },
+        model: { family: model.family, source: model.identity },
         schedulerIdentity,
         onStep: () => {
           completed++;
