@@ -62,6 +62,8 @@ export class Model implements Denoiser {
 
   /** Load a diffusers pipeline in the worker with `from_pretrained` (a model id or a local path). */
   static async load(client: WorkerClient, source: string, options: LoadOptions = {}): Promise<Model> {
+    // A local folder is resolved here, against the caller's working directory (the worker runs elsewhere).
+    if (existsSync(source)) source = resolve(source);
     const info = await client.request(
       { op: "load", source, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.family ? { family: options.family } : {}) },
       { timeoutMs: 600_000, ...(options.signal ? { signal: options.signal } : {}) },
