@@ -65,6 +65,28 @@ def check_reconstructions(pipe, n: int, seed: int) -> dict:
     return res
 
 
+@torch.no_grad()
+def time_forward(pipe, defaults: dict, reps: int = 200) -> dict:
+    """Median wall time of one transformer forward on a CFG pair (batch 2) at the default size."""
+    tr = pipe.transformer
+    z = tr.config.in_channels
+    f = (defaults["num_frames"] - 1) // pipe.vae_scale_factor_temporal + 1
+    h = defaults["height"] // pipe.vae_scale_factor_spatial
+    w = defaults["width"] // pipe.vae_scale_factor_spatial
+    x = torch.randn(2, z, f, h, w)
+    emb = torch.randn(2, defaults["max_sequence_length"], tr.config.text_dim)
+    t = torch.tensor([500.0, 500.0])
+    for _ in range(10):
+        tr(x, t, emb, return_dict=False)
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        tr(x, t, emb, return_dict=False)
+        ts.append(time.perf_counter() - t0)
+    return {"median_ms": round(1000 * float(np.median(ts)), 2), "p10_ms": round(1000 * float(np.percentile(ts, 10)), 2),
+            "threads": torch.get_num_threads(), "latent": [2, z, f, h, w]}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/tiny-wan-t2v")
@@ -77,6 +99,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dataset-check", type=int, default=0, help="also score the checker on this many data-set clips")
     ap.add_argument("--recon-check", type=int, default=0, help="also score the checker on this many VAE round trips")
+    ap.add_argument("--time-forward", action="store_true", help="also time one transformer forward on a CFG pair")
     ap.add_argument("--png", default=None, help="write a contact sheet of the generations here")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -84,10 +107,12 @@ def main(argv=None) -> None:
     if args.dataset_check:
         print("checker on data-set clips:", json.dumps(check_dataset(args.dataset_check, args.seed + 100)))
     pipe, defaults = load(args.model)
+    if args.time_forward:
+        print("transformer forward, CFG pair:", json.dumps(time_forward(pipe, defaults)))
     if args.recon_check:
         print("checker on VAE reconstructions:", json.dumps(check_reconstructions(pipe, args.recon_check, args.seed + 200)))
-        if args.n == 0:
-            return
+    if args.n == 0:
+        return
     steps = args.steps or defaults["num_inference_steps"]
     guidance = defaults["guidance_scale"] if args.guidance is None else args.guidance
     if args.split == "heldout":
