@@ -24,7 +24,7 @@ interface DemoArgs extends ModelArgs {
 }
 
 /** Prompts the bundled model never saw in training (held-out attribute combinations), unless the model names its own. */
-const FALLBACK_PROMPTS = ["a red square moving right on a blue background", "a yellow circle growing on a black background", "a green triangle moving up on a white background"];
+const FALLBACK_PROMPTS = ["a blue triangle moving right on a yellow background", "a white circle shrinking on a red background", "a green circle moving down on a black background"];
 
 /**
  * The policies the demo compares. `{model}` is replaced by the model folder (where the bundled model
