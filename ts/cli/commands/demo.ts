@@ -116,7 +116,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       });
 
       const grid = composeGrid(
-        runs.map((r) => ({ label: `${r.prompt + 1} ${r.spec.split(":")[0]} NFE ${r.result.summary.nfe}${r.spec === "none" ? "" : ` PSNR ${psnr(video(r.result), video(reference(r.prompt))).toFixed(1)}`}`, frames: video(r.result) })),
+        runs.map((r) => ({ label: `${r.prompt + 1} ${r.result.summary.policy} NFE ${r.result.summary.nfe}${r.spec === "none" ? "" : ` PSNR ${psnr(video(r.result), video(reference(r.prompt))).toFixed(1)}`}`, frames: video(r.result) })),
         { numFrames, height, width, scale: 3, gap: 2, title: `SENCACHE DEMO: ${steps} STEPS, CACHED VS UNCACHED (ROW GROUPS = PROMPTS 1-${prompts.length})` },
       );
       const gridPath = join(args.out, "grid.png");
