@@ -16,7 +16,7 @@
  *     teacache:delta=0.05,0.1,0.2
  */
 import { InvalidInputError } from "../errors.js";
-import { defaultPolicyRegistry, parseSpec, type PolicyRegistry } from "../policies/index.js";
+import { defaultPolicyRegistry, parseSpec, splitTopLevel, type PolicyRegistry } from "../policies/index.js";
 
 /** A sweep of one option of one policy. */
 export interface Sweep {
@@ -62,24 +62,6 @@ export interface PolicySetting {
 
 export const REFERENCE_LABEL = "none";
 
-function splitTopLevel(body: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = "";
-  for (const ch of body) {
-    if (ch === "[") depth += 1;
-    if (ch === "]") depth -= 1;
-    if (ch === "," && depth === 0) {
-      parts.push(current.trim());
-      current = "";
-    } else {
-      current += ch;
-    }
-  }
-  parts.push(current.trim());
-  return parts.filter((p) => p !== "");
-}
-
 function expandValue(token: string, sweep: string): string[] {
   const m = /^(-?\d+)\.\.(-?\d+)(?:\.\.(\d+))?$/.exec(token);
   if (!m) return [token];
@@ -99,7 +81,7 @@ export function parseSweep(text: string): Sweep {
   if (colon < 0) throw new InvalidInputError(`The sweep "${text}" names no option to sweep; ${hint}.`);
   const policy = text.slice(0, colon).trim();
   parseSpec(policy); // validates the id syntax
-  const parts = splitTopLevel(text.slice(colon + 1));
+  const parts = splitTopLevel(text.slice(colon + 1)).parts.map((p) => p.trim()).filter((p) => p !== "");
   const first = parts[0];
   if (first === undefined || !first.includes("=")) throw new InvalidInputError(`The sweep "${text}" must start with key=value after the policy id; ${hint}.`);
   const eq = first.indexOf("=");

@@ -42,6 +42,30 @@ export interface ParsedSpec {
 
 const normKey = (key: string): string => key.replace(/[-_\s]/g, "").toLowerCase();
 
+/**
+ * Split `"k=v,k2=[1,2]"` at the commas outside brackets (parts are not trimmed). `balanced` is false
+ * when a `]` comes before its `[` or a `[` is never closed.
+ */
+export function splitTopLevel(body: string): { parts: string[]; balanced: boolean } {
+  const parts: string[] = [];
+  let depth = 0;
+  let balanced = true;
+  let current = "";
+  for (const ch of body) {
+    if (ch === "[") depth += 1;
+    if (ch === "]") depth -= 1;
+    if (depth < 0) balanced = false;
+    if (ch === "," && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  return { parts, balanced: balanced && depth === 0 };
+}
+
 /** Split `"id:k=v,k2=[1,2]"` into its id and raw key/value strings. */
 export function parseSpec(spec: string): ParsedSpec {
   const text = spec.trim();
@@ -56,25 +80,10 @@ export function parseSpec(spec: string): ParsedSpec {
   }
   const raw: Record<string, string> = {};
   if (colon < 0) return { id, raw };
-  const body = text.slice(colon + 1);
-  const parts: string[] = [];
-  let depth = 0;
-  let current = "";
-  for (const ch of body) {
-    if (ch === "[") depth += 1;
-    if (ch === "]") depth -= 1;
-    if (depth < 0) break;
-    if (ch === "," && depth === 0) {
-      parts.push(current);
-      current = "";
-    } else {
-      current += ch;
-    }
-  }
-  if (depth !== 0) {
+  const { parts, balanced } = splitTopLevel(text.slice(colon + 1));
+  if (!balanced) {
     throw new PolicyOptionsError("invalid-spec", id, `The policy spec "${spec}" has unbalanced brackets; write lists as key=[a,b,c].`);
   }
-  parts.push(current);
   for (const part of parts) {
     if (part.trim() === "") continue;
     const eq = part.indexOf("=");
