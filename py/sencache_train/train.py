@@ -10,6 +10,10 @@
    10 % of prompts replaced by "" (the pipeline's default negative prompt) for classifier-free guidance.
    AdamW, warm-up, cosine decay over the time budget, EMA of weights; checkpoints (EMA weights) via
    save_pretrained every --ckpt-minutes.
+
+Continued training (`--resume DIR`): load a saved pipeline, keep its VAE and latent normalisation as they
+are, encode a fresh pool (`--pool-offset`) with the frozen encoder and train transformer + text encoder
+further for a fixed number of steps (`--steps`, so the result does not depend on machine load).
 """
 from __future__ import annotations
 
@@ -98,20 +102,24 @@ def vae_eval(vae, seed: int, n: int = 64) -> dict:
 
 
 @torch.no_grad()
-def encode_pool(pipe, args, fh) -> tuple[torch.Tensor, list[str]]:
+def encode_pool(pipe, args, fh, keep_stats: bool = False) -> tuple[torch.Tensor, list[str]]:
     vae = pipe.vae
     zs, prompts = [], []
     t0 = time.time()
     for start in range(0, args.pool, 32):
-        clips, specs = dataset.batch(args.seed + 2000, start, 32)
+        clips, specs = dataset.batch(args.seed + 2000, args.pool_offset + start, 32)
         zs.append(vae.encode(to_video(clips)).latent_dist.mode())
         prompts += [s.prompt for s in specs]
         if start % 1024 == 0:
             log(fh, f"encoded {start + 32}/{args.pool} t {time.time() - t0:.0f}s")
     z = torch.cat(zs)
-    mean = z.mean(dim=(0, 2, 3, 4))
-    std = z.std(dim=(0, 2, 3, 4))
-    vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
+    if keep_stats:  # continued training: the transformer already lives in this normalisation
+        mean = torch.tensor(vae.config.latents_mean, dtype=z.dtype)
+        std = torch.tensor(vae.config.latents_std, dtype=z.dtype)
+    else:
+        mean = z.mean(dim=(0, 2, 3, 4))
+        std = z.std(dim=(0, 2, 3, 4))
+        vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
     log(fh, f"latents_mean {mean.numpy().round(3).tolist()} latents_std {std.numpy().round(3).tolist()}")
     zn = (z - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     return zn, prompts
@@ -183,9 +191,15 @@ def train_transformer(pipe, zn, prompts, args, fh) -> None:
     shift = M.SHIFT
     while True:
         el = time.time() - t0
-        if el >= budget:
-            break
-        lr = lr_at(el / budget, step, args.lr, args.warmup)
+        if args.steps:  # fixed step budget: cosine over steps, independent of machine load
+            if step >= args.steps:
+                break
+            frac = step / args.steps
+        else:
+            if el >= budget:
+                break
+            frac = el / budget
+        lr = lr_at(frac, step, args.lr, args.warmup)
         for gr in opt.param_groups:
             gr["lr"] = lr
         idx = torch.from_numpy(rng.integers(0, zn.shape[0], args.batch))
@@ -226,8 +240,11 @@ def train_transformer(pipe, zn, prompts, args, fh) -> None:
 
 
 def meta(args, step, run, secs, final=False) -> dict:
-    return {"args": vars(args), "dit_steps": step, "dit_loss_avg": run, "dit_seconds": round(secs), "final": final,
-            "vae_eval": getattr(args, "_vae_eval", None)}
+    out = {"args": {k: v for k, v in vars(args).items() if k != "_previous"}, "dit_steps": step, "dit_loss_avg": run,
+           "dit_seconds": round(secs), "final": final, "vae_eval": getattr(args, "_vae_eval", None)}
+    if getattr(args, "_previous", None) is not None:
+        out["previous_stage"] = args._previous
+    return out
 
 
 def main(argv=None) -> None:
@@ -248,6 +265,9 @@ def main(argv=None) -> None:
     ap.add_argument("--p-uncond", type=float, default=0.1)
     ap.add_argument("--ckpt-minutes", type=float, default=10.0)
     ap.add_argument("--log", default=None)
+    ap.add_argument("--resume", default=None, help="continue training the transformer + text encoder of this saved pipeline")
+    ap.add_argument("--steps", type=int, default=0, help="transformer step budget (overrides --minutes when > 0)")
+    ap.add_argument("--pool-offset", type=int, default=0, help="first data-set index of the latent pool")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -255,12 +275,22 @@ def main(argv=None) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     fh = open(args.log or args.out.rstrip("/") + ".log", "a")
     log(fh, f"args {vars(args)}")
-    pipe = M.build(args.seed)
-    log(fh, f"params vae {M.count(pipe.vae)} text {M.count(pipe.text_encoder)} transformer {M.count(pipe.transformer)}")
-    train_vae(pipe, args, fh)
-    args._vae_eval = vae_eval(pipe.vae, args.seed + 5000)
-    log(fh, f"vae held-out reconstruction {args._vae_eval}")
-    zn, prompts = encode_pool(pipe, args, fh)
+    if args.resume:
+        from diffusers import WanPipeline
+
+        pipe = WanPipeline.from_pretrained(args.resume, torch_dtype=torch.float32)
+        prev = os.path.join(args.resume, "training.json")
+        args._previous = json.load(open(prev)) if os.path.exists(prev) else None
+        args._vae_eval = vae_eval(pipe.vae, args.seed + 5000)
+        log(fh, f"resumed from {args.resume}; vae held-out reconstruction {args._vae_eval}")
+        zn, prompts = encode_pool(pipe, args, fh, keep_stats=True)
+    else:
+        pipe = M.build(args.seed)
+        log(fh, f"params vae {M.count(pipe.vae)} text {M.count(pipe.text_encoder)} transformer {M.count(pipe.transformer)}")
+        train_vae(pipe, args, fh)
+        args._vae_eval = vae_eval(pipe.vae, args.seed + 5000)
+        log(fh, f"vae held-out reconstruction {args._vae_eval}")
+        zn, prompts = encode_pool(pipe, args, fh)
     train_transformer(pipe, zn, prompts, args, fh)
 
 

@@ -80,10 +80,11 @@ test("budget mode lands exactly on every feasible target for many T, n and rando
         const stride = T >= 33 ? 4 : 1;
         for (let nfe = min; nfe <= max; nfe += stride) {
           const seed = runs;
-          const policy = createSencacheBudgetPolicy({ profile: randomProfile(T, seed), nfe, n, forceLast });
+          const objective = (["rule", "streak-sq", "sum"] as const)[runs % 3]!;
+          const policy = createSencacheBudgetPolicy({ profile: randomProfile(T, seed), nfe, n, forceLast, objective });
           const { computes, maxStreak, decisions } = await drive(policy, T, seed);
           runs++;
-          if (computes.length !== nfe) t.fail(`T ${T} n ${n} forceLast ${forceLast} target ${nfe}: NFE ${computes.length}`);
+          if (computes.length !== nfe) t.fail(`T ${T} n ${n} forceLast ${forceLast} target ${nfe} objective ${objective}: NFE ${computes.length}`);
           if (computes[0] !== 0) t.fail("first step not computed");
           if (forceLast && computes.at(-1) !== T - 1) t.fail("last step not computed");
           if (maxStreak > n) t.fail(`streak ${maxStreak} > n ${n}`);
@@ -150,7 +151,7 @@ test("placement (weighting=step, objective=sum): at equal NFE the budget plan is
   t.true(budgetTotal <= plainTotal * 1.02);
 });
 
-test("placement (defaults: weighting=index, objective=streak-sq): at equal NFE no worse than fixed-interval or plain SenCache on the fake denoiser", async (t) => {
+test("placement (defaults: weighting=index, objective=rule): at equal NFE no worse than fixed-interval or plain SenCache on the fake denoiser", async (t) => {
   const T = 30;
   const shift = 3;
   const { timesteps } = flowSchedule(T, shift);
@@ -179,8 +180,7 @@ test("placement (defaults: weighting=index, objective=streak-sq): at equal NFE n
   }
   t.log(`final-latent RMS error, summed: fixed ${totals.fixed.toExponential(3)}, budget ${totals.budget.toExponential(3)}; plain ${totals.plain.toExponential(3)}, budget ${totals.budgetVsPlain.toExponential(3)}`);
   t.true(totals.budget <= totals.fixed * 1.02);
-  // The fake denoiser has no "early steps fix the layout" effect, which the default's index weighting
-  // and earlyWeight spend computes on; on it the defaults trail plain SenCache (~17 %) while the
-  // step/sum variant beats it (test above). Guard against the default getting worse than that.
-  t.true(totals.budgetVsPlain <= totals.plain * 1.25);
+  // The default ("rule") is plain SenCache with ε searched to meet the budget: at the NFE plain
+  // SenCache itself lands on, it should do at least as well (measured: 7.47e-2 vs 7.90e-2).
+  t.true(totals.budgetVsPlain <= totals.plain * 1.02);
 });

@@ -10,17 +10,24 @@
  * taken. An infeasible target is a PolicyOptionsError ("budget-infeasible") in `prepare` (where T is
  * known), or — with `onInfeasible: "clamp"` — is clamped into [lo, T] with a diagnostic.
  *
- * Placement. When both actions are feasible the policy plans the rest of the sample (model-predictive
- * control): it predicts the SenCache score of reusing each future step j against each possible
- * reference c,
+ * Placement (default, `objective: "rule"`). When both actions are feasible the policy is the plain
+ * SenCache rule — reuse step k while w_k·S_k ≤ ε and the streak is short enough — with ε chosen at every
+ * step so that the rule, simulated over the rest of the sample on predicted scores, makes exactly the
+ * remaining computes: the smallest such ε, found by bisection. The future score of reusing step j
+ * against a reference c is predicted as
  *
  *     Ŝ(c, j) = α_x(t_c)·D_x(c, j) + α_t(t_c)·D_t(c, j)
  *
- * (α's from the profile at t_c), and solves by dynamic programming the placement of exactly R computes
- * that minimises the predicted cost under the streak limit. The current step uses the measured score
- * S_k, not a prediction; the decision is a threshold on S_k, reported as DecisionInfo.threshold, so
- * budget mode is the plain SenCache rule with ε chosen per step by a planner. Re-planned at every step,
- * so prediction errors are corrected as soon as they show.
+ * (α's from the profile at t_c). The current step uses its measured score S_k; the decision is a
+ * threshold on S_k, reported as DecisionInfo.threshold. Re-planned at every step, so prediction errors
+ * are corrected as soon as they show. This minimises the largest weighted score over the sample, which
+ * is what the paper's fixed-ε rule does for a given ε; budget mode picks ε for the NFE you ask for.
+ * Early steps k < round(warmupFraction·T) weigh `earlyWeight` times more (ε_start = ε / earlyWeight,
+ * the paper's ε_start / ε_main split); defaults 10 and 0.1.
+ *
+ * The other objectives plan by dynamic programming the placement of exactly R computes that minimises a
+ * predicted cost under the streak limit: "streak-sq" minimises Σ over reuse streaks of (Σ_streak w_j·Ŝ_j)²
+ * (errors within a streak are systematic and add up), "sum" minimises Σ_reused w_j·Ŝ_j.
  *
  * `weighting` sets the drift model D and the per-step weight w_j:
  *  - "index" (default): D_x = u·|j − c|, D_t = τ·|j − c| with u, τ the measured latent drift and
@@ -31,21 +38,16 @@
  *    injects in a first-order step).
  *  - "uniform": as "step" without the |Δσ| factor.
  * All multiply w_j by `earlyWeight` for k < round(warmupFraction·T) (`earlyShape: "ramp"`: fading
- * linearly to 1 over twice that), mirroring the paper's small ε_start. Default earlyWeight: 4 with
- * "index", 10 otherwise.
+ * linearly to 1 over twice that). Defaults: earlyWeight 10 and warmupFraction 0.1 with "rule"; 4 and
+ * 0.2 with index-weighted "streak-sq"/"sum"; 10 and 0.2 otherwise.
  *
- * `objective`: "streak-sq" (default) minimises Σ over reuse streaks of (Σ_streak w_j·Ŝ_j)² — errors
- * within a streak are systematic (same direction) and add up, different streaks' errors are treated
- * as independent; "sum" minimises Σ_reused w_j·Ŝ_j (the previous default, with weighting "step").
- *
- * Measured on models/tiny-wan-t2v (interim checkpoint frozen at 21:13, T = 50, CFG 5, shift 3,
- * 6 prompts × 2 seeds, decoded-video PSNR vs uncached; `sencache bench`): defaults
- * (index/streak-sq/earlyWeight 4) at NFE 17/18/21/25 → 41.64/42.00/44.04/45.84 dB; previous default
- * (step/sum/10) → 39.51/39.70/41.18/42.63; fixed-interval k=3 (NFE 17) 39.48, k=2 (NFE 25) 44.90.
- * "step"-weighting spends too few computes early on this model (earlyWeight 1 is worse still), and
- * "streak-sq" avoids the long streaks "sum" accepts. On the fake denoiser (ts/testing), whose error
- * has no "early steps fix the layout" effect, the defaults match fixed-interval and are ~15 % behind
- * plain SenCache in final-latent error, where step/sum/10 is ahead of it; choose per model.
+ * Measured (docs/benchmark.md, tuning set disjoint from the benchmark's prompts and seeds: 8 held-out
+ * prompts of dataset.heldout_prompts(8, seed=9) × seeds 10, 11, T = 50, decoded-video PSNR vs uncached):
+ * "rule" (earlyWeight 10, warmupFraction 0.1) at NFE 18/21/25/30 → 39.7/43.8/47.2/50.0 dB against
+ * 38.7/40.8/42.7/44.2 for "streak-sq" (earlyWeight 4, warmupFraction 0.2); warmupFraction 0.2 → 38.4/41.3/45.8/50.2,
+ * 0.06 → 38.9/43.7/46.9/49.1; earlyWeight 3 → 39.2/42.9/47.2/50.0, 30 → same as 10. "streak-sq" spends
+ * its computes evenly and accepts long late streaks the rule refuses; on the fake denoiser (ts/testing),
+ * whose error has no "early steps fix the layout" effect, "step"/"sum" is the better choice.
  *
  * NFE counts steps on which the denoiser ran (one NFE covers both CFG branches, as the papers count).
  * Source of the score: Haghighi & Alahi, SenCache (CVPR 2026); the planner is this package's own.
@@ -74,8 +76,12 @@ export interface SencacheBudgetOptions {
   /** How earlyWeight fades: "step" = earlyWeight for k < warm, then 1; "ramp" = linear from earlyWeight at k = 0 to 1 at k = 2·warm. */
   readonly earlyShape: "step" | "ramp";
   readonly onInfeasible: "error" | "clamp";
-  /** Planner objective: "sum" = Σ w_j·Ŝ_j over reused steps; "streak-sq" = Σ over reuse streaks of (Σ_streak w_j·Ŝ_j)². */
-  readonly objective: "sum" | "streak-sq";
+  /**
+   * Planner objective: "sum" = Σ w_j·Ŝ_j over reused steps; "streak-sq" = Σ over reuse streaks of (Σ_streak w_j·Ŝ_j)²;
+   * "rule" = the plain SenCache rule (reuse while w_j·S_j ≤ ε) with ε searched at every step so the predicted
+   * number of computes matches the remaining budget (minimises the largest weighted score).
+   */
+  readonly objective: "sum" | "streak-sq" | "rule";
   readonly resampleProfile: boolean;
   readonly forceProfile: boolean;
 }
@@ -95,7 +101,7 @@ export const sencacheBudgetSchema: OptionSchema = {
   warmupFraction: { kind: "number", min: 0, max: 1, description: "fraction of steps weighted by earlyWeight" },
   earlyShape: { kind: "enum", values: ["step", "ramp"], description: "earlyWeight for the first warmupFraction of steps (step), or fading linearly to 1 over twice that (ramp)" },
   onInfeasible: { kind: "enum", values: ["error", "clamp"], description: "what an unreachable target does: throw, or clamp into the feasible range" },
-  objective: { kind: "enum", values: ["sum", "streak-sq"], description: "planner cost: sum of weighted predicted scores, or per reuse streak the square of that sum (systematic errors within a streak)" },
+  objective: { kind: "enum", values: ["sum", "streak-sq", "rule"], description: "planner cost: sum of weighted predicted scores; per reuse streak the square of that sum (systematic errors within a streak); or rule = plain SenCache with ε searched per step to meet the budget" },
 };
 
 /**
@@ -150,11 +156,11 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     n: (v.n as number | undefined) ?? 3,
     forceLast: (v.forceLast as boolean | undefined) ?? false,
     weighting: (v.weighting as "uniform" | "step" | "index" | undefined) ?? "index",
-    earlyWeight: (v.earlyWeight as number | undefined) ?? ((v.weighting ?? "index") === "index" ? 4 : 10),
-    warmupFraction: (v.warmupFraction as number | undefined) ?? 0.2,
+    earlyWeight: (v.earlyWeight as number | undefined) ?? (((v.objective ?? "rule") === "rule" || (v.weighting ?? "index") !== "index") ? 10 : 4),
+    warmupFraction: (v.warmupFraction as number | undefined) ?? ((v.objective ?? "rule") === "rule" ? 0.1 : 0.2),
     earlyShape: (v.earlyShape as "step" | "ramp" | undefined) ?? "step",
     onInfeasible: (v.onInfeasible as "error" | "clamp" | undefined) ?? "error",
-    objective: (v.objective as "sum" | "streak-sq" | undefined) ?? "streak-sq",
+    objective: (v.objective as "sum" | "streak-sq" | "rule" | undefined) ?? "rule",
     resampleProfile: (v.resampleProfile as boolean | undefined) ?? false,
     forceProfile: (v.forceProfile as boolean | undefined) ?? false,
   };
@@ -245,6 +251,44 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
       const a = alpha(c);
       return a.ax * dX(c, j) + a.at * dT(c, j);
     };
+    const wk = w[k]!;
+    if (options.objective === "rule") {
+      // Plain SenCache with one ε for the rest of the sample (early steps: ε / w_j): simulate the rule on
+      // predicted scores and take the smallest ε whose predicted computes fit the remaining budget R.
+      const a0r = alpha(c0.step);
+      const openScore = (j: number): number => a0r.ax * (s.drift + (byIndex ? uI * (j - k) : speed * Math.abs((sig[j] ?? 0) - ctx.sigma))) + a0r.at * (byIndex ? tI * (j - c0.step) : Math.abs((ts[j] ?? 0) - c0.t));
+      const computesAt = (eps: number): number => {
+        let open = m < p.cap && !(options.forceLast && k === T - 1) && wk * s.score <= eps;
+        let ref = k;
+        let streak = open ? m + 1 : 0;
+        let n = open ? 0 : 1;
+        for (let j = k + 1; j < T; j++) {
+          const score = open ? openScore(j) : predicted(ref, j);
+          if (streak < p.cap && !(options.forceLast && j === T - 1) && w[j]! * score <= eps) {
+            streak++;
+          } else {
+            open = false;
+            ref = j;
+            streak = 0;
+            n++;
+          }
+        }
+        return n;
+      };
+      let hi = Math.max(wk * s.score, 1e-12);
+      for (let j = k + 1; j < T; j++) hi = Math.max(hi, w[j]! * Math.max(openScore(j), predicted(k, j)));
+      hi *= 4;
+      let lo = 0;
+      if (computesAt(hi) > R) return reuse("budget rule: reuse (budget tight)", s.score, Infinity);
+      if (computesAt(0) <= R) return compute("budget rule: compute (budget ample)", s.score, -Infinity);
+      for (let it = 0; it < 60; it++) {
+        const mid = 0.5 * (lo + hi);
+        if (computesAt(mid) <= R) hi = mid;
+        else lo = mid;
+      }
+      const thr = hi / (wk > 0 ? wk : 1);
+      return s.score <= thr ? reuse("budget rule: reuse", s.score, thr) : compute("budget rule: compute", s.score, thr);
+    }
     const sq = options.objective === "streak-sq";
     // F[p][b]: min cost of steps p+1..T-1 given p computed and exactly b more computes after p.
     const maxB = R;
@@ -283,7 +327,6 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     const at0 = Number.isFinite(a0.alphaT) ? a0.alphaT : 0;
     const openCost = (j: number): number => w[j]! * (ax0 * (s.drift + (byIndex ? uI * (j - k) : speed * Math.abs((sig[j] ?? 0) - ctx.sigma))) + at0 * (byIndex ? tI * (j - c0.step) : Math.abs((ts[j] ?? 0) - c0.t)));
     const room = p.cap - m - 1; // reuses still allowed after this one
-    const wk = w[k]!;
     if (sq) {
       // Streak cost is (P + w_k·S_k + later)²: P = predicted injections of the streak so far.
       let P = 0;
