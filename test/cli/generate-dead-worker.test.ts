@@ -1,10 +1,11 @@
 /**
- * `sencache generate` as a user runs it, with its real worker: a worker killed mid-run is reported in
- * one clear sentence, promptly, instead of a hang.
+ * `sencache generate` as a user runs it, with its real worker: a worker killed mid-run is replaced and
+ * the sample finishes (default), or with `--restarts 0` is reported in one clear sentence, promptly,
+ * instead of a hang.
  */
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
@@ -26,9 +27,12 @@ function children(pid: number): number[] {
   return out;
 }
 
-test("killing the worker during generate ends the CLI with one clear sentence, not a hang", async (t) => {
+/** Start `sencache generate` (every forward slowed by 400 ms), wait until sampling has begun, kill its worker. */
+async function generateAndKill(t: ExecutionContext, extra: string[]): Promise<{ code: number | null | "hang"; stderr: string; killedAt: number; out: string }> {
   const model = tinyModelDir();
-  const cli = spawn(process.execPath, ["--import", "tsx", join(PACKAGE_ROOT, "ts", "cli", "main.ts"), "generate", "--model", model, "--prompt", "a red square", "--steps", "40", "--out", join(tmpdir(), `sencache-dead-${process.pid}.gif`), "--timeout", "60"], {
+  const out = join(tmpdir(), `sencache-dead-${process.pid}-${extra.length}.gif`);
+  rmSync(out, { force: true });
+  const cli = spawn(process.execPath, ["--import", "tsx", join(PACKAGE_ROOT, "ts", "cli", "main.ts"), "generate", "--model", model, "--prompt", "a red square", "--steps", "40", "--out", out, "--timeout", "60", ...extra], {
     cwd: PACKAGE_ROOT,
     // Every forward sleeps 400 ms (a test-only switch of the worker), so the run lasts ~16 s.
     env: { ...process.env, SENCACHE_WORKER_DEBUG: "1", SENCACHE_WORKER_DEBUG_DELAY_MS: "400" },
@@ -49,12 +53,25 @@ test("killing the worker during generate ends the CLI with one clear sentence, n
   t.true(stderr.includes("generate none ["), stderr);
   const killedAt = Date.now();
   process.kill(workerPid as number, "SIGKILL");
-  const code = await Promise.race([exited, new Promise<"hang">((r) => setTimeout(() => r("hang"), 20_000))]);
+  const code = await Promise.race([exited, new Promise<"hang">((r) => setTimeout(() => r("hang"), 60_000))]);
   if (code === "hang") cli.kill("SIGKILL");
+  return { code, stderr, killedAt, out };
+}
+
+test("killing the worker during generate (--restarts 0) ends the CLI with one clear sentence, not a hang", async (t) => {
+  const { code, stderr, killedAt } = await generateAndKill(t, ["--restarts", "0"]);
   t.not(code, "hang", "the CLI must not hang after its worker died");
   t.is(code, 1);
   t.true(Date.now() - killedAt < 20_000);
   const lines = stderr.split(/\r|\n/).filter((l) => l.startsWith("sencache:"));
   t.is(lines.length, 1, stderr);
   t.regex(lines[0] ?? "", /^sencache: The worker process .*exited unexpectedly.*\[worker_died\]$/);
+});
+
+test("killing the worker during generate (default): a new worker is started and the sample finishes", async (t) => {
+  const { code, stderr, out } = await generateAndKill(t, []);
+  t.is(code, 0, stderr);
+  t.regex(stderr, /note: The worker process .*exited unexpectedly.*starting a new worker \(restart 1 of 2\)/);
+  t.false(stderr.split(/\r|\n/).some((l) => l.startsWith("sencache:")), stderr);
+  t.true(existsSync(out), "the GIF was written");
 });

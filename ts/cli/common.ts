@@ -16,6 +16,7 @@ export interface ModelArgs {
   device: string;
   threads?: number;
   timeout: number;
+  restarts: number;
 }
 
 export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
@@ -24,13 +25,17 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     .option("connect", { type: "string", describe: "use a running worker at this endpoint instead of spawning one" })
     .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device of a spawned worker" })
     .option("threads", { type: "number", describe: "torch CPU threads of a spawned worker" })
-    .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply" }) as unknown as Argv<T & ModelArgs>;
+    .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply" })
+    .option("restarts", { type: "number", default: 2, describe: "times a spawned worker that died is replaced, the samples in flight resuming where they were (0: fail at once)" }) as unknown as Argv<T & ModelArgs>;
 }
 
 /** Open a worker (spawned or connected), load the model, run `fn`, and always close the worker. */
 export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: OpenedWorker) => Promise<R>): Promise<R> {
   if (args.model === BUNDLED_MODEL && !existsSync(join(BUNDLED_MODEL, "model_index.json"))) {
     throw new InvalidInputError(`The bundled model is missing at ${BUNDLED_MODEL}; restore it from git, or pass --model.`);
+  }
+  if (!Number.isInteger(args.restarts) || args.restarts < 0) {
+    throw new InvalidInputError(`--restarts must be a whole number ≥ 0, not ${String(args.restarts)}.`);
   }
   const worker = await openWorker({
     ...(args.connect ? { connect: args.connect } : {}),
@@ -43,7 +48,13 @@ export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: O
   };
   process.once("SIGINT", interrupt);
   try {
-    const model = await Model.load(worker.client, args.model);
+    const model = await Model.load(worker.client, args.model, {
+      ...(worker.restart ? { restart: worker.restart } : {}),
+      maxRestarts: args.restarts,
+      onRestart: ({ attempt, maxRestarts, error }) => {
+        process.stderr.write(`\nnote: ${error.message.split(";")[0]}; starting a new worker (restart ${attempt} of ${maxRestarts}); the samples in flight resume where they were\n`);
+      },
+    });
     return await fn(model, worker);
   } finally {
     process.removeListener("SIGINT", interrupt);

@@ -2,22 +2,44 @@
  * A model loaded in a worker: the denoiser the loop drives (one `denoise` message per computed step,
  * carrying every branch), prompt encoding, initial latents, decoding, and the scheduler built from the
  * pipeline's own diffusers scheduler config.
+ *
+ * Recovery. The worker holds only re-creatable things (the loaded pipeline, prompt-embedding handles);
+ * every sampling state lives in TS. Given a `restart` function (`openWorker` provides one for a worker
+ * it spawned), a request that fails because the worker died starts a fresh worker, loads the model
+ * again, re-encodes every prompt handle still in use and retries: the samples in flight lose one
+ * evaluation's time and finish as if nothing had happened (a denoise request is a pure function of
+ * its inputs). At most `maxRestarts` restarts per model (default 2); after that the WorkerDiedError
+ * reaches the caller.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError, WorkerDiedError } from "../errors.js";
 import type { ModelProbes } from "../policies/types.js";
 import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler, SetTimestepsOptions } from "../schedulers/types.js";
 import type { WorkerClient } from "../worker/client.js";
-import { float32Tensor, type LoadResult, type Tensor } from "../worker/codec.js";
+import { float32Tensor, type LoadResult, type Request, type Tensor } from "../worker/codec.js";
+import { isWorkerDied } from "../worker/supervisor.js";
 import type { Denoiser, DenoiseItem } from "./types.js";
 
 export interface LoadOptions {
   readonly dtype?: string;
   readonly family?: string;
   readonly signal?: AbortSignal;
+  /** Start a fresh worker and return its client (see "Recovery" above); `OpenedWorker.restart`. */
+  readonly restart?: () => Promise<WorkerClient>;
+  /** Restarts allowed over the model's life (default 2; 0 turns recovery off). */
+  readonly maxRestarts?: number;
+  /** Called when a dead worker is being replaced (attempt counts from 1). */
+  readonly onRestart?: (event: RestartEvent) => void;
+}
+
+export interface RestartEvent {
+  readonly attempt: number;
+  readonly maxRestarts: number;
+  /** The failure that triggered the restart. */
+  readonly error: WorkerDiedError;
 }
 
 export interface LatentSize {
@@ -47,28 +69,105 @@ export function modelIdentity(source: string): string {
 }
 
 export class Model implements Denoiser {
-  readonly client: WorkerClient;
-  readonly info: LoadResult;
   readonly source: string;
   /** See `modelIdentity`: what profiles record as the model they are valid for. */
   readonly identity: string;
+  private currentClient: WorkerClient;
+  private currentInfo: LoadResult;
+  private readonly loadRequest: Request & { op: "load" };
+  private readonly restartWorker: (() => Promise<WorkerClient>) | undefined;
+  private readonly maxRestarts: number;
+  private readonly onRestart: ((event: RestartEvent) => void) | undefined;
+  private restartCount = 0;
+  /** Incremented by every completed recovery: a failure seen in an older generation is simply retried. */
+  private generation = 0;
+  private recovering: Promise<void> | undefined;
+  /** Prompt handles given out and not released (by the handle the caller holds), to re-encode after a restart. */
+  private readonly conditions = new Map<string, { text: string; maxSequenceLength: number | undefined }>();
+  /** Caller's handle → the current worker's handle, after a restart. */
+  private aliases = new Map<string, string>();
 
-  private constructor(client: WorkerClient, source: string, info: LoadResult) {
-    this.client = client;
+  private constructor(client: WorkerClient, source: string, info: LoadResult, loadRequest: Request & { op: "load" }, options: LoadOptions) {
+    this.currentClient = client;
     this.source = source;
-    this.info = info;
+    this.currentInfo = info;
     this.identity = modelIdentity(source);
+    this.loadRequest = loadRequest;
+    this.restartWorker = options.restart;
+    this.maxRestarts = options.restart ? (options.maxRestarts ?? 2) : 0;
+    this.onRestart = options.onRestart;
   }
 
   /** Load a diffusers pipeline in the worker with `from_pretrained` (a model id or a local path). */
   static async load(client: WorkerClient, source: string, options: LoadOptions = {}): Promise<Model> {
     // A local folder is resolved here, against the caller's working directory (the worker runs elsewhere).
     if (existsSync(source)) source = resolve(source);
-    const info = await client.request(
-      { op: "load", source, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.family ? { family: options.family } : {}) },
-      { timeoutMs: 600_000, ...(options.signal ? { signal: options.signal } : {}) },
-    );
-    return new Model(client, source, info);
+    const request = { op: "load" as const, source, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.family ? { family: options.family } : {}) };
+    const info = await client.request(request, { timeoutMs: 600_000, ...(options.signal ? { signal: options.signal } : {}) });
+    return new Model(client, source, info, request, options);
+  }
+
+  /** The client of the worker the model lives in now (a new one after a restart). */
+  get client(): WorkerClient {
+    return this.currentClient;
+  }
+
+  get info(): LoadResult {
+    return this.currentInfo;
+  }
+
+  /** How many times a dead worker was replaced for this model. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /**
+   * Run a worker request; if the worker died and a restart is allowed, replace it (once for all the
+   * requests that failed together) and run the request again against the new worker.
+   */
+  private async call<R>(send: (client: WorkerClient, handle: string) => Promise<R>): Promise<R> {
+    for (;;) {
+      const generation = this.generation;
+      try {
+        return await send(this.currentClient, this.currentInfo.model);
+      } catch (error) {
+        if (!isWorkerDied(error) || this.restartWorker === undefined) throw error;
+        if (this.recovering) {
+          await this.recovering;
+          continue;
+        }
+        if (generation !== this.generation) continue;
+        if (this.restartCount >= this.maxRestarts) {
+          if (this.maxRestarts === 0) throw error;
+          throw new WorkerDiedError(`${error.message} (The worker had already been restarted ${this.restartCount} time(s) for this model; not restarting again.)`, error.stderr);
+        }
+        this.recovering = this.recover(error).finally(() => {
+          this.recovering = undefined;
+        });
+        await this.recovering;
+      }
+    }
+  }
+
+  private async recover(error: WorkerDiedError): Promise<void> {
+    this.restartCount++;
+    this.onRestart?.({ attempt: this.restartCount, maxRestarts: this.maxRestarts, error });
+    const client = await (this.restartWorker as () => Promise<WorkerClient>)();
+    const info = await client.request(this.loadRequest, { timeoutMs: 600_000 });
+    const aliases = new Map<string, string>();
+    for (const [handle, spec] of this.conditions) {
+      const { cond } = await client.request({ op: "encodePrompt", model: info.model, text: spec.text, ...(spec.maxSequenceLength !== undefined ? { maxSequenceLength: spec.maxSequenceLength } : {}) });
+      aliases.set(handle, cond);
+    }
+    this.currentClient = client;
+    this.currentInfo = info;
+    this.aliases = aliases;
+    this.generation++;
+  }
+
+  /** The current worker's handle for a prompt handle given out before a restart. */
+  private cond(handle: string): string {
+    return this.aliases.get(handle) ?? handle;
   }
 
   get handle(): string {
@@ -99,19 +198,18 @@ export class Model implements Denoiser {
 
   async encodePrompt(text: string, options: { maxSequenceLength?: number; signal?: AbortSignal } = {}): Promise<string> {
     const maxSequenceLength = options.maxSequenceLength ?? this.info.defaults.maxSequenceLength;
-    const { cond } = await this.client.request(
-      { op: "encodePrompt", model: this.handle, text, ...(maxSequenceLength !== undefined ? { maxSequenceLength } : {}) },
-      options.signal ? { signal: options.signal } : {},
+    const { cond } = await this.call((client, model) =>
+      client.request({ op: "encodePrompt", model, text, ...(maxSequenceLength !== undefined ? { maxSequenceLength } : {}) }, options.signal ? { signal: options.signal } : {}),
     );
+    this.conditions.set(cond, { text, maxSequenceLength });
     return cond;
   }
 
   /** The initial latent for a seed, drawn by the worker's torch generator exactly as the pipeline draws it. */
   async prepareLatents(seed: number, size: LatentSize, signal?: AbortSignal): Promise<Tensor<Float32Array>> {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidInputError(`The seed must be a non-negative integer, not ${seed}.`);
-    const { latents } = await this.client.request(
-      { op: "prepareLatents", model: this.handle, seed, height: size.height, width: size.width, numFrames: size.numFrames },
-      signal ? { signal } : {},
+    const { latents } = await this.call((client, model) =>
+      client.request({ op: "prepareLatents", model, seed, height: size.height, width: size.width, numFrames: size.numFrames }, signal ? { signal } : {}),
     );
     this.rememberShape(latents.shape);
     return latents;
@@ -127,9 +225,9 @@ export class Model implements Denoiser {
       stacked.set(item.x, i * n);
     });
     const [, ...rest] = this.lastShape(n);
-    const { out } = await this.client.request(
-      { op: "denoise", model: this.handle, items: items.map(({ cond, t, branch }) => ({ cond, t, branch })), x: float32Tensor(stacked, [items.length, ...rest]) },
-      signal ? { signal } : {},
+    const x = float32Tensor(stacked, [items.length, ...rest]);
+    const { out } = await this.call((client, model) =>
+      client.request({ op: "denoise", model, items: items.map(({ cond, t, branch }) => ({ cond: this.cond(cond), t, branch })), x }, signal ? { signal } : {}),
     );
     return items.map((_, i) => out.data.subarray(i * n, (i + 1) * n));
   }
@@ -148,12 +246,13 @@ export class Model implements Denoiser {
   }
 
   async decode(latent: Float32Array, shape: readonly number[], signal?: AbortSignal): Promise<Tensor<Uint8Array>> {
-    const { video } = await this.client.request({ op: "decode", model: this.handle, latents: float32Tensor(latent, shape) }, signal ? { signal } : {});
+    const latents = float32Tensor(latent, shape);
+    const { video } = await this.call((client, model) => client.request({ op: "decode", model, latents }, signal ? { signal } : {}));
     return video;
   }
 
   async encodeMedia(video: Tensor<Uint8Array>, signal?: AbortSignal): Promise<Tensor<Float32Array>> {
-    const { latents } = await this.client.request({ op: "encodeMedia", model: this.handle, video }, signal ? { signal } : {});
+    const { latents } = await this.call((client, model) => client.request({ op: "encodeMedia", model, video }, signal ? { signal } : {}));
     this.rememberShape(latents.shape);
     return latents;
   }
@@ -162,7 +261,7 @@ export class Model implements Denoiser {
   get probes(): ModelProbes {
     return {
       timeEmbedding: async (timesteps) => {
-        const { emb } = await this.client.request({ op: "timeEmbedding", model: this.handle, timesteps });
+        const { emb } = await this.call((client, model) => client.request({ op: "timeEmbedding", model, timesteps }));
         const d = emb.shape[1] ?? 0;
         return timesteps.map((_, i) => emb.data.slice(i * d, (i + 1) * d));
       },
@@ -170,7 +269,17 @@ export class Model implements Denoiser {
   }
 
   async release(handles: readonly string[]): Promise<number> {
-    const { released } = await this.client.request({ op: "release", handles });
-    return released;
+    const current = handles.map((h) => this.cond(h));
+    for (const h of handles) {
+      this.conditions.delete(h);
+      this.aliases.delete(h);
+    }
+    try {
+      const { released } = await this.currentClient.request({ op: "release", handles: current });
+      return released;
+    } catch (error) {
+      if (isWorkerDied(error)) return 0; // the handles died with the worker; nothing to restart for
+      throw error;
+    }
   }
 }

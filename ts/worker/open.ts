@@ -1,7 +1,9 @@
 /**
  * One way in for callers that do not care whether the worker is spawned here or already running
- * elsewhere (`sencache worker --endpoint tcp://…`): `openWorker` gives a client and a `close`.
+ * elsewhere (`sencache worker --endpoint tcp://…`): `openWorker` gives a client and a `close`, and for
+ * a worker it spawned, `restart` (a fresh process with the same options, for `Model`'s recovery).
  */
+import { WorkerDiedError } from "../errors.js";
 import { WorkerClient } from "./client.js";
 import type { HelloResult } from "./codec.js";
 import { WorkerProcess, type SpawnOptions } from "./supervisor.js";
@@ -12,10 +14,17 @@ export interface OpenWorkerOptions extends SpawnOptions {
 }
 
 export interface OpenedWorker {
+  /** The client of the current worker (a new one after `restart`). */
   readonly client: WorkerClient;
   readonly hello: HelloResult;
-  /** The spawned process, when this call spawned one. */
+  /** The spawned process, when this call spawned one (the current one after `restart`). */
   readonly process?: WorkerProcess;
+  /**
+   * Replace a spawned worker with a fresh process started with the same options (the old one is
+   * stopped if it still runs) and return its client. Absent for a worker reached with `connect`: a
+   * remote worker is restarted by whoever runs it.
+   */
+  readonly restart?: () => Promise<WorkerClient>;
   /** Shut a spawned worker down, or disconnect from a remote one. */
   close(): Promise<void>;
 }
@@ -31,6 +40,28 @@ export async function openWorker(options: OpenWorkerOptions = {}): Promise<Opene
       throw error;
     }
   }
-  const process = await WorkerProcess.start(options);
-  return { client: process.client, hello: process.hello, process, close: () => process.shutdown() };
+  let current = await WorkerProcess.start(options);
+  let closed = false;
+  return {
+    get client() {
+      return current.client;
+    },
+    get hello() {
+      return current.hello;
+    },
+    get process() {
+      return current;
+    },
+    restart: async () => {
+      if (closed) throw new WorkerDiedError("The worker was closed; open a new one with openWorker() instead of restarting it.");
+      const old = current;
+      await old.shutdown(1_000).catch(() => undefined);
+      current = await WorkerProcess.start(options);
+      return current.client;
+    },
+    close: async () => {
+      closed = true;
+      await current.shutdown();
+    },
+  };
 }
