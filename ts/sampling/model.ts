@@ -10,6 +10,11 @@
  * evaluation's time and finish as if nothing had happened (a denoise request is a pure function of
  * its inputs). At most `maxRestarts` restarts per model (default 2); after that the WorkerDiedError
  * reaches the caller.
+ *
+ * Prompt handles. `encodePrompt` hands out one worker handle per (text, max length) and counts its
+ * users; `release` gives one use back. The last `promptCache` handles nobody holds are kept, so the
+ * next sample with the same prompt (a bench sweep, a negative prompt, a demo row) does not encode it
+ * again; older ones are released in the worker.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -33,6 +38,8 @@ export interface LoadOptions {
   readonly maxRestarts?: number;
   /** Called when a dead worker is being replaced (attempt counts from 1). */
   readonly onRestart?: (event: RestartEvent) => void;
+  /** Prompt handles kept for reuse after their last user released them (default 16; 0: release at once). */
+  readonly promptCache?: number;
 }
 
 export interface RestartEvent {
@@ -82,8 +89,13 @@ export class Model implements Denoiser {
   /** Incremented by every completed recovery: a failure seen in an older generation is simply retried. */
   private generation = 0;
   private recovering: Promise<void> | undefined;
-  /** Prompt handles given out and not released (by the handle the caller holds), to re-encode after a restart. */
+  /** Prompt handles alive in the worker (by the handle the caller holds), to re-encode after a restart. */
   private readonly conditions = new Map<string, { text: string; maxSequenceLength: number | undefined }>();
+  /** (max length, text) → its handle and how many users hold it; Map order = least recently used first. */
+  private readonly prompts = new Map<string, { handle: Promise<string>; users: number }>();
+  private readonly promptKeys = new Map<string, string>();
+  private readonly promptCache: number;
+  private encodes = 0;
   /** Caller's handle → the current worker's handle, after a restart. */
   private aliases = new Map<string, string>();
 
@@ -96,6 +108,8 @@ export class Model implements Denoiser {
     this.restartWorker = options.restart;
     this.maxRestarts = options.restart ? (options.maxRestarts ?? 2) : 0;
     this.onRestart = options.onRestart;
+    this.promptCache = options.promptCache ?? 16;
+    if (!Number.isInteger(this.promptCache) || this.promptCache < 0) throw new InvalidInputError(`promptCache must be a whole number ≥ 0, not ${String(options.promptCache)}.`);
   }
 
   /** Load a diffusers pipeline in the worker with `from_pretrained` (a model id or a local path). */
@@ -114,6 +128,11 @@ export class Model implements Denoiser {
 
   get info(): LoadResult {
     return this.currentInfo;
+  }
+
+  /** How many prompts were sent to the worker's text encoder (cache misses). */
+  get promptEncodes(): number {
+    return this.encodes;
   }
 
   /** How many times a dead worker was replaced for this model. */
@@ -196,10 +215,38 @@ export class Model implements Denoiser {
     return [1, channels, frames, size.height / spatialScale, size.width / spatialScale];
   }
 
+  /** A handle for the prompt's embedding in the worker (shared with other users of the same text); `release` it after use. */
   async encodePrompt(text: string, options: { maxSequenceLength?: number; signal?: AbortSignal } = {}): Promise<string> {
     const maxSequenceLength = options.maxSequenceLength ?? this.info.defaults.maxSequenceLength;
+    const key = `${maxSequenceLength ?? ""}\u0000${text}`;
+    const hit = this.prompts.get(key);
+    if (hit) {
+      hit.users++;
+      this.prompts.delete(key); // most recently used last
+      this.prompts.set(key, hit);
+      try {
+        return await hit.handle;
+      } catch (error) {
+        hit.users--;
+        throw error;
+      }
+    }
+    const entry = { users: 1, handle: this.encodeNow(text, maxSequenceLength, options.signal) };
+    this.prompts.set(key, entry);
+    try {
+      const handle = await entry.handle;
+      this.promptKeys.set(handle, key);
+      return handle;
+    } catch (error) {
+      if (this.prompts.get(key) === entry) this.prompts.delete(key);
+      throw error;
+    }
+  }
+
+  private async encodeNow(text: string, maxSequenceLength: number | undefined, signal: AbortSignal | undefined): Promise<string> {
+    this.encodes++;
     const { cond } = await this.call((client, model) =>
-      client.request({ op: "encodePrompt", model, text, ...(maxSequenceLength !== undefined ? { maxSequenceLength } : {}) }, options.signal ? { signal: options.signal } : {}),
+      client.request({ op: "encodePrompt", model, text, ...(maxSequenceLength !== undefined ? { maxSequenceLength } : {}) }, signal ? { signal } : {}),
     );
     this.conditions.set(cond, { text, maxSequenceLength });
     return cond;
@@ -268,9 +315,37 @@ export class Model implements Denoiser {
     };
   }
 
+  /**
+   * Give back handles from `encodePrompt` (one use each; a handle is kept for reuse while the cache
+   * has room) or any other worker handle. Returns how many the worker released.
+   */
   async release(handles: readonly string[]): Promise<number> {
-    const current = handles.map((h) => this.cond(h));
+    const drop: string[] = [];
     for (const h of handles) {
+      const key = this.promptKeys.get(h);
+      const entry = key !== undefined ? this.prompts.get(key) : undefined;
+      if (entry === undefined) {
+        drop.push(h);
+        continue;
+      }
+      entry.users = Math.max(0, entry.users - 1);
+    }
+    let idle = 0;
+    for (const entry of this.prompts.values()) if (entry.users === 0) idle++;
+    for (const [key, entry] of this.prompts) {
+      if (idle <= this.promptCache) break;
+      if (entry.users > 0) continue;
+      this.prompts.delete(key);
+      idle--;
+      const h = await entry.handle.catch(() => undefined);
+      if (h !== undefined) {
+        this.promptKeys.delete(h);
+        drop.push(h);
+      }
+    }
+    if (drop.length === 0) return 0;
+    const current = drop.map((h) => this.cond(h));
+    for (const h of drop) {
       this.conditions.delete(h);
       this.aliases.delete(h);
     }
