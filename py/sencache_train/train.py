@@ -278,7 +278,7 @@ def main(argv=None) -> None:
     if args.resume:
         from diffusers import WanPipeline
 
-        pipe = WanPipeline.from_pretrained(args.resume, torch_dtype=torch.float32)
+        pipe = WanPipeline.from_pretrained(args.resume, dtype=torch.float32)
         prev = os.path.join(args.resume, "training.json")
         args._previous = json.load(open(prev)) if os.path.exists(prev) else None
         args._vae_eval = vae_eval(pipe.vae, args.seed + 5000)

@@ -46,7 +46,6 @@ def test_checker_reads_dataset_clips():
     assert res["all"] >= 0.95, res
 
 
-@pytest.mark.skipif(not (MODEL / "model_index.json").exists(), reason="model not committed yet")
 def test_committed_model_loads_and_generates():
     import torch
     from diffusers import WanPipeline
@@ -69,3 +68,31 @@ def test_committed_model_loads_and_generates():
     ).frames
     assert np.asarray(out).shape == (1, cfg["num_frames"], cfg["height"], cfg["width"], 3)
     assert np.isfinite(out).all()
+
+
+def test_resume_stage_keeps_vae_and_normalisation_and_trains_the_transformer(tmp_path):
+    """`train --resume`: a few steps on the committed pipeline; VAE and latent statistics untouched."""
+    import torch
+    from safetensors.torch import load_file
+
+    from sencache_train import train
+
+    out = tmp_path / "resumed"
+    train.main(["--resume", str(MODEL), "--out", str(out), "--steps", "3", "--pool", "64", "--pool-offset", "64",
+                "--batch", "4", "--warmup", "1", "--threads", "2", "--log", str(tmp_path / "log.txt")])
+    old_vae = json.loads((MODEL / "vae" / "config.json").read_text())
+    new_vae = json.loads((out / "vae" / "config.json").read_text())
+    assert new_vae["latents_mean"] == old_vae["latents_mean"] and new_vae["latents_std"] == old_vae["latents_std"]
+    meta = json.loads((out / "training.json").read_text())
+    assert meta["dit_steps"] == 3 and meta["final"] and meta["args"]["resume"] == str(MODEL)
+    assert meta["previous_stage"] == json.loads((MODEL / "training.json").read_text())
+
+    def weights(d):
+        files = sorted((d / "transformer").glob("*.safetensors"))
+        return {k: v for f in files for k, v in load_file(str(f)).items()}
+
+    a, b = weights(MODEL), weights(out)
+    assert a.keys() == b.keys()
+    assert any(not torch.equal(a[k], b[k]) for k in a), "the transformer did not change"
+    va, vb = load_file(str(next((MODEL / "vae").glob("*.safetensors")))), load_file(str(next((out / "vae").glob("*.safetensors"))))
+    assert all(torch.equal(va[k], vb[k]) for k in va), "the VAE changed"
