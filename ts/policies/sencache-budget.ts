@@ -141,6 +141,8 @@ interface Plan {
   readonly cap: number;
   readonly lo: number[][];
   readonly decided: Int8Array; // -1 unknown, 0 reuse, 1 compute
+  /** α_x, α_t of the profile at each step's timestep (filled on first use for this profile and schedule). */
+  alphas?: { profile: SensitivityProfile; timesteps: ArrayLike<number>; x: Float64Array; t: Float64Array };
 }
 
 export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePolicy<SencacheBudgetOptions> {
@@ -243,10 +245,19 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
             : 1;
       w[j] = stepW * early;
     }
-    const alpha = (c: number): { ax: number; at: number } => {
-      const a = lookup(profile, ts[c] ?? 0);
-      return { ax: Number.isFinite(a.alphaX) ? a.alphaX : 0, at: Number.isFinite(a.alphaT) ? a.alphaT : 0 };
-    };
+    if (p.alphas === undefined || p.alphas.profile !== profile || p.alphas.timesteps !== ts) {
+      const x = new Float64Array(T);
+      const t = new Float64Array(T);
+      for (let c = 0; c < T; c++) {
+        const a = lookup(profile, ts[c] ?? 0);
+        x[c] = Number.isFinite(a.alphaX) ? a.alphaX : 0;
+        t[c] = Number.isFinite(a.alphaT) ? a.alphaT : 0;
+      }
+      p.alphas = { profile, timesteps: ts, x, t };
+    }
+    const alphaX = p.alphas.x;
+    const alphaT = p.alphas.t;
+    const alpha = (c: number): { ax: number; at: number } => ({ ax: alphaX[c]!, at: alphaT[c]! });
     const predicted = (c: number, j: number): number => {
       const a = alpha(c);
       return a.ax * dX(c, j) + a.at * dT(c, j);
@@ -257,17 +268,25 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
       // predicted scores and take the smallest ε whose predicted computes fit the remaining budget R.
       const a0r = alpha(c0.step);
       const openScore = (j: number): number => a0r.ax * (s.drift + (byIndex ? uI * (j - k) : speed * Math.abs((sig[j] ?? 0) - ctx.sigma))) + a0r.at * (byIndex ? tI * (j - c0.step) : Math.abs((ts[j] ?? 0) - c0.t));
+      // Predicted scores are fixed for this decision: tabulate them once (the bisection reads them many times).
+      const cap = p.cap;
+      const span = Math.min(cap, T - 1 - k) + 1; // a reference serves at most `cap` reuses after it
+      const open = new Float64Array(T);
+      for (let j = k + 1; j < T; j++) open[j] = w[j]! * openScore(j);
+      const pred = new Float64Array(T * span); // pred[ref·span + (j − ref)] = w_j·Ŝ(ref, j)
+      for (let ref = k; ref < T; ref++) for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = w[ref + d]! * predicted(ref, ref + d);
+      const lastForced = options.forceLast;
       const computesAt = (eps: number): number => {
-        let open = m < p.cap && !(options.forceLast && k === T - 1) && wk * s.score <= eps;
+        let reusing = m < cap && !(lastForced && k === T - 1) && wk * s.score <= eps;
         let ref = k;
-        let streak = open ? m + 1 : 0;
-        let n = open ? 0 : 1;
+        let streak = reusing ? m + 1 : 0;
+        let n = reusing ? 0 : 1;
         for (let j = k + 1; j < T; j++) {
-          const score = open ? openScore(j) : predicted(ref, j);
-          if (streak < p.cap && !(options.forceLast && j === T - 1) && w[j]! * score <= eps) {
+          const score = reusing ? open[j]! : pred[ref * span + (j - ref)]!;
+          if (streak < cap && !(lastForced && j === T - 1) && score <= eps) {
             streak++;
           } else {
-            open = false;
+            reusing = false;
             ref = j;
             streak = 0;
             n++;
@@ -276,12 +295,13 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
         return n;
       };
       let hi = Math.max(wk * s.score, 1e-12);
-      for (let j = k + 1; j < T; j++) hi = Math.max(hi, w[j]! * Math.max(openScore(j), predicted(k, j)));
+      for (let j = k + 1; j < T; j++) hi = Math.max(hi, open[j]!);
+      for (let i = 0; i < pred.length; i++) hi = Math.max(hi, pred[i]!);
       hi *= 4;
       let lo = 0;
       if (computesAt(hi) > R) return reuse("budget rule: reuse (budget tight)", s.score, Infinity);
       if (computesAt(0) <= R) return compute("budget rule: compute (budget ample)", s.score, -Infinity);
-      for (let it = 0; it < 60; it++) {
+      for (let it = 0; it < 40; it++) {
         const mid = 0.5 * (lo + hi);
         if (computesAt(mid) <= R) hi = mid;
         else lo = mid;
