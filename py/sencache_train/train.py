@@ -153,6 +153,7 @@ def save(pipe, out: str, ema_tr, ema_te, meta: dict) -> None:
         num_inference_steps=DEFAULTS["num_inference_steps"],
         max_sequence_length=M.MAX_SEQ,
     )
+    tidy_saved(tmp, getattr(pipe, "_sencache_tokenizer_dir", None))
     with open(os.path.join(tmp, "sencache.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     with open(os.path.join(tmp, "training.json"), "w") as f:
@@ -165,6 +166,25 @@ def save(pipe, out: str, ema_tr, ema_te, meta: dict) -> None:
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     del p
+
+
+def tidy_saved(folder: str, tokenizer_dir: str | None) -> None:
+    """Drop the load path diffusers records in saved configs; keep a resumed pipeline's tokenizer files as they were."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            if not name.endswith(".json"):
+                continue
+            path = os.path.join(root, name)
+            with open(path) as f:
+                cfg = json.load(f)
+            if isinstance(cfg, dict) and "_name_or_path" in cfg:
+                del cfg["_name_or_path"]
+                with open(path, "w") as f:
+                    json.dump(cfg, f, indent=2, sort_keys=True)
+                    f.write("\n")
+    if tokenizer_dir is not None:
+        shutil.rmtree(os.path.join(folder, "tokenizer"))
+        shutil.copytree(tokenizer_dir, os.path.join(folder, "tokenizer"))
 
 
 def train_transformer(pipe, zn, prompts, args, fh) -> None:
@@ -279,6 +299,7 @@ def main(argv=None) -> None:
         from diffusers import WanPipeline
 
         pipe = WanPipeline.from_pretrained(args.resume, dtype=torch.float32)
+        pipe._sencache_tokenizer_dir = os.path.join(args.resume, "tokenizer")
         prev = os.path.join(args.resume, "training.json")
         args._previous = json.load(open(prev)) if os.path.exists(prev) else None
         args._vae_eval = vae_eval(pipe.vae, args.seed + 5000)

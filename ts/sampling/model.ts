@@ -17,7 +17,7 @@
  * again; older ones are released in the worker.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { InvalidInputError, WorkerDiedError } from "../errors.js";
 import type { ModelProbes } from "../policies/types.js";
@@ -55,10 +55,15 @@ export interface LatentSize {
   readonly numFrames: number;
 }
 
+/** Bytes read from each end of a weight file for the identity hash. */
+const IDENTITY_SAMPLE_BYTES = 1 << 20;
+
 /**
  * A location-independent name for a model, recorded in sensitivity profiles and MagCache ratios so
  * they stay valid in another clone or folder: a hub id as given, or for a local pipeline folder
- * `local:<folder name>@<hash of its configs and weight-file sizes>`.
+ * `local:<folder name>@<hash>`. The hash covers model_index.json, every component's JSON configs,
+ * and each weight file's size and its first and last MiB, so retrained weights of the same
+ * architecture get a new identity without reading a multi-gigabyte checkpoint whole.
  */
 export function modelIdentity(source: string): string {
   const dir = resolve(source);
@@ -69,7 +74,21 @@ export function modelIdentity(source: string): string {
     if (!statSync(path).isDirectory()) continue;
     for (const file of readdirSync(path).sort()) {
       if (file.endsWith(".json")) hash.update(`${sub}/${file}`).update(readFileSync(join(path, file)));
-      else if (file.endsWith(".safetensors") || file.endsWith(".bin")) hash.update(`${sub}/${file}:${statSync(join(path, file)).size}`);
+      else if (file.endsWith(".safetensors") || file.endsWith(".bin")) {
+        const size = statSync(join(path, file)).size;
+        hash.update(`${sub}/${file}:${size}`);
+        const fd = openSync(join(path, file), "r");
+        try {
+          const n = Math.min(size, IDENTITY_SAMPLE_BYTES);
+          const buf = Buffer.alloc(n);
+          readSync(fd, buf, 0, n, 0);
+          hash.update(buf);
+          readSync(fd, buf, 0, n, size - n);
+          hash.update(buf);
+        } finally {
+          closeSync(fd);
+        }
+      }
     }
   }
   return `local:${basename(dir)}@${hash.digest("hex").slice(0, 12)}`;
