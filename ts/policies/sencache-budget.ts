@@ -42,8 +42,8 @@
  * 0.2 with index-weighted "streak-sq"/"sum"; 10 and 0.2 otherwise.
  *
  * Measured on models/tiny-wan-t2v before its continued-training stage (docs/model.md), on a tuning set
- * disjoint from the benchmark's prompts and seeds: 8 held-out prompts of dataset.heldout_prompts(8,
- * seed=9) × seeds 10, 11, T = 50, decoded-video PSNR vs uncached:
+ * with no clip in common with the benchmark (docs/bench/tune-8.txt: 8 held-out prompts × seeds 10, 11;
+ * the benchmark uses seeds 0, 1), T = 50, decoded-video PSNR vs uncached:
  * "rule" (earlyWeight 10, warmupFraction 0.1) at NFE 18/21/25/30 → 39.7/43.8/47.2/50.0 dB against
  * 38.7/40.8/42.7/44.2 for "streak-sq" (earlyWeight 4, warmupFraction 0.2); warmupFraction 0.2 → 38.4/41.3/45.8/50.2,
  * 0.06 → 38.9/43.7/46.9/49.1; earlyWeight 3 → 39.2/42.9/47.2/50.0, 30 → same as 10. "streak-sq" spends
