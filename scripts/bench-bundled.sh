@@ -12,7 +12,7 @@ node dist/cli/main.js bench --model "$m" --prompts docs/bench/heldout-24.txt --s
   --profile "$m/sensitivity.json" \
   --sweep "sencache-budget:nfe=15,18,21,25,30,35,n=3" \
   --sweep "sencache:eps=0.1,0.15,0.2,0.3,0.5,1,n=3" \
-  --sweep "teacache:delta=0.03,0.05,0.08,0.1,0.15,0.2,0.3,0.4" \
+  --sweep "teacache:delta=0.05,0.08,0.1,0.15,0.2,0.3,0.4" \
   --sweep "magcache:delta=0.005,0.01,0.02,0.03,0.05,0.1,k=4,ratiosFile=$m/magcache-ratios.json" \
   --sweep "easycache:tau=0.02,0.03,0.05,0.08,0.1,0.15,0.2" \
   --sweep "fixed-interval:k=2..4" \
