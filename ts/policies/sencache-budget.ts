@@ -98,11 +98,11 @@ export const sencacheBudgetSchema: OptionSchema = {
   n: { kind: "integer", min: 0, allowInfinity: true, description: "maximum consecutive reuses", aliases: ["maxReuse", "K"] },
   forceLast: { kind: "boolean", description: "also compute the last step" },
   weighting: { kind: "enum", values: ["uniform", "step", "index"], description: "cost weight of a reused step: uniform, × |Δσ| of the step, or index (predicted drift grows per step index, not per σ; every step weighs the same)" },
-  earlyWeight: { kind: "number", min: 0, exclusiveMin: true, description: "cost multiplier for steps in the first warmupFraction of the schedule" },
-  warmupFraction: { kind: "number", min: 0, max: 1, description: "fraction of steps weighted by earlyWeight" },
+  earlyWeight: { kind: "number", min: 0, exclusiveMin: true, description: "cost multiplier for steps in the first warmupFraction of the schedule (with objective rule: ε_start = ε / earlyWeight); default 10 (4 with index-weighted streak-sq / sum)" },
+  warmupFraction: { kind: "number", min: 0, max: 1, description: "fraction of steps weighted by earlyWeight; default 0.1 with objective rule, else 0.2" },
   earlyShape: { kind: "enum", values: ["step", "ramp"], description: "earlyWeight for the first warmupFraction of steps (step), or fading linearly to 1 over twice that (ramp)" },
   onInfeasible: { kind: "enum", values: ["error", "clamp"], description: "what an unreachable target does: throw, or clamp into the feasible range" },
-  objective: { kind: "enum", values: ["sum", "streak-sq", "rule"], description: "planner cost: sum of weighted predicted scores; per reuse streak the square of that sum (systematic errors within a streak); or rule = plain SenCache with ε searched per step to meet the budget" },
+  objective: { kind: "enum", values: ["sum", "streak-sq", "rule"], description: "planner cost: sum of weighted predicted scores; per reuse streak the square of that sum (systematic errors within a streak); or rule (default) = plain SenCache with ε searched per step to meet the budget" },
 };
 
 /**
