@@ -161,6 +161,12 @@ export class UniPCMultistepScheduler implements Scheduler {
     const [alpha, sigma] = this.alphaSigmaAt(i);
     const out = new Float32Array(sample.length);
     const p = this.config.predictionType;
+    if (this.config.predictX0 && p === "flow_prediction") {
+      // the common case (flow models), without the per-element branches below
+      const s = this.sigmas[i]!;
+      for (let j = 0; j < sample.length; j++) out[j] = sample[j]! - f32(s * modelOutput[j]!);
+      return out;
+    }
     for (let j = 0; j < sample.length; j++) {
       const x = sample[j]!;
       const m = modelOutput[j]!;
@@ -214,7 +220,12 @@ export class UniPCMultistepScheduler implements Scheduler {
 
   /** Differences D1_k = (m_k - m0) / r_k of the earlier converted outputs. */
   private differences(models: Float32Array[], m0: Float32Array, rks: number[]): Float32Array[] {
-    return models.map((mi, k) => mi.map((v, j) => f32(v - m0[j]!) / rks[k]!));
+    return models.map((mi, k) => {
+      const r = rks[k]!;
+      const out = new Float32Array(mi.length);
+      for (let j = 0; j < mi.length; j++) out[j] = f32(mi[j]! - m0[j]!) / r;
+      return out;
+    });
   }
 
   /** UniPC-p predictor from sigma index i to i + 1 (the history already holds this step's output). */
