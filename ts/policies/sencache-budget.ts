@@ -264,11 +264,14 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
       return a.ax * dX(c, j) + a.at * dT(c, j);
     };
     const wk = w[k]!;
+    // Reusing now keeps the open segment going: reference c0, the drift growing from this step's measured one.
+    const a0 = lookup(profile, c0.t);
+    const ax0 = Number.isFinite(a0.alphaX) ? a0.alphaX : 0;
+    const at0 = Number.isFinite(a0.alphaT) ? a0.alphaT : 0;
+    const openScore = (j: number): number => ax0 * (s.drift + (byIndex ? uI * (j - k) : speed * Math.abs((sig[j] ?? 0) - ctx.sigma))) + at0 * (byIndex ? tI * (j - c0.step) : Math.abs((ts[j] ?? 0) - c0.t));
     if (options.objective === "rule") {
       // Plain SenCache with one ε for the rest of the sample (early steps: ε / w_j): simulate the rule on
       // predicted scores and take the smallest ε whose predicted computes fit the remaining budget R.
-      const a0r = alpha(c0.step);
-      const openScore = (j: number): number => a0r.ax * (s.drift + (byIndex ? uI * (j - k) : speed * Math.abs((sig[j] ?? 0) - ctx.sigma))) + a0r.at * (byIndex ? tI * (j - c0.step) : Math.abs((ts[j] ?? 0) - c0.t));
       // Predicted scores are fixed for this decision: tabulate them once (the bisection reads them many times).
       const cap = p.cap;
       const span = Math.min(cap, T - 1 - k) + 1; // a reference serves at most `cap` reuses after it
@@ -343,10 +346,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     }
     const costCompute = F[k]![R - 1]!;
     // reuse now: the open segment continues with reference c0; next compute at q, or never.
-    const a0 = lookup(profile, c0.t);
-    const ax0 = Number.isFinite(a0.alphaX) ? a0.alphaX : 0;
-    const at0 = Number.isFinite(a0.alphaT) ? a0.alphaT : 0;
-    const openCost = (j: number): number => w[j]! * (ax0 * (s.drift + (byIndex ? uI * (j - k) : speed * Math.abs((sig[j] ?? 0) - ctx.sigma))) + at0 * (byIndex ? tI * (j - c0.step) : Math.abs((ts[j] ?? 0) - c0.t)));
+    const openCost = (j: number): number => w[j]! * openScore(j);
     const room = p.cap - m - 1; // reuses still allowed after this one
     if (sq) {
       // Streak cost is (P + w_k·S_k + later)²: P = predicted injections of the streak so far.
