@@ -94,6 +94,15 @@ export function modelIdentity(source: string): string {
   return `local:${basename(dir)}@${hash.digest("hex").slice(0, 12)}`;
 }
 
+interface PromptEntry {
+  readonly text: string;
+  readonly maxSequenceLength: number | undefined;
+  users: number;
+  readonly handle: Promise<string>;
+  /** The handle, once the worker has given it. */
+  resolved?: string;
+}
+
 export class Model implements Denoiser {
   readonly source: string;
   /** See `modelIdentity`: what profiles record as the model they are valid for. */
@@ -108,10 +117,11 @@ export class Model implements Denoiser {
   /** Incremented by every completed recovery: a failure seen in an older generation is simply retried. */
   private generation = 0;
   private recovering: Promise<void> | undefined;
-  /** Prompt handles alive in the worker (by the handle the caller holds), to re-encode after a restart. */
-  private readonly conditions = new Map<string, { text: string; maxSequenceLength: number | undefined }>();
-  /** (max length, text) → its handle and how many users hold it; Map order = least recently used first. */
-  private readonly prompts = new Map<string, { handle: Promise<string>; users: number }>();
+  /**
+   * (max length, text) → its handle and how many users hold it; Map order = least recently used first.
+   * These are also the handles re-encoded after a restart (`resolved`: the handle the callers hold).
+   */
+  private readonly prompts = new Map<string, PromptEntry>();
   private readonly promptKeys = new Map<string, string>();
   private readonly promptCache: number;
   private encodes = 0;
@@ -193,9 +203,11 @@ export class Model implements Denoiser {
     const client = await (this.restartWorker as () => Promise<WorkerClient>)();
     const info = await client.request(this.loadRequest, { timeoutMs: 600_000 });
     const aliases = new Map<string, string>();
-    for (const [handle, spec] of this.conditions) {
-      const { cond } = await client.request({ op: "encodePrompt", model: info.model, text: spec.text, ...(spec.maxSequenceLength !== undefined ? { maxSequenceLength: spec.maxSequenceLength } : {}) });
-      aliases.set(handle, cond);
+    for (const entry of this.prompts.values()) {
+      if (entry.resolved === undefined) continue; // still being encoded: its request retries on the new worker
+      const { text, maxSequenceLength } = entry;
+      const { cond } = await client.request({ op: "encodePrompt", model: info.model, text, ...(maxSequenceLength !== undefined ? { maxSequenceLength } : {}) });
+      aliases.set(entry.resolved, cond);
     }
     this.currentClient = client;
     this.currentInfo = info;
@@ -250,7 +262,7 @@ export class Model implements Denoiser {
         throw error;
       }
     }
-    const entry = { users: 1, handle: this.encodeNow(text, maxSequenceLength, options.signal) };
+    const entry: PromptEntry = { text, maxSequenceLength, users: 1, handle: this.encodeNow(text, maxSequenceLength, options.signal, (h) => (entry.resolved = h)) };
     this.prompts.set(key, entry);
     try {
       const handle = await entry.handle;
@@ -262,12 +274,13 @@ export class Model implements Denoiser {
     }
   }
 
-  private async encodeNow(text: string, maxSequenceLength: number | undefined, signal: AbortSignal | undefined): Promise<string> {
+  /** Encode in the worker; `onHandle` learns the handle as soon as the worker gives it (before any restart can miss it). */
+  private async encodeNow(text: string, maxSequenceLength: number | undefined, signal: AbortSignal | undefined, onHandle: (handle: string) => void): Promise<string> {
     this.encodes++;
     const { cond } = await this.call((client, model) =>
       client.request({ op: "encodePrompt", model, text, ...(maxSequenceLength !== undefined ? { maxSequenceLength } : {}) }, signal ? { signal } : {}),
     );
-    this.conditions.set(cond, { text, maxSequenceLength });
+    onHandle(cond);
     return cond;
   }
 
@@ -364,10 +377,7 @@ export class Model implements Denoiser {
     }
     if (drop.length === 0) return 0;
     const current = drop.map((h) => this.cond(h));
-    for (const h of drop) {
-      this.conditions.delete(h);
-      this.aliases.delete(h);
-    }
+    for (const h of drop) this.aliases.delete(h);
     try {
       const { released } = await this.currentClient.request({ op: "release", handles: current });
       return released;
