@@ -159,25 +159,38 @@ export class UniPCMultistepScheduler implements Scheduler {
   /** The model output as x0 (predict_x0) or as eps. */
   private convert(modelOutput: Float32Array, sample: Float32Array, i: number): Float32Array {
     const [alpha, sigma] = this.alphaSigmaAt(i);
-    const out = new Float32Array(sample.length);
-    const p = this.config.predictionType;
-    if (this.config.predictX0 && p === "flow_prediction") {
-      // the common case (flow models), without the per-element branches below
-      const s = this.sigmas[i]!;
-      for (let j = 0; j < sample.length; j++) out[j] = sample[j]! - f32(s * modelOutput[j]!);
-      return out;
-    }
-    for (let j = 0; j < sample.length; j++) {
-      const x = sample[j]!;
-      const m = modelOutput[j]!;
-      if (this.config.predictX0) {
-        if (p === "flow_prediction") out[j] = x - f32(this.sigmas[i]! * m);
-        else if (p === "epsilon") out[j] = f32(x - f32(sigma * m)) / alpha;
-        else if (p === "v_prediction") out[j] = f32(alpha * x) - f32(sigma * m);
-        else out[j] = m;
-      } else if (p === "epsilon") out[j] = m;
-      else if (p === "v_prediction") out[j] = f32(alpha * m) + f32(sigma * x);
-      else out[j] = f32(x - f32(alpha * m)) / sigma;
+    const x = sample;
+    const m = modelOutput;
+    const n = x.length;
+    const out = new Float32Array(n);
+    // One loop per case (no per-element branching: this runs on every step).
+    if (this.config.predictX0) {
+      switch (this.config.predictionType) {
+        case "flow_prediction": {
+          const s = this.sigmas[i]!;
+          for (let j = 0; j < n; j++) out[j] = x[j]! - f32(s * m[j]!);
+          break;
+        }
+        case "epsilon":
+          for (let j = 0; j < n; j++) out[j] = f32(x[j]! - f32(sigma * m[j]!)) / alpha;
+          break;
+        case "v_prediction":
+          for (let j = 0; j < n; j++) out[j] = f32(alpha * x[j]!) - f32(sigma * m[j]!);
+          break;
+        default:
+          out.set(m);
+      }
+    } else {
+      switch (this.config.predictionType) {
+        case "epsilon":
+          out.set(m);
+          break;
+        case "v_prediction":
+          for (let j = 0; j < n; j++) out[j] = f32(alpha * m[j]!) + f32(sigma * x[j]!);
+          break;
+        default:
+          for (let j = 0; j < n; j++) out[j] = f32(x[j]! - f32(alpha * m[j]!)) / sigma;
+      }
     }
     return out;
   }
