@@ -18,7 +18,6 @@ further for a fixed number of steps (`--steps`, so the result does not depend on
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
@@ -132,7 +131,6 @@ def text_embeds(te, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def save(pipe, out: str, ema_tr, ema_te, meta: dict) -> None:
-    p = copy.copy(pipe)
     tr, te = pipe.transformer, pipe.text_encoder
     tmp = out.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -165,7 +163,6 @@ def save(pipe, out: str, ema_tr, ema_te, meta: dict) -> None:
             json.dump({**cfg, **{k: old[k] for k in ("guidance_scale", "num_inference_steps") if k in old}}, f, indent=2)
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
-    del p
 
 
 def tidy_saved(folder: str, tokenizer_dir: str | None) -> None:
