@@ -8,6 +8,7 @@ shape (F, H, W, 3) in [0, 1]; F = 9 frames (4k+1, as Wan's VAE wants), H = W = 3
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,6 +81,25 @@ class ClipSpec:
 
 def prompt_for(colour: str, shape: str, motion: str, background: str) -> str:
     return f"a {colour} {shape} {motion} on a {background} background"
+
+
+_PROMPT = re.compile(r"^a (\w+) (\w+) (.+) on a (\w+) background$")
+
+
+def partial_prompts(prompt: str) -> list[str]:
+    """The prompts that state the same shape but leave out one or more of colour, motion and background
+    (7 of them, in a fixed order), e.g. "a red square on a blue background", "a square moving left".
+    Training on some of these makes each word's effect less tied to the words beside it."""
+    m = _PROMPT.match(prompt)
+    if m is None:
+        raise ValueError(f"not a prompt of the grammar: {prompt!r}")
+    colour, shape, motion, background = m.groups()
+    out = []
+    for drop in range(1, 8):  # bit 0: colour, bit 1: motion, bit 2: background
+        words = ["a"] + ([] if drop & 1 else [colour]) + [shape] + ([] if drop & 2 else [motion])
+        words += [] if drop & 4 else ["on", "a", background, "background"]
+        out.append(" ".join(words))
+    return out
 
 
 def sample_spec(rng: np.random.Generator, triples=TRAIN_TRIPLES, background: str | None = None) -> ClipSpec:

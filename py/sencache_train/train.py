@@ -188,8 +188,14 @@ def train_transformer(pipe, zn, prompts, args, fh) -> None:
     tr, te, tok = pipe.transformer, pipe.text_encoder, pipe.tokenizer
     tr.train()
     te.train()
-    uniq = sorted(set(prompts)) + [""]
+    full = sorted(set(prompts))
+    partial = {p: dataset.partial_prompts(p) for p in full} if args.p_partial > 0 else {}
+    uniq = sorted(set(full) | {q for qs in partial.values() for q in qs}) + [""]
     index = {p: i for i, p in enumerate(uniq)}
+    # row i: the partial prompts of prompt i (by index), for prompts of the pool
+    vtab = torch.full((len(uniq), 7), -1, dtype=torch.long)
+    for p, qs in partial.items():
+        vtab[index[p]] = torch.tensor([index[q] for q in qs])
     t = tok(uniq, padding="max_length", max_length=M.MAX_SEQ, truncation=True, add_special_tokens=True,
             return_attention_mask=True, return_tensors="pt")
     all_ids, all_mask = t.input_ids, t.attention_mask
@@ -223,6 +229,10 @@ def train_transformer(pipe, zn, prompts, args, fh) -> None:
         x0 = zn[idx]
         # augmentation-free; prompt dropout for CFG
         p = pid[idx].clone()
+        if args.p_partial > 0:  # leave out some attributes (never the shape) from a share of the prompts
+            cut = torch.rand(args.batch, generator=g) < args.p_partial
+            which = torch.randint(0, 7, (args.batch,), generator=g)
+            p[cut] = vtab[p[cut], which[cut]]
         p[torch.rand(args.batch, generator=g) < args.p_uncond] = empty
         ids, mask = all_ids[p], all_mask[p]
         half = args.batch // 2
@@ -280,6 +290,8 @@ def main(argv=None) -> None:
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--p-uncond", type=float, default=0.1)
+    ap.add_argument("--p-partial", type=float, default=0.0,
+                    help="share of prompts that leave out some of colour / motion / background (dataset.partial_prompts)")
     ap.add_argument("--ckpt-minutes", type=float, default=10.0)
     ap.add_argument("--log", default=None)
     ap.add_argument("--resume", default=None, help="continue training the transformer + text encoder of this saved pipeline")

@@ -96,3 +96,26 @@ def test_resume_stage_keeps_vae_and_normalisation_and_trains_the_transformer(tmp
     assert any(not torch.equal(a[k], b[k]) for k in a), "the transformer did not change"
     va, vb = load_file(str(next((MODEL / "vae").glob("*.safetensors")))), load_file(str(next((out / "vae").glob("*.safetensors"))))
     assert all(torch.equal(va[k], vb[k]) for k in va), "the VAE changed"
+
+
+def test_partial_prompts_keep_the_shape_and_use_only_known_words():
+    full = "a red square moving left on a blue background"
+    parts = dataset.partial_prompts(full)
+    assert len(parts) == len(set(parts)) == 7 and full not in parts
+    assert all(" square" in p and p.startswith("a ") for p in parts)
+    assert "a red square on a blue background" in parts and "a square moving left" in parts and "a square" in parts
+    words = set(dataset.VOCAB)
+    assert all(set(p.split()) <= words for p in parts)
+    with pytest.raises(ValueError):
+        dataset.partial_prompts("a red square")
+
+
+def test_training_with_partial_prompts_runs_and_records_the_share(tmp_path):
+    """`--p-partial`: a few transformer steps with attribute-dropped prompts mixed in."""
+    from sencache_train import train
+
+    out = tmp_path / "partial"
+    train.main(["--resume", str(MODEL), "--out", str(out), "--steps", "3", "--pool", "64", "--batch", "8",
+                "--warmup", "1", "--threads", "2", "--p-partial", "0.5", "--log", str(tmp_path / "log.txt")])
+    meta = json.loads((out / "training.json").read_text())
+    assert meta["dit_steps"] == 3 and meta["args"]["p_partial"] == 0.5
