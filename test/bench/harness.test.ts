@@ -160,8 +160,11 @@ test.serial("outputs: results.json parses, results.md has one row per setting, t
 });
 
 test.serial("concurrency > 1: quality pass through runMany, speed-ups from a serial timing pass", async (t) => {
-  const r = await runBench(model, { settings: ["fixed-interval:k=2"], prompts, seeds: [0], steps: T, guidanceScale: 2, ...size }, { concurrency: 2, timingClips: 1, repeats: 2 });
+  const events: BenchProgress[] = [];
+  const r = await runBench(model, { settings: ["fixed-interval:k=2"], prompts, seeds: [0], steps: T, guidanceScale: 2, ...size }, { concurrency: 2, timingClips: 1, repeats: 2, onProgress: (p) => events.push(p) });
   t.is(r.records.length, 4);
+  // the timing pass interleaves reference and setting runs: ref, set, set, ref
+  t.deepEqual(events.filter((e) => e.phase === "timing").map((e) => e.setting), ["none", "fixed-interval:k=2", "fixed-interval:k=2", "none"]);
   t.true(r.records.every((x) => x.timing === "concurrent"));
   t.is(r.timingPairs.length, 1);
   t.deepEqual(r.timingPairs.map((p) => [p.setting, p.clip]), [["fixed-interval:k=2", 0]]);

@@ -6,13 +6,8 @@
  */
 import { float32Tensor } from "../worker/codec.js";
 import { WorkerProcess } from "../worker/supervisor.js";
+import { median } from "./metrics.js";
 import { markdownTable } from "./table.js";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 async function main(): Promise<void> {
   const at = process.argv.indexOf("--repeats");

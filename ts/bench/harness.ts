@@ -15,8 +15,8 @@
  *   With `repeats` R > 1 each wall time is the median of R runs (R − 1 extra undecoded runs).
  * - > 1: the quality pass runs through runMany (the worker merges forwards, so those wall times
  *   are marked "concurrent" and not used). A separate serial timing pass then runs, on the first
- *   `timingClips` clips, the pair (reference, setting) back to back for every setting without
- *   decoding; those pairs give the speed-ups.
+ *   `timingClips` clips, the pair (reference, setting) for every setting without decoding, the
+ *   R runs of each interleaved (ref, set, set, ref, …); those pairs give the speed-ups.
  */
 import { cpus, totalmem, platform, release, arch } from "node:os";
 import { InvalidInputError } from "../errors.js";
@@ -26,7 +26,7 @@ import type { Model } from "../sampling/model.js";
 import { runMany, type RunRequest } from "../sampling/runner.js";
 import { aggregate, type Aggregates, type Clip, type RunRecord } from "./aggregate.js";
 import { lpipsScores, probeLpips, type LpipsOptions, type LpipsStatus } from "./lpips.js";
-import { psnr, psnrLatent, ssim } from "./metrics.js";
+import { median, psnr, psnrLatent, ssim } from "./metrics.js";
 import { expandSettings, REFERENCE_LABEL, type BenchPlan, type PolicySetting } from "./plan.js";
 
 export interface BenchProgress {
@@ -163,18 +163,18 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
     progress("warmup", REFERENCE_LABEL, 0, w.summary.nfe);
   }
 
+  /** One undecoded run's loop wall time. */
+  const timedRun = async (setting: PolicySetting, clip: Clip, phase: BenchProgress["phase"]): Promise<number> => {
+    options.signal?.throwIfAborted();
+    const r = await runOne(setting, clip, false);
+    progress(phase, setting.label, clip.index, r.summary.nfe);
+    return r.summary.wallMs;
+  };
   /** Median loop wall time of `repeats` undecoded runs (the first may be given). */
   const medianWall = async (setting: PolicySetting, clip: Clip, phase: BenchProgress["phase"], first?: GenerateResult): Promise<number> => {
     const walls = first ? [first.summary.wallMs] : [];
-    while (walls.length < repeats) {
-      options.signal?.throwIfAborted();
-      const r = await runOne(setting, clip, false);
-      walls.push(r.summary.wallMs);
-      progress(phase, setting.label, clip.index, r.summary.nfe);
-    }
-    walls.sort((a, b) => a - b);
-    const mid = walls.length >> 1;
-    return walls.length % 2 === 1 ? walls[mid]! : (walls[mid - 1]! + walls[mid]!) / 2;
+    while (walls.length < repeats) walls.push(await timedRun(setting, clip, phase));
+    return median(walls);
   };
 
   // ---- quality pass
@@ -206,8 +206,21 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
   for (const clip of clips.slice(0, timingClips)) {
     for (const setting of settings.slice(1)) {
       options.signal?.throwIfAborted();
-      const referenceWallMs = await medianWall(reference, clip, "timing");
-      const wallMs = await medianWall(setting, clip, "timing");
+      // interleaved (reference, setting, setting, reference, …) so that a change of machine load
+      // during the measurement falls on both sides of the ratio alike
+      const ref: number[] = [];
+      const set: number[] = [];
+      for (let r = 0; r < repeats; r++) {
+        if (r % 2 === 0) {
+          ref.push(await timedRun(reference, clip, "timing"));
+          set.push(await timedRun(setting, clip, "timing"));
+        } else {
+          set.push(await timedRun(setting, clip, "timing"));
+          ref.push(await timedRun(reference, clip, "timing"));
+        }
+      }
+      const referenceWallMs = median(ref);
+      const wallMs = median(set);
       timingPairs.push({ setting: setting.label, clip: clip.index, referenceWallMs, wallMs, speedup: referenceWallMs / wallMs });
     }
   }
@@ -276,7 +289,7 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
     timing:
       concurrency === 1
         ? `serial: every run alone on the worker; loop wall time = median of ${repeats} run(s); speed-up = the clip's uncached wall / the run's, measured in the same clip block`
-        : `quality pass with ${concurrency} samples in flight (wall times not used); speed-up from a serial timing pass over ${timingClips} clip(s), reference and setting back to back, median of ${repeats} run(s) each`,
+        : `quality pass with ${concurrency} samples in flight (wall times not used); speed-up from a serial timing pass over ${timingClips} clip(s), reference and setting interleaved, median of ${repeats} run(s) each`,
     machine: { platform: platform(), release: release(), arch: arch(), cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version },
     date: new Date().toISOString(),
   };

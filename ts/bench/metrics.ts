@@ -204,6 +204,13 @@ export function ssim(a: Uint8Array, b: Uint8Array, dims: VideoDims, options: Ssi
 
 // ---------------------------------------------------------------- summary statistics
 
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError("median: no values.");
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) throw new RangeError("mean: no values.");
   let s = 0;
