@@ -16,7 +16,7 @@ import torch
 from diffusers import AutoencoderKLWan
 
 from . import dataset
-from .train import decode_unclamped, lr_at, to_video
+from .train import decode_unclamped, lr_at, tidy_saved, to_video
 
 
 @torch.no_grad()
@@ -66,8 +66,10 @@ def main(argv=None) -> None:
         step += 1
         if time.time() - last > args.save_minutes * 60:
             vae.save_pretrained(args.out)
+            tidy_saved(args.out, None)
             last = time.time()
     vae.save_pretrained(args.out)
+    tidy_saved(args.out, None)
     print(f"held-out PSNR after {psnr(vae, args.seed + 5000):.2f} dB ({step} steps)", flush=True)
 
 

@@ -190,10 +190,10 @@ def train_transformer(pipe, zn, prompts, args, fh) -> None:
     te.train()
     full = sorted(set(prompts))
     partial = {p: dataset.partial_prompts(p) for p in full} if args.p_partial > 0 else {}
-    uniq = sorted(set(full) | {q for qs in partial.values() for q in qs}) + [""]
+    uniq = sorted(set(full).union(*partial.values())) + [""]
     index = {p: i for i, p in enumerate(uniq)}
     # row i: the partial prompts of prompt i (by index), for prompts of the pool
-    vtab = torch.full((len(uniq), 7), -1, dtype=torch.long)
+    vtab = torch.full((len(uniq), len(next(iter(partial.values()), []))), -1, dtype=torch.long)
     for p, qs in partial.items():
         vtab[index[p]] = torch.tensor([index[q] for q in qs])
     t = tok(uniq, padding="max_length", max_length=M.MAX_SEQ, truncation=True, add_special_tokens=True,
@@ -231,7 +231,7 @@ def train_transformer(pipe, zn, prompts, args, fh) -> None:
         p = pid[idx].clone()
         if args.p_partial > 0:  # leave out some attributes (never the shape) from a share of the prompts
             cut = torch.rand(args.batch, generator=g) < args.p_partial
-            which = torch.randint(0, 7, (args.batch,), generator=g)
+            which = torch.randint(0, vtab.shape[1], (args.batch,), generator=g)
             p[cut] = vtab[p[cut], which[cut]]
         p[torch.rand(args.batch, generator=g) < args.p_uncond] = empty
         ids, mask = all_ids[p], all_mask[p]

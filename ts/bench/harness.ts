@@ -205,7 +205,6 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
   const timingPairs: TimingPair[] = [];
   for (const clip of clips.slice(0, timingClips)) {
     for (const setting of settings.slice(1)) {
-      options.signal?.throwIfAborted();
       // interleaved (reference, setting, setting, reference, …) so that a change of machine load
       // during the measurement falls on both sides of the ratio alike
       const ref: number[] = [];
