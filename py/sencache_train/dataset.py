@@ -108,11 +108,11 @@ def sample_spec(rng: np.random.Generator, triples=TRAIN_TRIPLES, background: str
         others = [c for c in COLOURS if c != colour]
         background = others[rng.integers(len(others))]
     if motion == "growing":
-        radius = rng.uniform(4.5, 5.5)
+        radius = rng.uniform(5.5, 6.5)
     elif motion == "shrinking":
-        radius = rng.uniform(10.0, 11.0)
+        radius = rng.uniform(11.5, 12.5)
     else:
-        radius = rng.uniform(6.5, 8.0)
+        radius = rng.uniform(8.0, 9.5)  # the largest a shape travelling TRAVEL px can be and stay inside
     end_radius = radius * _scale(motion, 1.0)
     margin = max(radius, end_radius) + 1.0
     lo, hi = margin, SIZE - margin
