@@ -1,8 +1,7 @@
 #!/bin/sh
-# Train a tiny Wan model like the bundled one from scratch on 2 CPU cores, under 2 hours of wall clock in
-# all (docs/model.md, "A from-scratch recipe inside the budget": measured 1 h 51 min; its result was
-# not adopted as the bundled model). Run from the repository root after the venv exists (npm test or
-# npm run demo creates it):
+# Train the bundled tiny Wan model (models/tiny-wan-t2v) from scratch on 2 CPU cores, under 2 hours of wall
+# clock in all (docs/model.md, "Training": measured 1 h 51 min). Run from the repository root after the
+# venv exists (npm test or npm run demo creates it):
 #
 #     sh scripts/train-model.sh /tmp/retrain        # the pipeline is written to /tmp/retrain/model
 #

@@ -41,7 +41,7 @@
  * linearly to 1 over twice that). Defaults: earlyWeight 10 and warmupFraction 0.1 with "rule"; 4 and
  * 0.2 with index-weighted "streak-sq"/"sum"; 10 and 0.2 otherwise.
  *
- * Measured on models/tiny-wan-t2v before its continued-training stage (docs/model.md), on a tuning set
+ * Measured on the first bundled model (small-shape data set, docs/model.md "Larger shapes"), on a tuning set
  * with no clip in common with the benchmark (docs/bench/tune-8.txt: 8 held-out prompts × seeds 10, 11;
  * the benchmark uses seeds 0, 1), T = 50, decoded-video PSNR vs uncached:
  * "rule" (earlyWeight 10, warmupFraction 0.1) at NFE 18/21/25/30 → 39.7/43.8/47.2/50.0 dB against
