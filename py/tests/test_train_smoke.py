@@ -35,6 +35,19 @@ def test_heldout_triples_never_in_training():
         assert s.background != s.colour
 
 
+def test_every_frame_keeps_the_whole_shape_inside_the_frame():
+    """The shape sizes are set as large as the 11 px paths allow; no frame may clip the shape, or the
+    checker's border-based background and boundary profile would read a cut shape."""
+    rng = np.random.default_rng(3)
+    for split_triples in (dataset.TRAIN_TRIPLES, dataset.HELDOUT_TRIPLES):
+        for _ in range(400):
+            spec = dataset.sample_spec(rng, split_triples)
+            x = dataset.render(spec)
+            border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
+            bg = np.array(dataset.COLOURS[spec.background], np.float32)
+            assert np.abs(border - bg).max() < 1e-6, spec
+
+
 def test_checker_reads_dataset_clips():
     specs, reads = [], []
     for split in ("train", "heldout"):
