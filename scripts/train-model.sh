@@ -5,6 +5,10 @@
 #
 #     sh scripts/train-model.sh /tmp/retrain        # the pipeline is written to /tmp/retrain/model
 #
+# To replace the bundled model, copy that folder's contents over models/tiny-wan-t2v and recalibrate its
+# profiles: `sencache calibrate --out models/tiny-wan-t2v/sensitivity.json` and the same with
+# `--kind magcache --out models/tiny-wan-t2v/magcache-ratios.json` (docs/calibration.md).
+#
 # 1. sencache_train.train: VAE 12 min, a pool of 20,480 encoded clips, transformer + text encoder for 96 min
 #    (a quarter of the prompts leave out some attributes: --p-partial 0.25), seed 0, 2 threads.
 # 2. Beside it, from its first checkpoint (the VAE is final by then), sencache_train.finetune_decoder

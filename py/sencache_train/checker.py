@@ -92,14 +92,18 @@ def _harmonics(mask: np.ndarray, cx: float, cy: float) -> tuple[float, float]:
     return float(f[3]), float(f[4])
 
 
+def border(clip: np.ndarray) -> np.ndarray:
+    """The outermost pixel ring of every frame of a (F, H, W, 3) clip, as (F, 2H + 2W, 3)."""
+    return np.concatenate([clip[:, 0], clip[:, -1], clip[:, :, 0], clip[:, :, -1]], axis=1)
+
+
 def read(clip: np.ndarray) -> Reading:
     """clip: (F, H, W, 3) floats in [0, 1] (or uint8)."""
     v = np.asarray(clip, np.float32)
     if v.max() > 1.5:
         v = v / 255.0
     f, h, w, _ = v.shape
-    border = np.concatenate([v[:, 0], v[:, -1], v[:, :, 0], v[:, :, -1]], axis=1).reshape(-1, 3)
-    bg_i = int(np.bincount(_nearest(border), minlength=len(_NAMES)).argmax())
+    bg_i = int(np.bincount(_nearest(border(v).reshape(-1, 3)), minlength=len(_NAMES)).argmax())
     bg = _PAL[bg_i]
     dist = np.sqrt(((v - bg) ** 2).sum(-1))
     far = dist > 0.5 * max(dist.max(), 1e-6)

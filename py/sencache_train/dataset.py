@@ -31,6 +31,8 @@ MOTIONS = ("moving left", "moving right", "moving up", "moving down", "growing",
 VOCAB = sorted({w for phrase in ["a on background", *COLOURS, *SHAPES, *MOTIONS] for w in phrase.split()})
 
 TRAVEL = 11.0  # pixels travelled by a moving shape over the clip
+# the largest circumradius a shape travelling TRAVEL px can have and keep its path (plus 1 px) inside the frame
+MAX_MOVING_RADIUS = (SIZE - TRAVEL) / 2 - 1.0
 ROTATION = 40.0  # degrees turned by a rotating shape over the clip
 
 
@@ -112,7 +114,7 @@ def sample_spec(rng: np.random.Generator, triples=TRAIN_TRIPLES, background: str
     elif motion == "shrinking":
         radius = rng.uniform(11.5, 12.5)
     else:
-        radius = rng.uniform(8.0, 9.5)  # the largest a shape travelling TRAVEL px can be and stay inside
+        radius = rng.uniform(8.0, MAX_MOVING_RADIUS)
     end_radius = radius * _scale(motion, 1.0)
     margin = max(radius, end_radius) + 1.0
     lo, hi = margin, SIZE - margin
