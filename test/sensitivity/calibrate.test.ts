@@ -63,6 +63,10 @@ test.serial("calibration from uncached generations: a finite positive profile of
   t.true(finitePositive(profile.J_t_norm), `J_t ${profile.J_t_norm.join(", ")}`);
   t.deepEqual([...(profile.sampleCounts ?? [])], new Array(T).fill(N));
   t.is(profile.J_x_std?.length, T);
+  // Every sample's values are stored, and their mean is the profile's value.
+  t.is(profile.J_x_samples?.length, N);
+  t.is(profile.J_t_samples?.[0]?.length, T);
+  t.true(Math.abs(((profile.J_x_samples![0]![0]! + profile.J_x_samples![1]![0]!) / 2) - profile.J_x_norm[0]!) < 1e-9);
   t.deepEqual([...profile.timesteps], Array.from(model.scheduler(T).timesteps));
   const sch = model.info.scheduler;
   t.deepEqual(profile.validFor, {

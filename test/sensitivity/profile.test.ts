@@ -50,6 +50,13 @@ test("JSON round trip and validation errors", async (t) => {
   t.is(bad({ ...profile, J_t_norm: [1, 2, -1, 3] }), "invalid-profile");
   t.is(bad({ ...profile, validFor: { steps: 0 } }), "invalid-profile");
   t.is((t.throws(() => profileFromJson("{")) as ProfileError).code, "invalid-profile");
+  // Per-sample rows: optional, but when present both, one value (or null) per timestep, non-negative.
+  const rows = { J_x_samples: [[1, 2, null, 4]], J_t_samples: [[0.1, 0.2, null, 0.4]] };
+  t.deepEqual(profileFromJson(JSON.stringify({ ...profile, ...rows })).J_t_samples, rows.J_t_samples);
+  t.is(bad({ ...profile, J_x_samples: rows.J_x_samples }), "invalid-profile");
+  t.is(bad({ ...profile, ...rows, J_x_samples: [[1, 2, 3]] }), "invalid-profile");
+  t.is(bad({ ...profile, ...rows, J_t_samples: [[1, 2, -3, 4]] }), "invalid-profile");
+  t.is(bad({ ...profile, ...rows, J_t_samples: [[1, 2, 3, 4], [1, 2, 3, 4]] }), "invalid-profile");
   t.is(((await t.throwsAsync(loadProfile(join(dir, "missing.json")))) as ProfileError).code, "profile-io");
 });
 
@@ -109,6 +116,10 @@ test("calibration maths: J_x = ‖y' − y‖/‖x' − x‖, J_t = ‖f(x, t_{k
   t.deepEqual(p.J_t_norm, [0.004, 0.002]);
   t.deepEqual(p.sampleCounts, [2, 1]);
   t.deepEqual(p.J_x_std, [Math.SQRT2, 0]);
+  // Every sample's values are kept, null where dropped.
+  t.deepEqual(p.J_x_samples, [[2, 4], [4, null]]);
+  t.deepEqual(p.J_t_samples, [[0.002, 0.002], [0.006, null]]);
+  t.deepEqual(profileFromJson(JSON.stringify(p)).J_x_samples, [[2, 4], [4, null]]);
   t.deepEqual(dropped, [0, 1]);
   t.is(p.validFor.steps, 2);
   t.throws(() => aggregateProfile([1000], [[{ dyLatent: 1, dx: 0, dyTime: 1, dt: 1 }]], {}), { instanceOf: RangeError });

@@ -99,6 +99,12 @@ export function aggregateProfile(
   const jtStd: number[] = [];
   const counts: number[] = [];
   const dropped: number[] = [];
+  const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+  const perSample = (f: (m: SensitivityMeasurement) => number): (number | null)[][] =>
+    measurements.map((sample) => Array.from({ length: T }, (_, k) => {
+      const m = sample[k];
+      return m === undefined || !Number.isFinite(latentSensitivity(m)) || !Number.isFinite(timestepSensitivity(m)) ? null : finiteOrNull(f(m));
+    }));
   for (let k = 0; k < T; k++) {
     const xs: number[] = [];
     const tsv: number[] = [];
@@ -134,6 +140,8 @@ export function aggregateProfile(
     J_x_std: jxStd,
     J_t_std: jtStd,
     sampleCounts: counts,
+    J_x_samples: perSample(latentSensitivity),
+    J_t_samples: perSample(timestepSensitivity),
     validFor: { ...validFor, steps: validFor.steps ?? T },
     origin,
     createdAt: new Date().toISOString(),

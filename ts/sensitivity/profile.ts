@@ -37,6 +37,13 @@ export interface SensitivityProfile {
   /** Sample standard deviation of J_x / J_t per timestep (0 with one sample). */
   readonly J_x_std?: readonly number[];
   readonly J_t_std?: readonly number[];
+  /**
+   * Per-sample values (optional, written by calibration since this field was added): `J_x_samples[s][k]`
+   * is sample s at `timesteps[k]`, `null` where that measurement was dropped as non-finite. For plots
+   * of the spread (`sencache profile plot`); lookups use the means only.
+   */
+  readonly J_x_samples?: readonly (readonly (number | null)[])[];
+  readonly J_t_samples?: readonly (readonly (number | null)[])[];
   readonly validFor: ProfileValidity;
   /** Free text: "calibrated", "npz:sensitivity_wan21.npz", "resampled from …". */
   readonly origin?: string;
@@ -82,9 +89,27 @@ export function validateProfile(value: unknown, source = "(object)"): Sensitivit
   if (o.sampleCounts !== undefined) out.sampleCounts = numberArray(o.sampleCounts, "sampleCounts", source, n, true);
   if (o.J_x_std !== undefined) out.J_x_std = numberArray(o.J_x_std, "J_x_std", source, n, true);
   if (o.J_t_std !== undefined) out.J_t_std = numberArray(o.J_t_std, "J_t_std", source, n, true);
+  if (o.J_x_samples !== undefined || o.J_t_samples !== undefined) {
+    out.J_x_samples = sampleMatrix(o.J_x_samples, "J_x_samples", source, n);
+    out.J_t_samples = sampleMatrix(o.J_t_samples, "J_t_samples", source, n);
+    if (out.J_x_samples.length !== out.J_t_samples.length) invalid(source, `has ${out.J_x_samples.length} rows in "J_x_samples" but ${out.J_t_samples.length} in "J_t_samples"`);
+  }
   if (typeof o.origin === "string") out.origin = o.origin;
   if (typeof o.createdAt === "string") out.createdAt = o.createdAt;
   return out;
+}
+
+/** A [samples][timesteps] matrix of non-negative numbers or null (dropped measurements). */
+function sampleMatrix(value: unknown, key: string, source: string, timesteps: number): (number | null)[][] {
+  if (!Array.isArray(value)) invalid(source, `has no array of per-sample rows "${key}" (it must come with its J_x / J_t partner)`);
+  return value.map((row: unknown, s) => {
+    if (!Array.isArray(row) || row.length !== timesteps) invalid(source, `has a row ${s} in "${key}" that is not a list of ${timesteps} values`);
+    return row.map((v: unknown, k) => {
+      if (v === null) return null;
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) invalid(source, `has an invalid value in "${key}" at sample ${s}, index ${k} (a non-negative number or null)`);
+      return v;
+    });
+  });
 }
 
 function validateValidity(value: unknown, source: string): ProfileValidity {
@@ -226,6 +251,8 @@ export function resampleProfile(profile: SensitivityProfile, timesteps: ArrayLik
     sampleCounts: pick(profile.sampleCounts),
     J_x_std: pick(profile.J_x_std),
     J_t_std: pick(profile.J_t_std),
+    J_x_samples: profile.J_x_samples?.map((row) => idx.map((i) => row[i] ?? null)),
+    J_t_samples: profile.J_t_samples?.map((row) => idx.map((i) => row[i] ?? null)),
     validFor: { ...profile.validFor, steps: ts.length },
     origin: `resampled (nearest timestep) from ${profile.origin ?? "a profile"} with ${profile.timesteps.length} timesteps`,
   };
