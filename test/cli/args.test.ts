@@ -38,7 +38,7 @@ const cases: [string[], RegExp][] = [
 ];
 
 for (const [n, [args, expected]] of cases.entries()) {
-  test(`sencache ${args.join(" ")} is refused before a worker starts`, async (t) => {
+  test.serial(`sencache ${args.join(" ")} is refused before a worker starts`, async (t) => {
     const marker = join(tmp, `spawned-${n}`);
     const { code, stderr } = await sencache(args, marker);
     t.not(code, 0);

@@ -6,6 +6,7 @@ import { InvalidInputError } from "../errors.js";
 import { Model } from "../sampling/model.js";
 import { openWorker, type OpenedWorker } from "../worker/open.js";
 import { PACKAGE_ROOT } from "../worker/supervisor.js";
+import { COUNT, POSITIVE, WHOLE, checkNumbers } from "./args.js";
 
 /** The bundled trained tiny text-to-video model (a WanPipeline saved with save_pretrained). */
 export const BUNDLED_MODEL = join(PACKAGE_ROOT, "models", "tiny-wan-t2v");
@@ -26,7 +27,8 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device of a spawned worker" })
     .option("threads", { type: "number", describe: "torch CPU threads of a spawned worker" })
     .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply" })
-    .option("restarts", { type: "number", default: 2, describe: "times a spawned worker that died is replaced, the samples in flight resuming where they were (0: fail at once)" }) as unknown as Argv<T & ModelArgs>;
+    .option("restarts", { type: "number", default: 2, describe: "times a spawned worker that died is replaced, the samples in flight resuming where they were (0: fail at once)" })
+    .check(checkNumbers({ timeout: POSITIVE, threads: COUNT, restarts: WHOLE })) as unknown as Argv<T & ModelArgs>;
 }
 
 /** Open a worker (spawned or connected), load the model, run `fn`, and always close the worker. */

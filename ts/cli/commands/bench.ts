@@ -7,6 +7,7 @@ import { parseSweep, type PlanEntry } from "../../bench/plan.js";
 import { writeBenchOutputs } from "../../bench/report.js";
 import { modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { COUNT, NON_NEGATIVE, checkNumbers } from "../args.js";
 
 interface BenchArgs extends ModelArgs {
   prompts?: string;
@@ -89,6 +90,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option("repeats", { type: "number", default: 1, describe: "timed runs per wall-time measurement; the median is used (extra runs are not decoded)" })
       .option("lpips", { type: "string", default: "auto", describe: 'LPIPS: "auto" (if the lpips package and its weights are local), "off", or a TORCH_HOME folder holding the backbone weights' })
       .option("json", { type: "boolean", default: false, describe: "print the aggregates as JSON on stdout" })
+      .check(checkNumbers({ "seeds-count": COUNT, steps: COUNT, guidance: NON_NEGATIVE, height: COUNT, width: COUNT, frames: COUNT, concurrency: COUNT, "timing-clips": COUNT, repeats: COUNT }))
       .epilog(
         `${SWEEP_HELP}\n\nWithout --policy/--sweep the plan is "fixed-interval:k=2..4" (plus "sencache:eps=0.05,0.1,0.2" when --profile is given). The uncached reference (policy none) always runs. See docs/benchmark.md.`,
       ) as never,

@@ -10,6 +10,7 @@ import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
 import { loadProfile, saveProfile, type ProfileValidity, type SensitivityProfile } from "../../sensitivity/profile.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers } from "../args.js";
 
 interface CalibrateArgs extends ModelArgs {
   samples: number;
@@ -178,6 +179,7 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("kind", { type: "string", choices: ["sencache", "magcache"], default: "sencache", describe: "what to calibrate" })
       .option("import-npz", { type: "string", describe: "convert an official SenCache .npz to profile JSON (no model is loaded)" })
       .option("valid-for", { type: "string", array: true, describe: "with --import-npz: key=value (model, family, steps, shape, scheduler, schedulerHash)" })
-      .option("json", { type: "boolean", default: false, describe: "print the result as JSON" }) as never,
+      .option("json", { type: "boolean", default: false, describe: "print the result as JSON" })
+      .check(checkNumbers({ samples: COUNT, steps: COUNT, guidance: NON_NEGATIVE, seed: WHOLE, height: COUNT, width: COUNT, frames: COUNT })) as never,
   handler: (args) => run(args),
 };

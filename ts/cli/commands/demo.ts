@@ -14,6 +14,7 @@ import { resolvePolicy } from "../../policies/index.js";
 import { generate, type GenerateResult } from "../../sampling/generate.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { COUNT, WHOLE, checkNumbers } from "../args.js";
 
 interface DemoArgs extends ModelArgs {
   prompt?: string[];
@@ -63,7 +64,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option("seed", { type: "number", default: 0 })
       .option("steps", { type: "number", describe: "denoising steps (default: the model's, 50 for the bundled one)" })
       .option("policy", { type: "string", array: true, describe: "policies to compare (default: none, SenCache, its budget mode, TeaCache, MagCache, EasyCache, fixed-interval)" })
-      .option("out", { type: "string", default: "out/demo", describe: "output folder" }) as never,
+      .option("out", { type: "string", default: "out/demo", describe: "output folder" })
+      .check(checkNumbers({ steps: COUNT, seed: WHOLE })) as never,
   handler: async (args) => {
     const config = readDemoConfig(args.model);
     const prompts = args.prompt?.length ? args.prompt : (config.demo_prompts ?? FALLBACK_PROMPTS);

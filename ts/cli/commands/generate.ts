@@ -7,6 +7,7 @@ import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeGif } from "../../media/index.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers, checkVideoOut } from "../args.js";
 
 interface GenerateArgs extends ModelArgs {
   prompt: string;
@@ -41,7 +42,12 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option("out", { type: "string", default: "out/generate.gif", describe: "output GIF path" })
       .option("latent-out", { type: "string", describe: "also write the final latent as raw float32 (plus .json with its shape)" })
       .option("json", { type: "boolean", default: false, describe: "print the run summary as JSON" })
-      .option("prompt-hook", { type: "string", describe: "a Python function file.py:fn (str -> str) that rewrites the prompt first (called through pythonia)" }) as never,
+      .option("prompt-hook", { type: "string", describe: "a Python function file.py:fn (str -> str) that rewrites the prompt first (called through pythonia)" })
+      .check(checkNumbers({ steps: COUNT, guidance: NON_NEGATIVE, seed: WHOLE, height: COUNT, width: COUNT, frames: COUNT }))
+      .check((argv) => {
+        checkVideoOut("out", String(argv["out"]));
+        return true;
+      }) as never,
   handler: async (args) => {
     const policy = resolvePolicy(args.policy);
     const prompt = args.promptHook ? await pythonPromptHook(args.promptHook)(args.prompt).finally(closePython) : args.prompt;
