@@ -32,6 +32,7 @@ OPS = (
     "time_embedding",
     "decode",
     "encode_media",
+    "encode_video",
     "release",
     "echo",
     "stats",
@@ -467,6 +468,20 @@ class EncodeMediaArgs:
 
 
 @dataclass(frozen=True)
+class EncodeVideoArgs:
+    video: np.ndarray
+    format: str
+    fps: float
+    scale: int
+    labels: tuple[str, ...]
+    title: str
+    columns: tuple[int, ...]
+
+
+VIDEO_FORMATS = ("mp4", "gif", "png", "grid")
+
+
+@dataclass(frozen=True)
 class ReleaseArgs:
     handles: tuple[str, ...]
 
@@ -549,6 +564,26 @@ def parse_args(req: Request):
                 BAD_SHAPE, f"Tensor `video` must be [F, H, W, 3], not {list(video.shape)}.", req.op, req.id
             )
         return EncodeMediaArgs(model=model, video=video, sample=sample)
+    if op == "encode_video":
+        fmt = _arg(req, "format", "str")
+        if fmt not in VIDEO_FORMATS:
+            raise _fail_args(req, f"`encode_video` argument `format` must be one of {', '.join(VIDEO_FORMATS)}, not {fmt!r}.")
+        fps = _arg(req, "fps", "float", 16.0)
+        if not 0 < fps <= 240:
+            raise _fail_args(req, f"`encode_video` argument `fps` must be in (0, 240], not {fps}.")
+        scale = _arg(req, "scale", "int", 1, minimum=1)
+        if scale > 64:
+            raise _fail_args(req, f"`encode_video` argument `scale` must be at most 64, not {scale}.")
+        labels = _arg(req, "labels", "list", [])
+        columns = _arg(req, "columns", "list", [])
+        if not all(isinstance(x, str) for x in labels) or not all(_is_int(c) for c in columns):
+            raise _fail_args(req, "`encode_video` arguments `labels` must be strings and `columns` ints.")
+        video = _tensor_arg(req, "video", ("uint8",), 5 if fmt == "grid" else 4)
+        if video.shape[-1] != 3 or 0 in video.shape:
+            want = "[R, F, H, W, 3]" if fmt == "grid" else "[F, H, W, 3]"
+            raise ProtocolError(BAD_SHAPE, f"Tensor `video` must be {want}, not {list(video.shape)}.", req.op, req.id)
+        return EncodeVideoArgs(video=video, format=fmt, fps=fps, scale=scale, labels=tuple(labels),
+                               title=_arg(req, "title", "str", ""), columns=tuple(int(c) for c in columns))
     if op == "release":
         handles = _arg(req, "handles", "list")
         if not all(isinstance(h, str) for h in handles):
@@ -593,6 +628,7 @@ class Defaults:
     num_frames: int
     guidance_scale: float
     num_inference_steps: int
+    fps: float = 16.0
 
 
 @dataclass(frozen=True)
@@ -635,6 +671,18 @@ class DecodeResult:
 @dataclass(frozen=True)
 class EncodeMediaResult:
     latents: np.ndarray
+
+
+@dataclass(frozen=True)
+class EncodeVideoResult:
+    data: np.ndarray  # the encoded file, uint8 [bytes]
+    format: str
+    width: int
+    height: int
+    frames: int
+    fps: float
+    pad_bottom: int
+    pad_right: int
 
 
 @dataclass(frozen=True)

@@ -384,6 +384,8 @@ class Worker:
             return P.DecodeResult(video=m.model(a.model).decode(a.latents))
         if op == "encode_media":
             return P.EncodeMediaResult(latents=m.model(a.model).encode_media(a.video, a.sample))
+        if op == "encode_video":
+            return self._encode_video(a)
         if op == "release":
             return P.ReleaseResult(released=self._release(a.handles))
         raise P.ProtocolError(P.UNKNOWN_OP, f"Op {op!r} is not served by the compute thread.")
@@ -416,7 +418,20 @@ class Worker:
                 num_frames=info.num_frames,
                 guidance_scale=info.guidance_scale,
                 num_inference_steps=info.num_inference_steps,
+                fps=info.fps,
             ),
+        )
+
+    def _encode_video(self, a: P.EncodeVideoArgs) -> P.EncodeVideoResult:
+        from . import media
+
+        try:
+            e = media.encode(a.video, a.format, a.fps, a.scale, list(a.labels), a.title, list(a.columns))
+        except media.MediaError as exc:
+            raise P.ProtocolError(P.BAD_ARGS, str(exc)) from exc
+        return P.EncodeVideoResult(
+            data=np.frombuffer(e.data, np.uint8), format=a.format, width=e.width, height=e.height, frames=e.frames,
+            fps=e.fps, pad_bottom=e.pad_bottom, pad_right=e.pad_right,
         )
 
     def _release(self, handles) -> int:

@@ -43,8 +43,23 @@ def test_load_reports_the_pipeline(model, client, tiny_dir):
     assert model["scheduler"]["config"]["shift"] == 3.0
     assert model["latent"] == {"channels": 4, "spatial_scale": 8, "temporal_scale": 4}
     assert model["defaults"] == {"height": 32, "width": 32, "num_frames": 5, "guidance_scale": 5.0,
-                                 "num_inference_steps": 10}
+                                 "num_inference_steps": 10, "fps": 16.0}
     assert client.ok("load", source=str(tiny_dir)).result["model"] == model["model"]  # same source, same handle
+
+
+def test_encode_video_returns_the_file_as_a_frame(client):
+    video = np.zeros((5, 16, 16, 3), np.uint8)
+    video[:, :, :, 0] = np.arange(5, dtype=np.uint8)[:, None, None] * 50
+    rep = client.ok("encode_video", [P.tensor("video", video)], format="mp4", fps=8, scale=2)
+    data = rep.get("data").array
+    assert data.dtype == np.uint8 and data.ndim == 1 and bytes(data[4:8]) == b"ftyp"
+    assert {k: rep.result[k] for k in ("format", "width", "height", "frames", "fps", "pad_bottom", "pad_right")} == {
+        "format": "mp4", "width": 32, "height": 32, "frames": 5, "fps": 8.0, "pad_bottom": 0, "pad_right": 0}
+    gif = client.ok("encode_video", [P.tensor("video", video)], format="gif", fps=8).get("data").array
+    assert bytes(gif[:6]) == b"GIF89a"
+    assert client.call("encode_video", [P.tensor("video", video)], format="avi").error.code == P.BAD_ARGS
+    assert client.call("encode_video", [P.tensor("video", video[None])], format="mp4").error.code == P.BAD_SHAPE
+    assert client.call("encode_video", [P.tensor("video", video)], format="mp4", fps=0).error.code == P.BAD_ARGS
 
 
 def test_load_failures(client, tmp_path):

@@ -68,3 +68,15 @@ test("small frames at unaligned offsets still decode (copied to an aligned buffe
   t.true(reply.ok);
   if (reply.ok) t.deepEqual(Array.from(parseResult("denoise", reply.result, reply.tensors).out.data), [1.5, -2]);
 });
+
+test("encodeVideo: options as snake_case args, the frames as tensor `video`; the file comes back as uint8 `data`", (t) => {
+  const video = { dtype: "uint8" as const, shape: [2, 2, 2, 3], data: new Uint8Array(24).fill(7) };
+  const { header, tensors } = decodeFrames(encodeRequest(3, { op: "encodeVideo", video, format: "mp4", fps: 8, scale: 4 }));
+  t.like(header, { op: "encode_video", id: 3, args: { format: "mp4", fps: 8, scale: 4 } });
+  t.false("labels" in (header["args"] as object));
+  t.deepEqual(tensors[0]?.shape, [2, 2, 2, 3]);
+  const file = { name: "data", dtype: "uint8" as const, shape: [3], data: Uint8Array.of(1, 2, 3) };
+  const r = parseResult("encodeVideo", { format: "mp4", width: 2, height: 2, frames: 2, fps: 8, pad_bottom: 0, pad_right: 1 }, [file]);
+  t.deepEqual({ ...r, data: Array.from(r.data) }, { data: [1, 2, 3], format: "mp4", width: 2, height: 2, frames: 2, fps: 8, padBottom: 0, padRight: 1 });
+  t.throws(() => parseResult("encodeVideo", { format: "mp4" }, [file]), { instanceOf: ProtocolError });
+});

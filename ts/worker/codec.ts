@@ -146,12 +146,26 @@ export type Request =
   | { readonly op: "timeEmbedding"; readonly model: string; readonly timesteps: readonly number[] }
   | { readonly op: "decode"; readonly model: string; readonly latents: Tensor<Float32Array> }
   | { readonly op: "encodeMedia"; readonly model: string; readonly video: Tensor<Uint8Array>; readonly sample?: boolean }
+  | {
+      readonly op: "encodeVideo";
+      /** [F, H, W, 3] (for "grid": [R, F, H, W, 3]) uint8 RGB. */
+      readonly video: Tensor<Uint8Array>;
+      readonly format: VideoFormat;
+      readonly fps?: number;
+      readonly scale?: number;
+      readonly labels?: readonly string[];
+      readonly title?: string;
+      readonly columns?: readonly number[];
+    }
   | { readonly op: "release"; readonly handles: readonly string[] }
   | { readonly op: "echo"; readonly tensors: readonly (Tensor & { readonly name: string })[] }
   | { readonly op: "stats" }
   | { readonly op: "shutdown" };
 
 export type Op = Request["op"];
+
+/** Files `encodeVideo` makes: MP4 (H.264 yuv420p), animated GIF, a PNG strip of the frames, a labelled PNG grid of several videos. */
+export type VideoFormat = "mp4" | "gif" | "png" | "grid";
 
 const WIRE_OP: Record<Op, string> = {
   hello: "hello",
@@ -163,6 +177,7 @@ const WIRE_OP: Record<Op, string> = {
   timeEmbedding: "time_embedding",
   decode: "decode",
   encodeMedia: "encode_media",
+  encodeVideo: "encode_video",
   release: "release",
   echo: "echo",
   stats: "stats",
@@ -212,6 +227,10 @@ export function encodeRequest(id: number, req: Request, options: EncodeOptions =
       args = definedOnly({ model: req.model, sample: req.sample });
       tensors.push({ name: "video", ...req.video });
       break;
+    case "encodeVideo":
+      args = definedOnly({ format: req.format, fps: req.fps, scale: req.scale, labels: req.labels && [...req.labels], title: req.title, columns: req.columns && [...req.columns] });
+      tensors.push({ name: "video", ...req.video });
+      break;
     case "release":
       args = { handles: [...req.handles] };
       break;
@@ -254,7 +273,22 @@ export interface LoadResult {
     readonly guidanceScale: number;
     readonly numInferenceSteps: number;
     readonly maxSequenceLength?: number;
+    /** Frames per second the pipeline's videos play at (older workers do not send it). */
+    readonly fps?: number;
   };
+}
+
+export interface EncodeVideoResult {
+  /** The encoded file. */
+  readonly data: Uint8Array;
+  readonly format: VideoFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly fps: number;
+  /** Edge rows / columns added at the bottom / right (H.264 yuv420p needs even sizes); 0 otherwise. */
+  readonly padBottom: number;
+  readonly padRight: number;
 }
 
 export interface StatsResult {
@@ -277,6 +311,7 @@ export interface ResultOf {
   timeEmbedding: { readonly emb: Tensor<Float32Array> };
   decode: { readonly video: Tensor<Uint8Array> };
   encodeMedia: { readonly latents: Tensor<Float32Array> };
+  encodeVideo: EncodeVideoResult;
   release: { readonly released: number };
   echo: { readonly tensors: WireMessage["tensors"] };
   stats: StatsResult;
@@ -352,6 +387,7 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
         const latent = obj(r, "latent", op);
         const d = obj(r, "defaults", op);
         const msl = d["max_sequence_length"];
+        const fps = d["fps"];
         return {
           model: str(r, "model", op),
           family: str(r, "family", op),
@@ -366,6 +402,7 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
             guidanceScale: num(d, "guidance_scale", op),
             numInferenceSteps: num(d, "num_inference_steps", op),
             ...(typeof msl === "number" ? { maxSequenceLength: msl } : {}),
+            ...(typeof fps === "number" ? { fps } : {}),
           },
         } satisfies LoadResult;
       }
@@ -381,6 +418,17 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
         return { video: tensor(tensors, "video", "uint8", op) };
       case "encodeMedia":
         return { latents: tensor(tensors, "latents", "float32", op) };
+      case "encodeVideo":
+        return {
+          data: tensor<Uint8Array>(tensors, "data", "uint8", op).data,
+          format: str(r, "format", op) as VideoFormat,
+          width: num(r, "width", op),
+          height: num(r, "height", op),
+          frames: num(r, "frames", op),
+          fps: num(r, "fps", op),
+          padBottom: num(r, "pad_bottom", op),
+          padRight: num(r, "pad_right", op),
+        } satisfies EncodeVideoResult;
       case "release":
         return { released: num(r, "released", op) };
       case "echo":

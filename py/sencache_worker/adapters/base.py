@@ -33,6 +33,8 @@ class ModelInfo:
     num_frames: int
     guidance_scale: float
     num_inference_steps: int
+    # Frames per second of the videos the pipeline is meant to make (what MP4 / GIF files play at).
+    fps: float = 16.0
 
 
 def jsonable(value: Any) -> Any:
@@ -52,7 +54,7 @@ def _json_default(value):
 
 def sencache_defaults(source: str) -> dict:
     """Optional `sencache.json` next to model_index.json with the model's defaults (height, width,
-    num_frames, guidance_scale, num_inference_steps, max_sequence_length), either flat or under a
+    num_frames, guidance_scale, num_inference_steps, max_sequence_length, fps), either flat or under a
     "defaults" key; other keys (demo prompts, …) are for the TypeScript side and ignored here."""
     path = Path(source) / "sencache.json"
     if not path.is_file():

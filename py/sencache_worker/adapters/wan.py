@@ -19,6 +19,7 @@ PIPELINE_DEFAULTS = {
     "guidance_scale": 5.0,
     "num_inference_steps": 50,
     "max_sequence_length": 512,
+    "fps": 16,  # Wan 2.1 / 2.2 examples export at 16 fps
 }
 
 
@@ -69,6 +70,7 @@ class WanAdapter(Adapter):
             num_frames=int(d["num_frames"]),
             guidance_scale=float(d["guidance_scale"]),
             num_inference_steps=int(d["num_inference_steps"]),
+            fps=float(d["fps"]),
         )
 
     # -- prompts -----------------------------------------------------------------------------------------------
