@@ -35,6 +35,7 @@ const cases: [string[], RegExp][] = [
   [["demo", "--steps", "-5"], /--steps must be a whole number ≥ 1, not -5\./],
   [["generate", "--prompt", "p", "--out", "clip.mp4"], /--out clip\.mp4: .*\.gif/],
   [["generate", "--prompt", "p", "--out", "clip.webm"], /--out clip\.webm: .*\.gif/],
+  [["generate", "--prompt", "p", "--connect", "tcp://127.0.0.1:1", "--timeout", "0.5"], /No worker answered at tcp:\/\/127\.0\.0\.1:1 within 0\.5 s; nothing may be listening there/],
 ];
 
 for (const [n, [args, expected]] of cases.entries()) {
