@@ -26,7 +26,7 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     .option("connect", { type: "string", describe: "use a running worker at this endpoint instead of spawning one" })
     .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device of a spawned worker" })
     .option("threads", { type: "number", describe: "torch CPU threads of a spawned worker" })
-    .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply" })
+    .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply (with --connect also for the worker's first answer)" })
     .option("restarts", { type: "number", default: 2, describe: "times a spawned worker that died is replaced, the samples in flight resuming where they were (0: fail at once)" })
     .check(checkNumbers({ timeout: POSITIVE, threads: COUNT, restarts: WHOLE })) as unknown as Argv<T & ModelArgs>;
 }
@@ -44,6 +44,7 @@ export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: O
     device: args.device,
     ...(args.threads !== undefined ? { threads: args.threads } : {}),
     timeoutMs: args.timeout * 1000,
+    ...(args.connect ? { startTimeoutMs: args.timeout * 1000 } : {}),
   });
   const interrupt = (): void => {
     void worker.close().finally(() => process.exit(130));

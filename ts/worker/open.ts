@@ -3,13 +3,16 @@
  * elsewhere (`sencache worker --endpoint tcp://…`): `openWorker` gives a client and a `close`, and for
  * a worker it spawned, `restart` (a fresh process with the same options, for `Model`'s recovery).
  */
-import { WorkerDiedError } from "../errors.js";
+import { WorkerDiedError, WorkerTimeoutError } from "../errors.js";
 import { WorkerClient } from "./client.js";
 import type { HelloResult } from "./codec.js";
 import { WorkerProcess, type SpawnOptions } from "./supervisor.js";
 
 export interface OpenWorkerOptions extends SpawnOptions {
-  /** Connect to a running worker at this endpoint instead of spawning one. */
+  /**
+   * Connect to a running worker at this endpoint instead of spawning one. The wait for its hello is
+   * `startTimeoutMs`, else `timeoutMs`, else 30 s.
+   */
   readonly connect?: string;
 }
 
@@ -32,11 +35,19 @@ export interface OpenedWorker {
 export async function openWorker(options: OpenWorkerOptions = {}): Promise<OpenedWorker> {
   if (options.connect) {
     const client = new WorkerClient(options.connect, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    // ZeroMQ connects lazily and queues the hello, so "nobody there" and "busy" look alike: both end
+    // in this wait, which the caller's timeout bounds.
+    const waitMs = options.startTimeoutMs ?? options.timeoutMs ?? 30_000;
     try {
-      const hello = await client.request({ op: "hello", client: "sencache-ts" }, { timeoutMs: options.startTimeoutMs ?? 30_000 });
+      const hello = await client.request({ op: "hello", client: "sencache-ts" }, { timeoutMs: waitMs });
       return { client, hello, close: async () => client.close() };
     } catch (error) {
       client.close();
+      if (WorkerTimeoutError.isInstance(error)) {
+        throw new WorkerTimeoutError(
+          `No worker answered at ${options.connect} within ${waitMs / 1000} s; nothing may be listening there — start one with "sencache worker --endpoint ${options.connect}", check the address, or raise the timeout if that worker is busy.`,
+        );
+      }
       throw error;
     }
   }
