@@ -69,3 +69,24 @@ test("wrong latent sizes, NaN latents and guidance without a negative condition 
   await t.throwsAsync(sample(noUncond), { instanceOf: InvalidInputError, message: /negative-prompt/ });
   t.is(fake.calls.length, 0);
 });
+
+test("leaving the stream's for-await early cancels the sample: no denoise call after the loop is left", async (t) => {
+  const fake = new FakeDenoiser();
+  let seen = 0;
+  for await (const e of streamSample({ ...base(20, fake) })) {
+    if (e.type === "step") seen++;
+    if (seen === 3) break;
+  }
+  const atBreak = fake.batches;
+  t.true(atBreak <= 4, `${atBreak} denoise calls by the time the loop was left (3 steps seen)`);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.is(fake.batches, atBreak, "the sample stopped: no call after the loop was left");
+});
+
+test("the stream's sample stops when the caller's signal aborts, with AbortError", async (t) => {
+  const controller = new AbortController();
+  const error = await t.throwsAsync(async () => {
+    for await (const e of streamSample({ ...base(20), signal: controller.signal })) if (e.type === "step" && e.step === 2) controller.abort();
+  });
+  t.true(AbortError.isInstance(error), String(error));
+});

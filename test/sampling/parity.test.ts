@@ -81,3 +81,21 @@ test.serial("many samples in flight: the worker merges their forwards, and every
     t.true(maxRelativeError(together[i]?.latent as Float32Array, solo.latent) <= 1e-5);
   }
 });
+
+test.serial("streamSample against the real worker: breaking out after 3 events sends no more denoise messages", async (t) => {
+  const { sample, streamSample } = await import("../../ts/sampling/loop.js");
+  const cond = await model.encodePrompt("a red square");
+  const latent = await model.prepareLatents(1, size);
+  const before = await worker.client.request({ op: "stats" });
+  let events = 0;
+  for await (const e of streamSample({ denoiser: model, scheduler: model.scheduler(20), latent: latent.data, latentShape: model.latentShape(size), cond })) {
+    if (e.type === "step" && ++events === 3) break;
+  }
+  // A sample left running would keep sending one denoise per step while this one runs its 20 steps.
+  const { summary } = await sample({ denoiser: model, scheduler: model.scheduler(20), latent: latent.data, latentShape: model.latentShape(size), cond });
+  const after = await worker.client.request({ op: "stats" });
+  await model.release([cond]);
+  const sent = after.denoiseRequests - before.denoiseRequests - summary.nfe;
+  t.log(`${sent} denoise messages for 3 events of a 20-step stream`);
+  t.true(sent <= 4, `${sent} denoise messages reached the worker`);
+});
