@@ -61,7 +61,12 @@ function firstNonFinite(values: Float32Array): number {
   return -1;
 }
 
-export async function sample(options: SampleOptions): Promise<SampleResult> {
+export function sample(options: SampleOptions): Promise<SampleResult> {
+  return runLoop(options, undefined);
+}
+
+/** The loop; `beforeStep` (the stream's back-pressure) is awaited before each step. */
+async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>) | undefined): Promise<SampleResult> {
   const { denoiser, scheduler, latentShape, cond, signal } = options;
   const guidanceScale = options.guidanceScale ?? 1;
   const useGuidance = guidanceScale > 1;
@@ -106,6 +111,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   const forced: string[] = [];
 
   for (let i = 0; i < totalSteps; i++) {
+    if (beforeStep) await beforeStep();
     if (signal?.aborted) throw new AbortError(`Sampling was aborted at step ${i} of ${totalSteps}.`);
     const t = timesteps[i] as number;
     const sigma = sigmas[i] as number;
@@ -186,7 +192,12 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
 
 export type SampleEvent = StepEvent | { readonly type: "done"; readonly result: SampleResult };
 
-/** The same loop as an async-iterable stream of typed events, ending with a "done" event. */
+/**
+ * The same loop as an async-iterable stream of typed events, ending with a "done" event. Leaving the
+ * `for await` early (break, return, a throw) cancels the sample: no denoise call starts afterwards,
+ * and the loop has stopped by the time the iteration is left. The stream is pulled: the loop starts a
+ * step once the consumer has taken the events before it.
+ */
 export async function* streamSample(options: Omit<SampleOptions, "onStep">): AsyncGenerator<SampleEvent, void, undefined> {
   const queue: SampleEvent[] = [];
   let wake: (() => void) | undefined;
@@ -196,7 +207,16 @@ export async function* streamSample(options: Omit<SampleOptions, "onStep">): Asy
     queue.push(e);
     wake?.();
   };
-  void sample({ ...options, onStep: push }).then(
+  // Back-pressure: the loop starts a step only once the consumer has taken every event so far, so a
+  // consumer that stops reading stops the sampling one step later.
+  let drained: (() => void) | undefined;
+  const beforeStep = (): Promise<void> => (queue.length === 0 ? Promise.resolve() : new Promise<void>((res) => (drained = res)));
+  const controller = new AbortController();
+  const outer = options.signal;
+  const forward = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener("abort", forward, { once: true });
+  const run = runLoop({ ...options, signal: controller.signal, onStep: push }, beforeStep).then(
     (result) => {
       push({ type: "done", result });
       finished = true;
@@ -208,16 +228,29 @@ export async function* streamSample(options: Omit<SampleOptions, "onStep">): Asy
       wake?.();
     },
   );
-  for (;;) {
-    const next = queue.shift();
-    if (next) {
-      yield next;
-      if (next.type === "done") return;
-      continue;
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (next) {
+        yield next;
+        if (queue.length === 0) {
+          drained?.();
+          drained = undefined;
+        }
+        if (next.type === "done") return;
+        continue;
+      }
+      if (failure) throw failure.error;
+      if (finished && queue.length === 0) return;
+      await new Promise<void>((res) => (wake = res));
+      wake = undefined;
     }
-    if (failure) throw failure.error;
-    if (finished && queue.length === 0) return;
-    await new Promise<void>((res) => (wake = res));
-    wake = undefined;
+  } finally {
+    outer?.removeEventListener("abort", forward);
+    if (!finished) {
+      controller.abort(new AbortError("The stream was left before the sample finished."));
+      drained?.();
+      await run;
+    }
   }
 }
