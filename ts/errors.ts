@@ -82,6 +82,19 @@ export class WorkerDiedError extends SencacheError {
   }
 }
 
+const WORKER_AUTH_ERROR_BRAND = Symbol.for("sencache.WorkerAuthError");
+
+/** A worker refused the connection: its CURVE key is not the one given, or it needs CURVE and none was given. */
+export class WorkerAuthError extends SencacheError {
+  readonly [WORKER_AUTH_ERROR_BRAND] = true;
+  static override isInstance(value: unknown): value is WorkerAuthError {
+    return hasBrand(value, WORKER_AUTH_ERROR_BRAND);
+  }
+  constructor(message: string) {
+    super("auth", message);
+  }
+}
+
 const INVALID_INPUT_ERROR_BRAND = Symbol.for("sencache.InvalidInputError");
 
 /** The caller's input is invalid (a wrong option, shape, or a NaN the SDK caught before sending). */

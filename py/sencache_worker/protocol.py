@@ -19,6 +19,11 @@ PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 30
 MAX_DIMS = 8
+# The header frame is small (a few hundred bytes for the largest request); a larger one is refused.
+MAX_HEADER_BYTES = 1 << 20
+MAX_HEADER_DEPTH = 32
+# A shape's dims, zeros counted as 1, multiply to at most this (so a zero-element tensor cannot ask for 10^30 rows).
+MAX_SHAPE_PRODUCT = 1 << 48
 # Frames below this size may be packed at odd offsets by libzmq: copying them is cheaper than worrying.
 SMALL_FRAME_BYTES = 8192
 
@@ -203,11 +208,37 @@ def _buffer(frame) -> memoryview:
     return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
 
 
+def _no_ext(code: int, data: bytes):
+    raise ValueError(f"msgpack extension type {code}")
+
+
+def _is_plain(value, depth: int = 0) -> bool:
+    """Plain msgpack only: nil, bool, int, float, str, bin, arrays and str-keyed maps, nested at most 32 deep."""
+    if depth > MAX_HEADER_DEPTH:
+        return False
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return True
+    if isinstance(value, list):
+        return all(_is_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v, depth + 1) for k, v in value.items())
+    return False  # msgpack.Timestamp (extension -1) and anything else an extension could become
+
+
 def _header(frame) -> dict:
+    buf = _buffer(frame)
+    if buf.nbytes > MAX_HEADER_BYTES:
+        raise ProtocolError(
+            TOO_LARGE, f"The header frame has {buf.nbytes} bytes, more than the limit of {MAX_HEADER_BYTES}; "
+            "send tensors as frames, not inside the header."
+        )
     try:
-        header = msgpack.unpackb(bytes(_buffer(frame)), raw=False, strict_map_key=True)
+        header = msgpack.unpackb(bytes(buf), raw=False, strict_map_key=True, ext_hook=_no_ext,
+                                 timestamp=0)
     except Exception:
-        raise ProtocolError(BAD_MESSAGE, "The header frame is not msgpack; send a msgpack map as frame 0.") from None
+        raise ProtocolError(BAD_MESSAGE, "The header frame is not plain msgpack; send a msgpack map (no extension types) as frame 0.") from None
+    if not _is_plain(header):
+        raise ProtocolError(BAD_MESSAGE, "The header holds msgpack extension types or nests deeper than 32; send plain msgpack.")
     if not isinstance(header, dict):
         raise ProtocolError(BAD_MESSAGE, "The header frame is not a msgpack map; send a map with v, op and id.")
     return header
@@ -235,6 +266,8 @@ def _envelope(header: dict, want_ops: bool) -> tuple[str, int]:
         raise ProtocolError(BAD_MESSAGE, "The header has no string `op`; name an operation.", "unknown", id_known)
     if not _is_int(mid) or mid < 0:
         raise ProtocolError(BAD_MESSAGE, "The header has no non-negative integer `id`; number each request.", op, 0)
+    if want_ops and mid == 0:
+        raise ProtocolError(BAD_MESSAGE, "Request id 0 is reserved for messages nobody asked for; number requests from 1.", op, 0)
     if want_ops and op not in OPS:
         raise ProtocolError(UNKNOWN_OP, f"Unknown op {op!r}; use one of {', '.join(OPS)}.", op, mid)
     return op, mid
@@ -268,14 +301,16 @@ def _tensors(header: dict, frames: Sequence, max_message_bytes: int, op: str, mi
         if not isinstance(d, dict) or not isinstance(d.get("name"), str):
             raise ProtocolError(BAD_MESSAGE, f"Tensor descriptor {i} is not a map with a string name.", op, mid)
         name, dtype, shape = d["name"], d.get("dtype"), d.get("shape")
-        if dtype not in DTYPES:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             raise ProtocolError(
                 BAD_DTYPE, f"Tensor {name!r} has dtype {dtype!r}; use one of {', '.join(DTYPES)}.", op, mid
             )
-        if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(_is_int(s) and s >= 0 for s in shape):
+        if (not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(_is_int(s) and s >= 0 for s in shape)
+                or math.prod(max(s, 1) for s in shape) > MAX_SHAPE_PRODUCT):
             raise ProtocolError(
                 BAD_SHAPE,
-                f"Tensor {name!r} has shape {shape!r}; a shape is a list of at most {MAX_DIMS} non-negative ints.",
+                f"Tensor {name!r} has shape {str(shape)[:80]}; a shape is a list of at most {MAX_DIMS} non-negative ints "
+                f"whose product (zeros counted as 1) is at most 2^48.",
                 op,
                 mid,
             )

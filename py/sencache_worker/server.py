@@ -26,6 +26,7 @@ import zmq
 
 from . import WORKER_NAME, __version__
 from . import protocol as P
+from . import security
 
 log = logging.getLogger("sencache_worker")
 
@@ -93,8 +94,9 @@ class Models:
 
 class Worker:
     def __init__(self, endpoint: str, device: str, threads: int | None, max_message_bytes: int,
-                 max_batch_items: int = 64, debug_delay_ms: int = 0):
+                 max_batch_items: int = 64, debug_delay_ms: int = 0, curve_secret: bytes | None = None):
         self.endpoint = endpoint
+        self.curve_secret = curve_secret
         self.device_arg = device
         self.threads = threads
         self.max_message_bytes = max_message_bytes
@@ -150,6 +152,12 @@ class Worker:
     def run(self) -> int:
         router = self.ctx.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 2000)
+        # libzmq drops a peer whose frame is larger than this before buffering it (it counts each frame;
+        # CURVE adds a few bytes): the tensor limit, or the header limit when that is larger.
+        router.setsockopt(zmq.MAXMSGSIZE, max(self.max_message_bytes, P.MAX_HEADER_BYTES) + 256)
+        if self.curve_secret is not None:
+            public = security.curve_server(router, self.curve_secret)
+            log.info("CURVE on: clients need the server key %s", public)
         router.bind(self.endpoint)
         results = self.ctx.socket(zmq.PULL)
         results.bind(RESULTS_ENDPOINT)
@@ -463,6 +471,10 @@ def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-message-bytes", type=int, default=P.DEFAULT_MAX_MESSAGE_BYTES,
                    help="largest accepted message, in tensor bytes (default 1 GiB)")
     p.add_argument("--max-batch-items", type=int, default=64, help="most denoise items merged into one forward")
+    p.add_argument("--curve-secret", default=None, metavar="FILE",
+                   help="the worker's CURVE secret key file (from `sencache keys new`): only clients that know its public key can talk to it")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a tcp:// endpoint reachable from other machines without CURVE (anyone who reaches it can use it)")
     p.add_argument("--log-level", default="INFO", help="stderr log level (default INFO)")
     p.add_argument("--debug-delay-ms", type=int, default=0, help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -475,7 +487,14 @@ def main(argv: list[str] | None = None) -> int:
     # so a test can slow a worker that the CLI spawns).
     debug = os.environ.get(DEBUG_ENV) == "1"
     delay = (args.debug_delay_ms or int(os.environ.get("SENCACHE_WORKER_DEBUG_DELAY_MS", "0"))) if debug else 0
-    worker = Worker(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay)
+    try:
+        secret = security.read_key(args.curve_secret) if args.curve_secret else None
+        security.check_endpoint(args.endpoint, secret is not None, args.insecure)
+    except ValueError as e:
+        log.error("%s", e)
+        return 2
+    worker = Worker(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay,
+                    curve_secret=secret)
 
     def stop(signum, _frame):
         log.info("signal %d: stopping", signum)

@@ -205,7 +205,8 @@ def test_bad_inputs_each_get_their_typed_error(client, model):
         (P.UNKNOWN_HANDLE, lambda: client.call("denoise", [P.tensor("x", rng_latent(SHAPE))], model=m,
                                                items=[P.DenoiseItem("c1.other", 1.0, "cond")])),
         (P.BAD_ARGS, lambda: client.call("prepare_latents", model=m, seed="one", height=32, width=32, num_frames=5)),
-        (P.TOO_LARGE, lambda: client.call("echo", [P.tensor("big", np.zeros(300_000, np.float32))])),
+        (P.TOO_LARGE, lambda: client.call("echo", [P.tensor("big", np.zeros(150_000, np.float32)),
+                                                   P.tensor("big2", np.zeros(150_000, np.float32))])),
         (P.UNKNOWN_OP, lambda: _raw(client, [msgpack.packb({"v": 1, "op": "teleport", "id": 77})])),
         (P.UNSUPPORTED_VERSION, lambda: _raw(client, [msgpack.packb({"v": 9, "op": "ping", "id": 78})])),
         (P.UNSUPPORTED_VERSION, lambda: client.call("hello", client="old", protocols=[0])),
@@ -294,3 +295,14 @@ def test_a_crash_prints_a_traceback_and_exits_non_zero():
                           cwd=str(PY_DIR), env=worker_env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "Traceback (most recent call last)" in proc.stderr and "ZMQError" in proc.stderr
+
+
+def test_an_oversized_frame_is_dropped_at_the_transport(worker, client):
+    """ZMQ_MAXMSGSIZE: a frame over the limit drops the connection before it is buffered; the worker serves on."""
+    big = Client(worker.endpoint, timeout_ms=1500)
+    big.send(P.request("echo", 5, [P.tensor("big", np.zeros(300_000, np.float32))]))
+    with pytest.raises(zmq.Again):
+        big.recv()
+    assert big.call("ping").ok  # the DEALER reconnected; the message was lost, the worker was not
+    assert client.ok("ping").ok
+    big.sock.close()

@@ -14,6 +14,8 @@ export const BUNDLED_MODEL = join(PACKAGE_ROOT, "models", "tiny-wan-t2v");
 export interface ModelArgs {
   model: string;
   connect?: string;
+  curveServerKey?: string;
+  insecure: boolean;
   device: string;
   threads?: number;
   timeout: number;
@@ -24,6 +26,8 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
   return y
     .option("model", { type: "string", default: BUNDLED_MODEL, describe: "diffusers pipeline: a local folder or a model id (from_pretrained)" })
     .option("connect", { type: "string", describe: "use a running worker at this endpoint instead of spawning one" })
+    .option("curve-server-key", { type: "string", describe: "the worker's CURVE public key file (<name>.public from sencache keys new); needed for a worker on another machine" })
+    .option("insecure", { type: "boolean", default: false, describe: "connect to a worker on another machine without CURVE" })
     .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device of a spawned worker" })
     .option("threads", { type: "number", describe: "torch CPU threads of a spawned worker" })
     .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply (with --connect also for the worker's first answer)" })
@@ -41,6 +45,8 @@ export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: O
   }
   const worker = await openWorker({
     ...(args.connect ? { connect: args.connect } : {}),
+    ...(args.curveServerKey !== undefined ? { curveServerKey: args.curveServerKey } : {}),
+    ...(args.insecure ? { insecure: true } : {}),
     device: args.device,
     ...(args.threads !== undefined ? { threads: args.threads } : {}),
     timeoutMs: args.timeout * 1000,

@@ -9,6 +9,7 @@ import { calibrateCommand } from "./commands/calibrate.js";
 import { generateCommand } from "./commands/generate.js";
 import { policiesCommand } from "./commands/policies.js";
 import { workerCommand } from "./commands/worker.js";
+import { keysCommand } from "./commands/keys.js";
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(generateCommand)
     .command(policiesCommand)
     .command(workerCommand)
+    .command(keysCommand)
     .demandCommand(1, "Name a command; see --help.")
     .strict()
     .fail((message, error, y) => {

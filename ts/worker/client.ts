@@ -2,9 +2,10 @@
  * A ZeroMQ DEALER client for one worker: one receive loop resolving a map of pending requests by id,
  * a send queue (ZeroMQ allows one pending send per socket), per-request timeouts and `signal`.
  */
-import { Dealer } from "zeromq";
-import { AbortError, ProtocolError, SencacheError, WorkerError, WorkerTimeoutError } from "../errors.js";
-import { decodeReply, encodeRequest, parseResult, type EncodeOptions, type Op, type Request, type ResultOf } from "./codec.js";
+import { curveKeyPair, Dealer } from "zeromq";
+import { AbortError, ProtocolError, SencacheError, WorkerAuthError, WorkerError, WorkerTimeoutError } from "../errors.js";
+import { decodeReply, encodeRequest, parseResult, type EncodeOptions, type HelloResult, type Op, type Request, type ResultOf } from "./codec.js";
+import { checkEndpoint, readKey, type SecurityOptions } from "./security.js";
 
 export interface RequestOptions {
   /** Milliseconds to wait for the reply (default: the client's `timeoutMs`). */
@@ -12,10 +13,10 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface ClientOptions {
+export interface ClientOptions extends SecurityOptions {
   /** Default per-request timeout in milliseconds (default 120 000). */
   readonly timeoutMs?: number;
-  /** Largest reply accepted, in bytes (default 1 GiB). */
+  /** Largest reply accepted, in bytes (default 1 GiB); ZeroMQ drops a connection whose frame is larger. */
   readonly maxMessageBytes?: number;
 }
 
@@ -35,6 +36,8 @@ export class WorkerClient {
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
   private closed = false;
+  /** The worker's limit from `hello`: larger requests are refused here instead of being dropped by the worker's transport. */
+  private serverMaxBytes = Number.POSITIVE_INFINITY;
   /** Messages sent, in all and per op (a test counts them to show that a skipped step sends nothing). */
   sentMessages = 0;
   readonly sentByOp = new Map<Op, number>();
@@ -43,7 +46,26 @@ export class WorkerClient {
     this.endpoint = endpoint;
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.maxBytes = options.maxMessageBytes ?? 2 ** 30;
-    this.socket = new Dealer({ linger: 0 });
+    checkEndpoint(endpoint, options);
+    this.socket = new Dealer({ linger: 0, maxMessageSize: this.maxBytes + (1 << 20) });
+    if (options.curveServerKey) {
+      const mine = curveKeyPair();
+      this.socket.curveServerKey = readKey(options.curveServerKey);
+      this.socket.curvePublicKey = mine.publicKey;
+      this.socket.curveSecretKey = mine.secretKey;
+    }
+    // A wrong key (or a CURVE worker reached without one) fails the handshake, and libzmq retries
+    // forever while requests wait: the first handshake failure is a typed error for everything.
+    const refused = (event: { type: string }): void => {
+      this.fail(
+        new WorkerAuthError(
+          options.curveServerKey
+            ? `The worker at ${endpoint} refused the CURVE handshake (${event.type}); check that --curve-server-key is the .public file of the worker's key.`
+            : `The worker at ${endpoint} refused the connection (${event.type}); it probably needs CURVE: pass its public key with --curve-server-key.`,
+        ),
+      );
+    };
+    for (const type of ["handshake:error:protocol", "handshake:error:auth", "handshake:error:other"] as const) this.socket.events.on(type, refused);
     this.socket.connect(endpoint);
     void this.receiveLoop();
   }
@@ -64,7 +86,9 @@ export class WorkerClient {
         this.pending.delete(reply.id);
         if (reply.ok) {
           try {
-            waiter.resolve(parseResult(waiter.op, reply.result, reply.tensors));
+            const result = parseResult(waiter.op, reply.result, reply.tensors);
+            if (waiter.op === "hello") this.serverMaxBytes = (result as HelloResult).maxMessageBytes;
+            waiter.resolve(result);
           } catch (error) {
             waiter.reject(error);
           }
@@ -110,6 +134,10 @@ export class WorkerClient {
     if (options.signal?.aborted) return Promise.reject(new AbortError());
     const id = this.nextId++;
     const frames = build(id);
+    const bytes = frames.slice(1).reduce((sum, f) => sum + f.byteLength, 0);
+    if (bytes > this.serverMaxBytes) {
+      return Promise.reject(new WorkerError("too_large", `"${op}" carries ${bytes} tensor bytes, more than the worker's limit of ${this.serverMaxBytes}; send smaller batches or start the worker with a larger --max-message-bytes.`, op));
+    }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     return new Promise<ResultOf[O]>((resolve, reject) => {
       const cleanup = (): void => {

@@ -2,3 +2,4 @@ export { WorkerClient, type ClientOptions, type RequestOptions } from "./client.
 export * from "./codec.js";
 export { WorkerProcess, PACKAGE_ROOT, defaultPython, tracebackSummary, isWorkerDied, type SpawnOptions } from "./supervisor.js";
 export { openWorker, type OpenedWorker, type OpenWorkerOptions } from "./open.js";
+export { isRemoteEndpoint, checkEndpoint, readKey, writeKeyPair, type SecurityOptions, type KeyFiles } from "./security.js";

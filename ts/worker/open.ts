@@ -4,7 +4,7 @@
  * a worker it spawned, `restart` (a fresh process with the same options, for `Model`'s recovery).
  */
 import { WorkerDiedError, WorkerTimeoutError } from "../errors.js";
-import { WorkerClient } from "./client.js";
+import { WorkerClient, type ClientOptions } from "./client.js";
 import type { HelloResult } from "./codec.js";
 import { WorkerProcess, type SpawnOptions } from "./supervisor.js";
 
@@ -14,6 +14,15 @@ export interface OpenWorkerOptions extends SpawnOptions {
    * `startTimeoutMs`, else `timeoutMs`, else 30 s.
    */
   readonly connect?: string;
+}
+
+/** The client options (timeout, CURVE key, insecure) that `options` asks for. */
+export function clientOptions(options: OpenWorkerOptions): ClientOptions {
+  return {
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.curveServerKey !== undefined ? { curveServerKey: options.curveServerKey } : {}),
+    ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+  };
 }
 
 export interface OpenedWorker {
@@ -34,7 +43,7 @@ export interface OpenedWorker {
 
 export async function openWorker(options: OpenWorkerOptions = {}): Promise<OpenedWorker> {
   if (options.connect) {
-    const client = new WorkerClient(options.connect, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
+    const client = new WorkerClient(options.connect, clientOptions(options));
     // ZeroMQ connects lazily and queues the hello, so "nobody there" and "busy" look alike: both end
     // in this wait, which the caller's timeout bounds.
     const waitMs = options.startTimeoutMs ?? options.timeoutMs ?? 30_000;

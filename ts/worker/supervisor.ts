@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidInputError, SencacheError, WorkerDiedError, WorkerTimeoutError } from "../errors.js";
 import { WorkerClient } from "./client.js";
+import { checkEndpoint } from "./security.js";
 import type { HelloResult } from "./codec.js";
 
 /** The package root (holds py/, proto/, .venv/), from either ts/worker or dist/worker. */
@@ -35,6 +36,10 @@ export interface SpawnOptions {
   readonly args?: readonly string[];
   /** Extra environment for the worker. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The worker's CURVE public key, when `args` gives it `--curve-secret` (see ./security.ts). */
+  readonly curveServerKey?: string;
+  /** Let the client reach a non-loopback tcp:// endpoint without CURVE (the worker also needs `--insecure` in `args`). */
+  readonly insecure?: boolean;
   /** Called with each line the worker writes to stderr. */
   readonly onLog?: (line: string) => void;
 }
@@ -95,6 +100,7 @@ export class WorkerProcess {
     const python = options.python ?? defaultPython();
     const socketDir = options.endpoint ? undefined : mkdtempSync(join(tmpdir(), "sencache-"));
     const endpoint = options.endpoint ?? `ipc://${join(socketDir as string, "worker.sock")}`;
+    checkEndpoint(endpoint, options);
     const args = ["-m", "sencache_worker", "--endpoint", endpoint, "--device", options.device ?? "auto"];
     if (options.threads !== undefined) args.push("--threads", String(options.threads));
     args.push(...(options.args ?? []));
@@ -130,7 +136,11 @@ export class WorkerProcess {
     process.once("exit", killOnExit);
     void exitPromise.then(() => process.removeListener("exit", killOnExit));
 
-    const client = new WorkerClient(endpoint, { timeoutMs: options.timeoutMs ?? 120_000 });
+    const client = new WorkerClient(endpoint, {
+      timeoutMs: options.timeoutMs ?? 120_000,
+      ...(options.curveServerKey !== undefined ? { curveServerKey: options.curveServerKey } : {}),
+      ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+    });
     const died = exitPromise.then((code) => {
       const summary = tracebackSummary(stderrRef.text);
       return new WorkerDiedError(

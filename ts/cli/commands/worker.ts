@@ -8,6 +8,9 @@ interface WorkerArgs {
   endpoint: string;
   device: string;
   threads?: number;
+  curveSecret?: string;
+  insecure: boolean;
+  maxMessageBytes?: number;
 }
 
 export const workerCommand: CommandModule<object, WorkerArgs> = {
@@ -17,10 +20,16 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
     y
       .option("endpoint", { type: "string", default: "tcp://127.0.0.1:5555", describe: "ZeroMQ endpoint to bind (tcp://host:port or ipc:///path)" })
       .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device" })
-      .option("threads", { type: "number", describe: "torch CPU threads" }) as never,
+      .option("threads", { type: "number", describe: "torch CPU threads" })
+      .option("curve-secret", { type: "string", describe: "CURVE secret key file (sencache keys new): clients need its .public file; required for an endpoint other machines can reach" })
+      .option("insecure", { type: "boolean", default: false, describe: "serve a non-loopback tcp:// endpoint without CURVE (anyone who reaches it can use and stop it)" })
+      .option("max-message-bytes", { type: "number", describe: "largest message accepted, in tensor bytes (default 1 GiB); larger frames are dropped by ZeroMQ before they are buffered" }) as never,
   handler: async (args) => {
     const argv = ["-m", "sencache_worker", "--endpoint", args.endpoint, "--device", args.device];
     if (args.threads !== undefined) argv.push("--threads", String(args.threads));
+    if (args.curveSecret !== undefined) argv.push("--curve-secret", args.curveSecret);
+    if (args.insecure) argv.push("--insecure");
+    if (args.maxMessageBytes !== undefined) argv.push("--max-message-bytes", String(args.maxMessageBytes));
     const child = spawn(defaultPython(), argv, {
       cwd: join(PACKAGE_ROOT, "py"),
       env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, "py"), HF_HUB_OFFLINE: "1", OMP_WAIT_POLICY: "PASSIVE" },
