@@ -96,7 +96,11 @@ class WanAdapter(Adapter):
                 f"not {height}x{width}."
             )
         if (num_frames - 1) % self.temporal:
-            raise bad_args(f"num_frames must be {self.temporal}k+1 (for example 81), not {num_frames}.")
+            below = max(1, (num_frames - 1) // self.temporal * self.temporal + 1)
+            raise bad_args(
+                f"num_frames must be {self.temporal}k+1 for this model (for example {below} or "
+                f"{below + self.temporal}), not {num_frames}."
+            )
 
     @torch.inference_mode()
     def prepare_latents(self, seed, height, width, num_frames):
