@@ -94,3 +94,12 @@ test("each resolve builds a fresh policy with its own state", (t) => {
   const b = resolvePolicy("easycache");
   t.not(a, b);
 });
+
+test("a number option that does not parse echoes what was typed, not NaN", (t) => {
+  for (const spec of ["teacache:delta=abc", "fixed-interval:k=two", "magcache:ratios=[1,x]"]) {
+    const e = t.throws(() => resolvePolicy(spec)) as Error;
+    t.true(PolicyOptionsError.isInstance(e), spec);
+    t.notRegex(e.message, /NaN/, spec);
+  }
+  t.regex((t.throws(() => resolvePolicy("teacache:delta=abc")) as Error).message, /\(got "abc"\)/);
+});
