@@ -125,6 +125,13 @@ function resolveKey(policy: string, schema: OptionSchema, key: string): string {
   );
 }
 
+/** The error for a spec value that is not a number, quoting the text as typed. */
+function notANumber(policy: string, name: string, spec: OptionSpec, text: string): PolicyOptionsError {
+  const range = describeRange(spec);
+  const what = spec.kind === "integer" ? "an integer" : "a number";
+  return new PolicyOptionsError("invalid-option", policy, `The option "${name}" of "${policy}" must be ${what}${range ? ` ${range}` : ""} (got "${text}"); ${spec.description}.`, name);
+}
+
 /** Convert the raw strings of a parsed spec to typed values (still to be validated). */
 export function coerceOptions(policy: string, schema: OptionSchema, raw: Readonly<Record<string, string>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -135,6 +142,7 @@ export function coerceOptions(policy: string, schema: OptionSchema, raw: Readonl
       case "number":
       case "integer":
         out[name] = parseNumber(text);
+        if (Number.isNaN(out[name])) throw notANumber(policy, name, spec, text);
         break;
       case "boolean": {
         const t = text.toLowerCase();
@@ -143,7 +151,10 @@ export function coerceOptions(policy: string, schema: OptionSchema, raw: Readonl
       }
       case "number-list": {
         const inner = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-        out[name] = inner.trim() === "" ? [] : inner.split(/[,;\s]+/).filter((s) => s !== "").map(parseNumber);
+        const items = inner.trim() === "" ? [] : inner.split(/[,;\s]+/).filter((s) => s !== "");
+        const bad = items.find((s) => Number.isNaN(parseNumber(s)));
+        if (bad !== undefined) throw notANumber(policy, name, spec, bad);
+        out[name] = items.map(parseNumber);
         break;
       }
       case "object":
