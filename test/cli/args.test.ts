@@ -4,7 +4,7 @@
  */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
@@ -14,6 +14,9 @@ const tmp = mkdtempSync(join(tmpdir(), "sencache-args-"));
 const fakePython = join(tmp, "python");
 writeFileSync(fakePython, `#!/bin/sh\ntouch "$SENCACHE_TEST_MARKER"\nexit 3\n`);
 chmodSync(fakePython, 0o755);
+const bareModel = join(tmp, "bare-model");
+mkdirSync(bareModel);
+writeFileSync(join(bareModel, "model_index.json"), "{}");
 
 function sencache(args: string[], marker: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -36,6 +39,8 @@ const cases: [string[], RegExp][] = [
   [["generate", "--prompt", "p", "--out", "clip.mp4"], /--out clip\.mp4: .*\.gif/],
   [["generate", "--prompt", "p", "--out", "clip.webm"], /--out clip\.webm: .*\.gif/],
   [["generate", "--prompt", "p", "--connect", "tcp://127.0.0.1:1", "--timeout", "0.5"], /No worker answered at tcp:\/\/127\.0\.0\.1:1 within 0\.5 s; nothing may be listening there/],
+  [["generate", "--prompt", "p", "--model", bareModel, "--policy", "sencache"], /The policy "sencache" needs a sensitivity profile and .*bare-model has no sensitivity\.json; add profile=/],
+  [["generate", "--prompt", "p", "--model", bareModel, "--policy", "teacache:delta=abc"], /\(got "abc"\)/],
 ];
 
 for (const [n, [args, expected]] of cases.entries()) {
