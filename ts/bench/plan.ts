@@ -44,6 +44,11 @@ export interface BenchPlan {
   readonly numFrames?: number;
   /** Sensitivity profile (path or object) given to every setting whose policy takes a profile and whose spec names none. */
   readonly profile?: unknown;
+  /**
+   * Typed options a setting gets for what its spec leaves out (the CLI passes the model's own
+   * calibration files, see policies/model-files.ts); `profile` above wins over these.
+   */
+  readonly defaultsFor?: (spec: string) => Readonly<Record<string, unknown>>;
   /** NFE points at which each policy's curve is interpolated (e.g. [18, 21]). */
   readonly nfePoints?: readonly number[];
 }
@@ -100,7 +105,7 @@ export function parseSweep(text: string): Sweep {
 const normKey = (key: string): string => key.replace(/[-_\s]/g, "").toLowerCase();
 
 /** Expand plan entries into settings (the reference is not among them); checks every spec resolves. */
-export function expandSettings(plan: Pick<BenchPlan, "settings" | "profile">, registry: PolicyRegistry = defaultPolicyRegistry): PolicySetting[] {
+export function expandSettings(plan: Pick<BenchPlan, "settings" | "profile" | "defaultsFor">, registry: PolicyRegistry = defaultPolicyRegistry): PolicySetting[] {
   const specs: string[] = [];
   for (const entry of plan.settings) {
     if (typeof entry === "string") {
@@ -120,7 +125,7 @@ export function expandSettings(plan: Pick<BenchPlan, "settings" | "profile">, re
     const factory = registry.get(parsed.id);
     const takesProfile = Object.keys(factory.optionSchema).some((k) => normKey(k) === "profile");
     const namesProfile = Object.keys(parsed.raw).some((k) => normKey(k) === "profile");
-    const overrides: Record<string, unknown> = takesProfile && !namesProfile && plan.profile !== undefined ? { profile: plan.profile } : {};
+    const overrides: Record<string, unknown> = { ...plan.defaultsFor?.(spec), ...(takesProfile && !namesProfile && plan.profile !== undefined ? { profile: plan.profile } : {}) };
     const policy = registry.resolve(spec, overrides).id; // fails before any model time is spent
     settings.push({ label: spec, spec, overrides, policy });
   }

@@ -2,8 +2,10 @@
 import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { InvalidInputError } from "../../errors.js";
+import { PolicyOptionsError, parseSpec } from "../../policies/index.js";
+import { missingProfileMessage, modelPolicyDefaults } from "../../policies/model-files.js";
 import { runBench } from "../../bench/harness.js";
-import { parseSweep, type PlanEntry } from "../../bench/plan.js";
+import { expandSettings, parseSweep, type PlanEntry } from "../../bench/plan.js";
 import { writeBenchOutputs } from "../../bench/report.js";
 import { modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
@@ -97,6 +99,18 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   handler: async (args) => {
     const { prompts, seeds, settings } = planFromArgs(args);
     const nfePoints = args.atNfe !== undefined ? numberList(args.atNfe, "--at-nfe") : [];
+    const noted = new Set<string>();
+    const defaultsFor = (spec: string): Readonly<Record<string, unknown>> => {
+      const d = modelPolicyDefaults(spec, { source: args.model });
+      if (d.missingProfile && args.profile === undefined) {
+        const id = parseSpec(spec).id;
+        throw new PolicyOptionsError("missing-profile", id, missingProfileMessage(id, { source: args.model }).replace("add profile=", "pass --profile FILE, add profile="), "profile");
+      }
+      for (const n of d.notes) if (args.profile === undefined || !n.includes("sensitivity profile")) noted.add(n);
+      return d.overrides;
+    };
+    expandSettings({ settings, ...(args.profile !== undefined ? { profile: args.profile } : {}), defaultsFor }); // every spec resolves before the worker starts
+    for (const n of noted) console.error(`note: ${n}`);
     const lpips = args.lpips === "off" ? { enabled: false } : args.lpips === "auto" ? {} : { torchHome: args.lpips };
     await withModel(args, async (model) => {
       let bar: ProgressBar | undefined;
@@ -113,6 +127,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
           ...(args.width !== undefined ? { width: args.width } : {}),
           ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
           ...(args.profile !== undefined ? { profile: args.profile } : {}),
+          defaultsFor,
           nfePoints,
         },
         {

@@ -10,7 +10,7 @@ import { mean, psnr, ssim } from "../../bench/metrics.js";
 import { markdownTable } from "../../bench/table.js";
 import { InvalidInputError } from "../../errors.js";
 import { composeGrid, writeGif, writeImagePng } from "../../media/index.js";
-import { resolvePolicy } from "../../policies/index.js";
+import { resolvePolicyForModel } from "../../policies/model-files.js";
 import { generate, type GenerateResult } from "../../sampling/generate.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
@@ -71,6 +71,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const prompts = args.prompt?.length ? args.prompt : (config.demo_prompts ?? FALLBACK_PROMPTS);
     const specs = (args.policy?.length ? args.policy : (config.demo_policies ?? DEFAULT_POLICIES)).map((s) => s.replaceAll("{model}", args.model));
     if (!specs.includes("none")) specs.unshift("none");
+    const resolved = new Map(specs.map((s) => [s, resolvePolicyForModel(s, { source: args.model })] as const)); // fails before the worker starts
+    for (const n of new Set([...resolved.values()].flatMap((r) => r.notes))) console.error(`note: ${n}`);
     await withModel(args, async (model) => {
       const steps = args.steps ?? model.info.defaults.numInferenceSteps;
       const { height, width, numFrames } = model.info.defaults;
@@ -78,7 +80,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       const runs: { prompt: number; spec: string; result: GenerateResult; gif: string }[] = [];
       for (const [p, prompt] of prompts.entries()) {
         for (const [k, spec] of specs.entries()) {
-          const policy = resolvePolicy(spec);
+          const policy = resolvePolicyForModel(spec, { source: args.model }).policy;
           const result = await generate(model, {
             prompt,
             seed: args.seed + p,

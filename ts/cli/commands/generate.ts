@@ -1,7 +1,7 @@
 /** `sencache generate`: one text-to-video sample with a cache policy; writes a GIF and a summary. */
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
-import { resolvePolicy } from "../../policies/index.js";
+import { resolvePolicyForModel } from "../../policies/model-files.js";
 import { generate } from "../../sampling/generate.js";
 import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeGif } from "../../media/index.js";
@@ -49,7 +49,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         return true;
       }) as never,
   handler: async (args) => {
-    const policy = resolvePolicy(args.policy);
+    const { policy, notes } = resolvePolicyForModel(args.policy, { source: args.model });
+    for (const n of notes) console.error(`note: ${n}`);
     const prompt = args.promptHook ? await pythonPromptHook(args.promptHook)(args.prompt).finally(closePython) : args.prompt;
     if (prompt !== args.prompt) console.error(`prompt rewritten by ${args.promptHook}: "${prompt}"`);
     await withModel(args, async (model) => {
