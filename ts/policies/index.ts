@@ -36,3 +36,5 @@ export type { EasycacheOptions } from "./easycache.js";
 export { TEACACHE_COEFFICIENTS, MAGCACHE_RATIOS, MAGCACHE_DEFAULTS, EASYCACHE_DEFAULTS, SENCACHE_PAPER_SETTINGS } from "./constants.js";
 export type { TeacacheModelConstants, MagcacheModelConstants } from "./constants.js";
 export { roundHalfEven } from "./common.js";
+export { resolvePolicyForModel, modelPolicyDefaults, MODEL_PROFILE_FILE, MODEL_MAGCACHE_FILE } from "./model-files.js";
+export type { ModelRef, ModelPolicyDefaults } from "./model-files.js";
