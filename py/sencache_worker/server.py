@@ -94,8 +94,10 @@ class Models:
 
 class Worker:
     def __init__(self, endpoint: str, device: str, threads: int | None, max_message_bytes: int,
-                 max_batch_items: int = 64, debug_delay_ms: int = 0, curve_secret: bytes | None = None):
+                 max_batch_items: int = 64, debug_delay_ms: int = 0, curve_secret: bytes | None = None,
+                 batching: str = "merge"):
         self.endpoint = endpoint
+        self.batching = batching
         self.curve_secret = curve_secret
         self.device_arg = device
         self.threads = threads
@@ -313,6 +315,8 @@ class Worker:
 
     def _take_batch(self, first: Job, pending: collections.deque) -> list[Job]:
         """`first` plus the waiting denoise jobs it can share a forward with (same model, shape, prompt length)."""
+        if self.batching == "request":
+            return [first]  # deterministic mode: a request's rows are computed together and with nothing else
         key = (first.args.model, first.args.x.shape[1:])
         lengths = self._cond_lengths(first)
         if lengths is None or len(lengths) != 1 or first.args.model not in self.models.adapters:
@@ -471,6 +475,10 @@ def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-message-bytes", type=int, default=P.DEFAULT_MAX_MESSAGE_BYTES,
                    help="largest accepted message, in tensor bytes (default 1 GiB)")
     p.add_argument("--max-batch-items", type=int, default=64, help="most denoise items merged into one forward")
+    p.add_argument("--batching", choices=["merge", "request"], default="merge",
+                   help="merge: waiting denoise requests of one model and shape share a forward (faster under concurrency; a row "
+                        "may differ by ~1e-6 with what else is in the batch); request: one forward per request, so a sample's "
+                        "result never depends on what else is in flight (bit-identical under concurrency)")
     p.add_argument("--curve-secret", default=None, metavar="FILE",
                    help="the worker's CURVE secret key file (from `sencache keys new`): only clients that know its public key can talk to it")
     p.add_argument("--insecure", action="store_true",
@@ -494,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return 2
     worker = Worker(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay,
-                    curve_secret=secret)
+                    curve_secret=secret, batching=args.batching)
 
     def stop(signum, _frame):
         log.info("signal %d: stopping", signum)

@@ -5,6 +5,7 @@ import type { Argv } from "yargs";
 import { InvalidInputError } from "../errors.js";
 import { Model } from "../sampling/model.js";
 import { openWorker, type OpenedWorker } from "../worker/open.js";
+import { openPool, readPoolFile, type WorkerPool } from "../worker/pool.js";
 import { PACKAGE_ROOT } from "../worker/supervisor.js";
 import { COUNT, POSITIVE, WHOLE, checkNumbers } from "./args.js";
 
@@ -13,7 +14,9 @@ export const BUNDLED_MODEL = join(PACKAGE_ROOT, "models", "tiny-wan-t2v");
 
 export interface ModelArgs {
   model: string;
-  connect?: string;
+  connect?: string | string[];
+  pool?: string;
+  workers: number;
   curveServerKey?: string;
   insecure: boolean;
   device: string;
@@ -25,7 +28,9 @@ export interface ModelArgs {
 export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
   return y
     .option("model", { type: "string", default: BUNDLED_MODEL, describe: "diffusers pipeline: a local folder or a model id (from_pretrained)" })
-    .option("connect", { type: "string", describe: "use a running worker at this endpoint instead of spawning one" })
+    .option("connect", { type: "string", describe: "use a running worker at this endpoint instead of spawning one; repeat it for a pool of workers" })
+    .option("pool", { type: "string", describe: "a pool file: the running workers to use, one endpoint per line (see docs/serving.md)" })
+    .option("workers", { type: "number", default: 1, describe: "local workers to spawn as a pool (each restarted if it dies)" })
     .option("curve-server-key", { type: "string", describe: "the worker's CURVE public key file (<name>.public from sencache keys new); needed for a worker on another machine" })
     .option("insecure", { type: "boolean", default: false, describe: "connect to a worker on another machine without CURVE" })
     .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device of a spawned worker" })
@@ -36,15 +41,50 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
 }
 
 /** Open a worker (spawned or connected), load the model, run `fn`, and always close the worker. */
-export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: OpenedWorker) => Promise<R>): Promise<R> {
+/** A pool when the arguments name several workers (repeated --connect, --pool, --workers > 1). */
+async function poolFor(args: ModelArgs): Promise<WorkerPool | undefined> {
+  const connect = args.connect === undefined ? [] : ([] as string[]).concat(args.connect);
+  const listed = [...connect.map((endpoint) => ({ endpoint })), ...(args.pool ? readPoolFile(args.pool) : [])];
+  if (!Number.isInteger(args.workers) || args.workers < 1) throw new InvalidInputError(`--workers must be a whole number ≥ 1, not ${String(args.workers)}.`);
+  if (listed.length <= 1 && args.workers <= 1 && !args.pool) return undefined;
+  if (listed.length > 0 && args.workers > 1) throw new InvalidInputError("--workers spawns local workers and --connect / --pool names running ones; use one of them.");
+  return openPool({
+    connect: listed,
+    spawn: listed.length > 0 ? 0 : args.workers,
+    spawnOptions: { device: args.device, ...(args.threads !== undefined ? { threads: args.threads } : {}) },
+    timeoutMs: args.timeout * 1000,
+    startTimeoutMs: args.timeout * 1000,
+    ...(args.curveServerKey !== undefined ? { curveServerKey: args.curveServerKey } : {}),
+    ...(args.insecure ? { insecure: true } : {}),
+    onEvent: (e) => {
+      if (e.type === "lost") process.stderr.write(`\nnote: worker ${e.member} (${e.endpoint}) lost: ${e.reason}; its requests go to the other workers\n`);
+    },
+  });
+}
+
+export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: OpenedWorker | WorkerPool) => Promise<R>): Promise<R> {
   if (args.model === BUNDLED_MODEL && !existsSync(join(BUNDLED_MODEL, "model_index.json"))) {
     throw new InvalidInputError(`The bundled model is missing at ${BUNDLED_MODEL}; restore it from git, or pass --model.`);
   }
   if (!Number.isInteger(args.restarts) || args.restarts < 0) {
     throw new InvalidInputError(`--restarts must be a whole number ≥ 0, not ${String(args.restarts)}.`);
   }
+  const pool = await poolFor(args);
+  if (pool) {
+    const interrupt = (): void => {
+      void pool.close().finally(() => process.exit(130));
+    };
+    process.once("SIGINT", interrupt);
+    try {
+      return await fn(await Model.load(pool, args.model), pool);
+    } finally {
+      process.removeListener("SIGINT", interrupt);
+      await pool.close();
+    }
+  }
+  const connect = typeof args.connect === "string" ? args.connect : args.connect?.[0];
   const worker = await openWorker({
-    ...(args.connect ? { connect: args.connect } : {}),
+    ...(connect ? { connect } : {}),
     ...(args.curveServerKey !== undefined ? { curveServerKey: args.curveServerKey } : {}),
     ...(args.insecure ? { insecure: true } : {}),
     device: args.device,

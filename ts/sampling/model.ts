@@ -23,7 +23,7 @@ import { InvalidInputError, WorkerDiedError } from "../errors.js";
 import type { ModelProbes } from "../policies/types.js";
 import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler, SetTimestepsOptions } from "../schedulers/types.js";
-import type { WorkerClient } from "../worker/client.js";
+import type { WorkerLike } from "../worker/client.js";
 import { float32Tensor, type LoadResult, type Request, type Tensor } from "../worker/codec.js";
 import { isWorkerDied } from "../worker/supervisor.js";
 import type { Denoiser, DenoiseItem } from "./types.js";
@@ -33,7 +33,7 @@ export interface LoadOptions {
   readonly family?: string;
   readonly signal?: AbortSignal;
   /** Start a fresh worker and return its client (see "Recovery" above); `OpenedWorker.restart`. */
-  readonly restart?: () => Promise<WorkerClient>;
+  readonly restart?: () => Promise<WorkerLike>;
   /** Restarts allowed over the model's life (default 2; 0 turns recovery off). */
   readonly maxRestarts?: number;
   /** Called when a dead worker is being replaced (attempt counts from 1). */
@@ -107,10 +107,10 @@ export class Model implements Denoiser {
   readonly source: string;
   /** See `modelIdentity`: what profiles record as the model they are valid for. */
   readonly identity: string;
-  private currentClient: WorkerClient;
+  private currentClient: WorkerLike;
   private currentInfo: LoadResult;
   private readonly loadRequest: Request & { op: "load" };
-  private readonly restartWorker: (() => Promise<WorkerClient>) | undefined;
+  private readonly restartWorker: (() => Promise<WorkerLike>) | undefined;
   private readonly maxRestarts: number;
   private readonly onRestart: ((event: RestartEvent) => void) | undefined;
   private restartCount = 0;
@@ -128,7 +128,7 @@ export class Model implements Denoiser {
   /** Caller's handle → the current worker's handle, after a restart. */
   private aliases = new Map<string, string>();
 
-  private constructor(client: WorkerClient, source: string, info: LoadResult, loadRequest: Request & { op: "load" }, options: LoadOptions) {
+  private constructor(client: WorkerLike, source: string, info: LoadResult, loadRequest: Request & { op: "load" }, options: LoadOptions) {
     this.currentClient = client;
     this.source = source;
     this.currentInfo = info;
@@ -142,7 +142,7 @@ export class Model implements Denoiser {
   }
 
   /** Load a diffusers pipeline in the worker with `from_pretrained` (a model id or a local path). */
-  static async load(client: WorkerClient, source: string, options: LoadOptions = {}): Promise<Model> {
+  static async load(client: WorkerLike, source: string, options: LoadOptions = {}): Promise<Model> {
     // A local folder is resolved here, against the caller's working directory (the worker runs elsewhere).
     if (existsSync(source)) source = resolve(source);
     const request = { op: "load" as const, source, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.family ? { family: options.family } : {}) };
@@ -151,7 +151,7 @@ export class Model implements Denoiser {
   }
 
   /** The client of the worker the model lives in now (a new one after a restart). */
-  get client(): WorkerClient {
+  get client(): WorkerLike {
     return this.currentClient;
   }
 
@@ -173,7 +173,7 @@ export class Model implements Denoiser {
    * Run a worker request; if the worker died and a restart is allowed, replace it (once for all the
    * requests that failed together) and run the request again against the new worker.
    */
-  private async call<R>(send: (client: WorkerClient, handle: string) => Promise<R>): Promise<R> {
+  private async call<R>(send: (client: WorkerLike, handle: string) => Promise<R>): Promise<R> {
     for (;;) {
       const generation = this.generation;
       try {
@@ -200,7 +200,7 @@ export class Model implements Denoiser {
   private async recover(error: WorkerDiedError): Promise<void> {
     this.restartCount++;
     this.onRestart?.({ attempt: this.restartCount, maxRestarts: this.maxRestarts, error });
-    const client = await (this.restartWorker as () => Promise<WorkerClient>)();
+    const client = await (this.restartWorker as () => Promise<WorkerLike>)();
     const info = await client.request(this.loadRequest, { timeoutMs: 600_000 });
     const aliases = new Map<string, string>();
     for (const entry of this.prompts.values()) {

@@ -13,6 +13,11 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a `Model` needs of its worker: one worker's `WorkerClient`, or a `WorkerPool` of many. */
+export interface WorkerLike {
+  request<O extends Op>(req: Extract<Request, { op: O }>, options?: RequestOptions): Promise<ResultOf[O]>;
+}
+
 export interface ClientOptions extends SecurityOptions {
   /** Default per-request timeout in milliseconds (default 120 000). */
   readonly timeoutMs?: number;
