@@ -1,17 +1,22 @@
 /**
  * A cache policy written outside the package: "compute every step whose sigma change since the last
- * full evaluation exceeds X". It is registered and used through the public API only.
+ * full evaluation exceeds maxGap". It uses the public API only, and is a CLI plugin as it stands:
  *
- *   import { registerPolicy, resolvePolicy } from "sencache";   // in an app
- *   registerPolicy(sigmaGapFactory);
- *   const policy = resolvePolicy("sigma-gap:maxGap=0.1");       // or --policy sigma-gap:maxGap=0.1
+ *   sencache policies --plugin examples/custom-policy.ts
+ *   sencache generate --plugin examples/custom-policy.ts --policy sigma-gap:maxGap=0.1 --prompt "a red square"
  *
- * (Inside this repository the example imports the sources through relative paths, because
- * `examples/` is not part of the compiled package; an app would import "sencache".)
+ * (`--plugin` registers every policy factory the module exports; a .ts plugin needs tsx installed,
+ * a compiled .js one does not.) In an app: `registerPolicy(sigmaGapFactory)`, then
+ * `resolvePolicy("sigma-gap:maxGap=0.1")`. Run this file itself to see the policy decide on the fake
+ * denoiser from `sencache/testing`:
+ *
+ *   npx tsx examples/custom-policy.ts
  */
 
-import { POLICY_API_VERSION, PolicyOptionsError, definePolicy, validateOptions } from "../ts/policies/index.js";
-import type { CachePolicy, DecideContext, Decision, OptionSchema } from "../ts/policies/index.js";
+import { pathToFileURL } from "node:url";
+import { POLICY_API_VERSION, PolicyOptionsError, definePolicy, registerPolicy, resolvePolicy, validateOptions } from "sencache";
+import type { CachePolicy, DecideContext, Decision, OptionSchema } from "sencache";
+import { FakeDenoiser, runTrajectory, seededNormal } from "sencache/testing";
 
 export interface SigmaGapOptions {
   /** Compute when σ has moved more than this since the last full evaluation. */
@@ -50,3 +55,12 @@ export const sigmaGapFactory = definePolicy<SigmaGapOptions>({
   optionSchema: schema,
   create: (o) => createSigmaGapPolicy(o as Partial<SigmaGapOptions>),
 });
+
+// Run as a script: register the policy, resolve it from a spec string and run 20 steps on the fake denoiser.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  registerPolicy(sigmaGapFactory);
+  const policy = resolvePolicy("sigma-gap:maxGap=0.12");
+  const result = await runTrajectory({ policy, denoiser: new FakeDenoiser(), latent: seededNormal(8, 1), steps: 20 });
+  console.log(`policy ${policy.id} ${JSON.stringify(policy.options)} on the fake denoiser, 20 steps`);
+  console.log(`computed steps: ${result.computedSteps.join(", ")} (NFE ${result.computedSteps.length} of 20)`);
+}

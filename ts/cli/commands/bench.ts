@@ -9,9 +9,10 @@ import { expandSettings, parseSweep, type PlanEntry } from "../../bench/plan.js"
 import { writeBenchOutputs } from "../../bench/report.js";
 import { modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 import { COUNT, NON_NEGATIVE, checkNumbers } from "../args.js";
 
-interface BenchArgs extends ModelArgs {
+interface BenchArgs extends ModelArgs, PluginArgs {
   prompts?: string;
   prompt?: string[];
   negativePrompt: string;
@@ -71,7 +72,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   command: "bench",
   describe: "Benchmark cache policies: quality (PSNR, SSIM, latent PSNR, LPIPS if available) vs NFE and wall-clock speed-up, against the uncached run of each prompt and seed",
   builder: (y) =>
-    modelOptions(y)
+    pluginOption(modelOptions(y))
       .option("prompts", { type: "string", describe: "text file with one prompt per line (blank lines and # comments skipped)" })
       .option("prompt", { type: "string", array: true, describe: "a prompt (repeatable; added after --prompts)" })
       .option("negative-prompt", { type: "string", default: "", describe: "negative prompt (unconditional branch)" })
@@ -97,6 +98,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         `${SWEEP_HELP}\n\nWithout --policy/--sweep the plan is "fixed-interval:k=2..4" (plus "sencache:eps=0.05,0.1,0.2" when --profile is given). The uncached reference (policy none) always runs. See docs/benchmark.md.`,
       ) as never,
   handler: async (args) => {
+    await loadPlugins(args.plugin);
     const { prompts, seeds, settings } = planFromArgs(args);
     const nfePoints = args.atNfe !== undefined ? numberList(args.atNfe, "--at-nfe") : [];
     const noted = new Set<string>();

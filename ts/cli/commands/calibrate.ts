@@ -10,9 +10,10 @@ import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
 import { loadProfile, saveProfile, type ProfileValidity, type SensitivityProfile } from "../../sensitivity/profile.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers } from "../args.js";
 
-interface CalibrateArgs extends ModelArgs {
+interface CalibrateArgs extends ModelArgs, PluginArgs {
   samples: number;
   steps?: number;
   height?: number;
@@ -165,7 +166,7 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
   command: "calibrate",
   describe: "Calibrate a sensitivity profile (SenCache) or magnitude ratios (MagCache) for a model, or import an official .npz",
   builder: (y) =>
-    modelOptions(y)
+    pluginOption(modelOptions(y))
       .option("samples", { type: "number", default: 8, describe: "calibration samples N (3·T·N full evaluations)" })
       .option("steps", { type: "number", describe: "inference steps T to calibrate (default: the model's)" })
       .option("height", { type: "number" })
@@ -181,5 +182,8 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("valid-for", { type: "string", array: true, describe: "with --import-npz: key=value (model, family, steps, shape, scheduler, schedulerHash)" })
       .option("json", { type: "boolean", default: false, describe: "print the result as JSON" })
       .check(checkNumbers({ samples: COUNT, steps: COUNT, guidance: NON_NEGATIVE, seed: WHOLE, height: COUNT, width: COUNT, frames: COUNT })) as never,
-  handler: (args) => run(args),
+  handler: async (args) => {
+    await loadPlugins(args.plugin);
+    await run(args);
+  },
 };

@@ -14,9 +14,10 @@ import { resolvePolicyForModel } from "../../policies/model-files.js";
 import { generate, type GenerateResult } from "../../sampling/generate.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 import { COUNT, WHOLE, checkNumbers } from "../args.js";
 
-interface DemoArgs extends ModelArgs {
+interface DemoArgs extends ModelArgs, PluginArgs {
   prompt?: string[];
   seed: number;
   steps?: number;
@@ -59,7 +60,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   command: "demo",
   describe: "Generate with the bundled model, uncached and with each cache policy; write GIFs, a grid and a table",
   builder: (y) =>
-    modelOptions(y)
+    pluginOption(modelOptions(y))
       .option("prompt", { type: "string", array: true, describe: "prompts (default: the model's demo prompts)" })
       .option("seed", { type: "number", default: 0 })
       .option("steps", { type: "number", describe: "denoising steps (default: the model's, 50 for the bundled one)" })
@@ -67,6 +68,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option("out", { type: "string", default: "out/demo", describe: "output folder" })
       .check(checkNumbers({ steps: COUNT, seed: WHOLE })) as never,
   handler: async (args) => {
+    await loadPlugins(args.plugin);
     const config = readDemoConfig(args.model);
     const prompts = args.prompt?.length ? args.prompt : (config.demo_prompts ?? FALLBACK_PROMPTS);
     const specs = (args.policy?.length ? args.policy : (config.demo_policies ?? DEFAULT_POLICIES)).map((s) => s.replaceAll("{model}", args.model));

@@ -7,9 +7,10 @@ import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeGif } from "../../media/index.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
+import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers, checkVideoOut } from "../args.js";
 
-interface GenerateArgs extends ModelArgs {
+interface GenerateArgs extends ModelArgs, PluginArgs {
   prompt: string;
   negativePrompt: string;
   seed: number;
@@ -29,7 +30,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: "generate",
   describe: "Generate one video with a cache policy and write it as an animated GIF",
   builder: (y) =>
-    modelOptions(y)
+    pluginOption(modelOptions(y))
       .option("prompt", { type: "string", demandOption: true, describe: "text prompt" })
       .option("negative-prompt", { type: "string", default: "", describe: "negative prompt (unconditional branch)" })
       .option("seed", { type: "number", default: 0, describe: "seed of the initial latent" })
@@ -49,6 +50,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         return true;
       }) as never,
   handler: async (args) => {
+    await loadPlugins(args.plugin);
     const { policy, notes } = resolvePolicyForModel(args.policy, { source: args.model });
     for (const n of notes) console.error(`note: ${n}`);
     const prompt = args.promptHook ? await pythonPromptHook(args.promptHook)(args.prompt).finally(closePython) : args.prompt;

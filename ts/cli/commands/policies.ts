@@ -1,8 +1,9 @@
 /** `sencache policies`: the registered cache policies and their options. */
 import type { CommandModule } from "yargs";
 import { defaultPolicyRegistry, describeOptions, listPolicies } from "../../policies/index.js";
+import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 
-interface PoliciesArgs {
+interface PoliciesArgs extends PluginArgs {
   json: boolean;
 }
 
@@ -20,8 +21,9 @@ export function policiesText(): string {
 export const policiesCommand: CommandModule<object, PoliciesArgs> = {
   command: "policies",
   describe: "List the registered cache policies and their options",
-  builder: (y) => y.option("json", { type: "boolean", default: false, describe: "print as JSON" }) as never,
-  handler: (args) => {
+  builder: (y) => pluginOption(y).option("json", { type: "boolean", default: false, describe: "print as JSON" }) as never,
+  handler: async (args) => {
+    await loadPlugins(args.plugin);
     if (args.json) {
       const out = listPolicies().map(({ id, description }) => ({ id, description, options: describeOptions(defaultPolicyRegistry.get(id).optionSchema) }));
       console.log(JSON.stringify(out, null, 2));
