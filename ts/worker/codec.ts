@@ -139,10 +139,21 @@ export interface DenoiseItem {
 export type Request =
   | { readonly op: "hello"; readonly client: string }
   | { readonly op: "ping" }
-  | { readonly op: "load"; readonly source: string; readonly dtype?: string; readonly family?: string }
+  | {
+      readonly op: "load";
+      readonly source: string;
+      readonly dtype?: string;
+      readonly family?: string;
+      /** "model": diffusers' enable_model_cpu_offload (weights wait in CPU memory, one component on the device at a time). */
+      readonly offload?: "model" | "sequential";
+      readonly vaeTiling?: boolean;
+      readonly vaeSlicing?: boolean;
+      /** Latents on the wire for denoise: "auto" (the transformer's dtype when it is bf16/fp16), or one dtype. */
+      readonly wireDtype?: "auto" | "float32" | "bfloat16" | "float16";
+    }
   | { readonly op: "encodePrompt"; readonly model: string; readonly text: string; readonly maxSequenceLength?: number }
   | { readonly op: "prepareLatents"; readonly model: string; readonly seed: number; readonly height: number; readonly width: number; readonly numFrames: number }
-  | { readonly op: "denoise"; readonly model: string; readonly items: readonly DenoiseItem[]; readonly x: Tensor<Float32Array> }
+  | { readonly op: "denoise"; readonly model: string; readonly items: readonly DenoiseItem[]; readonly x: Tensor<Float32Array> | Tensor<Uint16Array> }
   | { readonly op: "timeEmbedding"; readonly model: string; readonly timesteps: readonly number[] }
   | { readonly op: "decode"; readonly model: string; readonly latents: Tensor<Float32Array> }
   | { readonly op: "encodeMedia"; readonly model: string; readonly video: Tensor<Uint8Array>; readonly sample?: boolean }
@@ -204,7 +215,15 @@ export function encodeRequest(id: number, req: Request, options: EncodeOptions =
       args = { client: req.client, protocols: [PROTOCOL_VERSION] };
       break;
     case "load":
-      args = definedOnly({ source: req.source, dtype: req.dtype, family: req.family });
+      args = definedOnly({
+        source: req.source,
+        dtype: req.dtype,
+        family: req.family,
+        offload: req.offload,
+        vae_tiling: req.vaeTiling,
+        vae_slicing: req.vaeSlicing,
+        wire_dtype: req.wireDtype,
+      });
       break;
     case "encodePrompt":
       args = definedOnly({ model: req.model, text: req.text, max_sequence_length: req.maxSequenceLength });
@@ -260,6 +279,25 @@ export interface HelloResult {
   readonly maxMessageBytes: number;
 }
 
+/** One transformer and the timesteps it serves (Wan 2.2 A14B: two, split at boundary_ratio·1000). */
+export interface LoadExpert {
+  readonly name: string;
+  readonly tMin: number;
+  readonly tMax: number;
+}
+
+/** What sizes the model accepts (the load result's `geometry`). */
+export interface LoadGeometry {
+  /** Transformer patch [pt, ph, pw] in latent cells. */
+  readonly patch: readonly [number, number, number];
+  /** Height and width must be multiples of this (pixels). */
+  readonly spatialMultiple: number;
+  /** num_frames = multiple·k + plus (Wan, CogVideoX: 4k+1; LTX-Video: 8k+1). */
+  readonly frameRule: { readonly multiple: number; readonly plus: number };
+  /** The largest latent [F', H', W'] the positional range allows (absent: no limit known). */
+  readonly maxLatent?: readonly [number, number, number];
+}
+
 export interface LoadResult {
   readonly model: string;
   readonly family: string;
@@ -276,6 +314,63 @@ export interface LoadResult {
     /** Frames per second the pipeline's videos play at (older workers do not send it). */
     readonly fps?: number;
   };
+  /** The transformers and their timestep ranges (one covering all timesteps when the worker says nothing). */
+  readonly experts: readonly LoadExpert[];
+  /** The pipeline's guidance defaults (scale_2: Wan 2.2's guidance of the low-noise expert; dynamic: CogVideoX's use_dynamic_cfg). */
+  readonly guidance?: { readonly scale: number; readonly scale2: number | null; readonly dynamic: boolean };
+  readonly geometry?: LoadGeometry;
+  /** dtype of the latents on the wire for denoise (float32 when the worker says nothing). */
+  readonly wireDtype: "float32" | "bfloat16" | "float16";
+  /** The device-side load options the worker applied (dtype, offload, VAE tiling / slicing), as it reports them. */
+  readonly loadOptions?: Readonly<Record<string, unknown>>;
+}
+
+function parseExperts(r: Record<string, unknown>, numTrain: number): LoadExpert[] {
+  const v = r["experts"];
+  if (v === undefined || v === null) return [{ name: "transformer", tMin: 0, tMax: numTrain }];
+  if (!Array.isArray(v) || v.length === 0) throw new ProtocolError('The worker\'s load reply has an "experts" that is not a non-empty list; it does not follow proto/SPEC.md.');
+  return v.map((e: unknown) => {
+    const o = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
+    return { name: str(o, "name", "load"), tMin: num(o, "t_min", "load"), tMax: num(o, "t_max", "load") };
+  });
+}
+
+function parseGeometry(r: Record<string, unknown>): LoadGeometry | undefined {
+  const g = r["geometry"];
+  if (g === undefined || g === null) return undefined;
+  if (typeof g !== "object" || Array.isArray(g)) throw new ProtocolError('The worker\'s load reply has a "geometry" that is not a map; it does not follow proto/SPEC.md.');
+  const o = g as Record<string, unknown>;
+  const triple = (key: string): [number, number, number] => {
+    const a = o[key];
+    if (!Array.isArray(a) || a.length !== 3 || !a.every((x) => Number.isInteger(x) && (x as number) > 0)) {
+      throw new ProtocolError(`The worker's load reply has a geometry "${key}" that is not three positive integers; it does not follow proto/SPEC.md.`);
+    }
+    return a as [number, number, number];
+  };
+  const rule = obj(o, "frame_rule", "load");
+  const max = o["max_latent"];
+  return {
+    patch: triple("patch"),
+    spatialMultiple: num(o, "spatial_multiple", "load"),
+    frameRule: { multiple: num(rule, "multiple", "load"), plus: num(rule, "plus", "load") },
+    ...(max !== undefined && max !== null ? { maxLatent: triple("max_latent") } : {}),
+  };
+}
+
+function parseGuidance(r: Record<string, unknown>): LoadResult["guidance"] {
+  const g = r["guidance"];
+  if (g === undefined || g === null) return undefined;
+  if (typeof g !== "object" || Array.isArray(g)) throw new ProtocolError('The worker\'s load reply has a "guidance" that is not a map; it does not follow proto/SPEC.md.');
+  const o = g as Record<string, unknown>;
+  const s2 = o["scale_2"];
+  return { scale: num(o, "scale", "load"), scale2: typeof s2 === "number" ? s2 : null, dynamic: o["dynamic"] === true };
+}
+
+function parseWireDtype(r: Record<string, unknown>): LoadResult["wireDtype"] {
+  const w = r["wire_dtype"];
+  if (w === undefined || w === null) return "float32";
+  if (w !== "float32" && w !== "bfloat16" && w !== "float16") throw new ProtocolError(`The worker's load reply names the wire dtype ${JSON.stringify(w)}; this client reads float32, bfloat16 or float16.`);
+  return w;
 }
 
 export interface EncodeVideoResult {
@@ -307,7 +402,7 @@ export interface ResultOf {
   load: LoadResult;
   encodePrompt: { readonly cond: string; readonly tokens: number };
   prepareLatents: { readonly latents: Tensor<Float32Array> };
-  denoise: { readonly out: Tensor<Float32Array>; readonly items: number };
+  denoise: { readonly out: Tensor<Float32Array> | Tensor<Uint16Array>; readonly items: number };
   timeEmbedding: { readonly emb: Tensor<Float32Array> };
   decode: { readonly video: Tensor<Uint8Array> };
   encodeMedia: { readonly latents: Tensor<Float32Array> };
@@ -388,6 +483,11 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
         const d = obj(r, "defaults", op);
         const msl = d["max_sequence_length"];
         const fps = d["fps"];
+        const config = obj(sched, "config", op);
+        const numTrain = typeof config["num_train_timesteps"] === "number" ? (config["num_train_timesteps"] as number) : 1000;
+        const guidance = parseGuidance(r);
+        const geometry = parseGeometry(r);
+        const lo = r["load_options"];
         return {
           model: str(r, "model", op),
           family: str(r, "family", op),
@@ -404,14 +504,25 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
             ...(typeof msl === "number" ? { maxSequenceLength: msl } : {}),
             ...(typeof fps === "number" ? { fps } : {}),
           },
+          experts: parseExperts(r, numTrain),
+          ...(guidance ? { guidance } : {}),
+          ...(geometry ? { geometry } : {}),
+          wireDtype: parseWireDtype(r),
+          ...(typeof lo === "object" && lo !== null && !Array.isArray(lo) ? { loadOptions: lo as Record<string, unknown> } : {}),
         } satisfies LoadResult;
       }
       case "encodePrompt":
         return { cond: str(r, "cond", op), tokens: num(r, "tokens", op) };
       case "prepareLatents":
         return { latents: tensor(tensors, "latents", "float32", op) };
-      case "denoise":
-        return { out: tensor(tensors, "out", "float32", op), items: num(r, "items", op) };
+      case "denoise": {
+        // The output comes in the wire dtype the model was loaded with (float32 unless bf16/fp16 was chosen).
+        const out = tensors.find((x) => x.name === "out");
+        if (out === undefined || (out.dtype !== "float32" && out.dtype !== "bfloat16" && out.dtype !== "float16")) {
+          throw new ProtocolError(`The worker's ${op} reply lacks the float32, bfloat16 or float16 tensor "out"; it does not follow proto/SPEC.md.`);
+        }
+        return { out: { dtype: out.dtype, shape: out.shape, data: out.data }, items: num(r, "items", op) };
+      }
       case "timeEmbedding":
         return { emb: tensor(tensors, "emb", "float32", op) };
       case "decode":
