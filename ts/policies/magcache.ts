@@ -19,9 +19,9 @@ import { MAGCACHE_DEFAULTS, MAGCACHE_RATIOS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
 import { validateOptions, type OptionSchema } from "./options.js";
-import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
+import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type ExpertSpan, type RunInfo } from "./types.js";
 import { ProfileError } from "../sensitivity/errors.js";
-import { loadMagcacheRatiosSync } from "../sensitivity/magcache-ratios.js";
+import { loadMagcacheRatiosSync, type MagcacheExpertRatios } from "../sensitivity/magcache-ratios.js";
 
 export interface MagcacheOptions {
   /** Key of the published ratios (MAGCACHE_RATIOS); ignored when `ratios` is given. */
@@ -97,11 +97,11 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
   const model = (v.model as string | undefined) ?? "wan2.1-t2v-1.3b";
   const d = defaultsFor(model);
   const ratiosFile = v.ratiosFile as string | undefined;
-  let fromFile: { ratios: number[]; uncondRatios?: number[]; steps: number; model?: { family: string; source: string } } | undefined;
+  let fromFile: { ratios: number[]; uncondRatios?: number[]; steps: number; model?: { family: string; source: string }; experts?: readonly MagcacheExpertRatios[] } | undefined;
   if (ratiosFile !== undefined && v.ratios === undefined) {
     try {
       const f = loadMagcacheRatiosSync(ratiosFile);
-      fromFile = { ratios: [...f.ratios], ...(f.uncondRatios ? { uncondRatios: [...f.uncondRatios] } : {}), steps: f.steps, ...(f.validFor.model ? { model: f.validFor.model } : {}) };
+      fromFile = { ratios: [...f.ratios], ...(f.uncondRatios ? { uncondRatios: [...f.uncondRatios] } : {}), steps: f.steps, ...(f.validFor.model ? { model: f.validFor.model } : {}), ...(f.experts ? { experts: f.experts } : {}) };
     } catch (err) {
       if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid-option", "magcache", err.message, "ratiosFile");
       throw err;
@@ -130,7 +130,25 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
   let perBranch: number[][] | undefined;
   let notes: string[] = [];
 
+  const sections = v.ratios === undefined ? fromFile?.experts : undefined;
+  let spans: readonly ExpertSpan[] | undefined;
   const build = (T: number, guidance: boolean): number[][] => {
+    if (sections !== undefined && spans !== undefined && spans.length > 1) {
+      // Two experts are two models: each span gets its own expert's ratios, resampled to its own length.
+      const b = guidance ? [0, 1] : [0];
+      return b.map((branch) => {
+        const out = new Array<number>(T).fill(1);
+        for (const s of spans!) {
+          const sec = sections.find((e) => e.name === s.name);
+          if (sec === undefined) {
+            throw new PolicyOptionsError("invalid-option", "magcache", `The MagCache ratios file has sections for ${sections.map((e) => `"${e.name}"`).join(", ")} but not for the expert "${s.name}"; calibrate ratios for this model (sencache calibrate --kind magcache).`, "ratiosFile");
+          }
+          const r = resampleRatios(branch === 1 ? (sec.uncondRatios ?? sec.ratios) : sec.ratios, s.lastStep - s.firstStep + 1);
+          r.forEach((g, j) => (out[s.firstStep + j] = g));
+        }
+        return out;
+      });
+    }
     const branches = guidance ? [source[0]!, source[1] ?? source[0]!] : [source[0]!];
     return branches.map((r) => resampleRatios(r, T));
   };
@@ -142,6 +160,7 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
     prepare(run: RunInfo) {
       diag.clear();
       notes = [];
+      spans = run.experts;
       perBranch = build(run.totalSteps, run.guidance);
       const native = source[0]!.length;
       if (native !== run.totalSteps) notes.push(`magcache: ratios for ${native} steps resampled to ${run.totalSteps} by nearest index`);

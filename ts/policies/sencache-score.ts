@@ -9,7 +9,7 @@
  * are "frozen while reusing" by construction.
  */
 
-import { assertProfileCompatible, loadProfile, lookup, validateProfile, type SensitivityProfile } from "../sensitivity/profile.js";
+import { assertProfileCompatible, expertProfile, loadProfile, lookup, validateProfile, type SensitivityProfile } from "../sensitivity/profile.js";
 import { ProfileError } from "../sensitivity/errors.js";
 import { DiagnosticLog, l2Distance } from "./common.js";
 import { PolicyOptionsError } from "./errors.js";
@@ -71,7 +71,18 @@ export class ProfileSlot {
       this.#notes.push(m);
       run.log?.(m);
     };
-    const result = assertProfileCompatible(this.#loaded, run, { resample: this.#settings.resampleProfile, force: this.#settings.forceProfile, log });
+    // Two experts are two models: the expert of this span gets its own section of the profile, checked
+    // against its own steps of the schedule (see ExpertSpan in types.ts).
+    const expert = run.experts !== undefined && run.experts.length > 1 ? run.expert : undefined;
+    let profile = this.#loaded;
+    let checkAgainst: RunInfo = run;
+    if (expert !== undefined) {
+      if (profile.experts === undefined) log(`the sensitivity profile has no expert sections; expert "${expert.name}" uses its timesteps in [${expert.tMin}, ${expert.tMax}]`);
+      profile = expertProfile(profile, expert);
+      const steps = run.experts!.filter((s) => s.name === expert.name).flatMap((s) => Array.from(run.timesteps.subarray(s.firstStep, s.lastStep + 1)));
+      checkAgainst = { ...run, timesteps: Float64Array.from(steps) };
+    }
+    const result = assertProfileCompatible(profile, checkAgainst, { resample: this.#settings.resampleProfile, force: this.#settings.forceProfile, log });
     if (result.unchecked.length > 0 && result.unchecked.includes("model")) {
       this.#notes.push(`the sensitivity profile does not record ${result.unchecked.join(", ")}, so it could not be checked against this run`);
     }

@@ -8,6 +8,26 @@
 /** The plugin API version this package implements. A plugin declares the version it was written for. */
 export const POLICY_API_VERSION = 1 as const;
 
+/** One transformer of a pipeline and the timesteps it serves (the load result's `experts`). */
+export interface Expert {
+  readonly name: string;
+  readonly tMin: number;
+  readonly tMax: number;
+}
+
+/**
+ * An expert's part of one run's schedule: steps firstStep..lastStep (global step indices). For every
+ * policy, two experts are two models: at the first step of a span after the first, the loop forgets
+ * the cached outputs (`last` / `previous` are absent), calls `reset()` and `prepare(run)` again with
+ * `run.expert` set to the new span, and computes the step whatever `decide` says.
+ */
+export interface ExpertSpan extends Expert {
+  /** Position of the span in the run (0 for the first). */
+  readonly index: number;
+  readonly firstStep: number;
+  readonly lastStep: number;
+}
+
 /** A full denoiser evaluation the loop has made. */
 export interface ComputedStep {
   readonly step: number;
@@ -38,6 +58,8 @@ export interface DecideContext {
   readonly previous?: ComputedStep;
   /** Consecutive reuses since the last full evaluation. */
   readonly reuseStreak: number;
+  /** The expert span of this step (`last` / `previous` always belong to it). The loop always sets it. */
+  readonly expert?: ExpertSpan;
 }
 
 export interface DecisionInfo {
@@ -79,6 +101,13 @@ export interface RunInfo {
   readonly scheduler?: { readonly className: string; readonly configHash: string };
   /** Where a policy may report a one-line note (e.g. a profile resampled on request). */
   readonly log?: (message: string) => void;
+  /** Every expert span of this schedule (one for a single-transformer model). The loop always sets it. */
+  readonly experts?: readonly ExpertSpan[];
+  /**
+   * The span this preparation is for: `prepare` runs once per span (reset before each after the
+   * first), so a policy with per-expert data (a profile, MagCache ratios) picks this expert's part.
+   */
+  readonly expert?: ExpertSpan;
 }
 
 export interface CachePolicy<Options = unknown> {
@@ -88,9 +117,9 @@ export interface CachePolicy<Options = unknown> {
   readonly apiVersion: number;
   /** Validated options. */
   readonly options: Options;
-  /** Called once per sample before the first step. */
+  /** Called once per sample before the first step, and again (after `reset`) at each expert change. */
   prepare?(run: RunInfo): void | Promise<void>;
-  /** Clear all per-sample state. */
+  /** Clear all per-sample state (also called at each expert change). */
   reset(): void;
   decide(context: DecideContext): Decision;
   /** Told after every full evaluation (for policies that track outputs). */

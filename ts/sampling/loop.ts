@@ -3,9 +3,10 @@
  * cache-policy hook, per-step events and a run summary. A reused step sends nothing anywhere.
  */
 import { AbortError, InvalidInputError, SencacheError } from "../errors.js";
-import type { CachePolicy, ComputedStep, DecideContext, ModelProbes } from "../policies/types.js";
+import type { CachePolicy, ComputedStep, DecideContext, Expert, ModelProbes, RunInfo } from "../policies/types.js";
 import type { NoiseSource, Scheduler } from "../schedulers/types.js";
-import type { Denoiser, DenoiseItem, RunSummary, StepEvent } from "./types.js";
+import { expertSpans, singleExpert, spanOfStep } from "./experts.js";
+import type { Denoiser, DenoiseItem, ExpertSwitch, RunSummary, StepEvent } from "./types.js";
 
 export interface SampleOptions {
   readonly denoiser: Denoiser;
@@ -19,6 +20,12 @@ export interface SampleOptions {
   readonly uncond?: string;
   /** Classifier-free guidance scale; guidance runs when it is > 1 (as the diffusers pipelines decide). */
   readonly guidanceScale?: number;
+  /**
+   * The guidance scale of each step when it is not one number: Wan 2.2's `guidance_scale_2` on the
+   * low-noise expert's steps, CogVideoX's dynamic CFG. Guidance runs (both branches) iff
+   * `guidanceScale` > 1, as the pipelines decide; this only changes the scale applied.
+   */
+  readonly guidanceAt?: (step: number, t: number, expert: string) => number;
   readonly policy?: CachePolicy;
   /** Model probes a policy may ask for once per schedule (TeaCache's time embedding). */
   readonly probes?: ModelProbes;
@@ -27,6 +34,12 @@ export interface SampleOptions {
   readonly schedulerIdentity?: { readonly className: string; readonly configHash: string };
   /** Where policies report one-line notes (a resampled profile, …). */
   readonly log?: (message: string) => void;
+  /**
+   * The model's experts (the load result's `experts`; default one covering every timestep). At the
+   * first step of each expert after the first, the loop forgets the cached outputs, resets and
+   * re-prepares the policy and computes the step: nothing is reused across an expert boundary.
+   */
+  readonly experts?: readonly Expert[];
   /** Noise for stochastic schedulers. */
   readonly noise?: NoiseSource;
   readonly onStep?: (event: StepEvent) => void;
@@ -85,9 +98,11 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
   const timesteps = scheduler.timesteps;
   const sigmas = scheduler.sigmas;
   const branches = useGuidance ? 2 : 1;
+  const spans = expertSpans(options.experts ?? singleExpert(timesteps), timesteps);
+  const spanAt = spanOfStep(spans, totalSteps);
   policy.reset();
   scheduler.reset();
-  await policy.prepare?.({
+  const run: RunInfo = {
     totalSteps,
     timesteps,
     sigmas,
@@ -98,7 +113,10 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
     probes: options.probes ?? noProbes,
     ...(options.schedulerIdentity ? { scheduler: options.schedulerIdentity } : {}),
     ...(options.log ? { log: options.log } : {}),
-  });
+    experts: spans,
+    ...(spans[0] ? { expert: spans[0] } : {}),
+  };
+  await policy.prepare?.(run);
 
   const started = performance.now();
   let x = options.latent;
@@ -109,12 +127,25 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
   const computedSteps: number[] = [];
   const reusedSteps: number[] = [];
   const forced: string[] = [];
+  const switches: ExpertSwitch[] = [];
+  const nfeBySpan = spans.map(() => 0);
 
   for (let i = 0; i < totalSteps; i++) {
     if (beforeStep) await beforeStep();
     if (signal?.aborted) throw new AbortError(`Sampling was aborted at step ${i} of ${totalSteps}.`);
     const t = timesteps[i] as number;
     const sigma = sigmas[i] as number;
+    const span = spanAt[i]!;
+    if (span.index > 0 && span.firstStep === i) {
+      // A new expert: a different model. Nothing it did not compute may be reused on its steps.
+      const from = spans[span.index - 1]!;
+      switches.push({ step: i, t, from: from.name, to: span.name });
+      last = undefined;
+      previous = undefined;
+      streak = 0;
+      policy.reset();
+      await policy.prepare?.({ ...run, expert: span });
+    }
     const context: DecideContext = {
       step: i,
       totalSteps,
@@ -128,11 +159,17 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
       reuseStreak: streak,
       ...(last ? { last } : {}),
       ...(previous ? { previous } : {}),
+      expert: span,
     };
     let decision = policy.decide(context);
     if (decision.action === "reuse" && !last) {
-      forced.push(`policy "${policy.id}" asked to reuse at step ${i} with nothing computed yet; the step was computed`);
-      decision = { action: "compute", reason: "nothing cached yet" };
+      const newExpert = span.index > 0 && span.firstStep === i;
+      forced.push(
+        newExpert
+          ? `policy "${policy.id}" asked to reuse at step ${i}, the first step of expert "${span.name}"; the step was computed (no output is reused across an expert boundary)`
+          : `policy "${policy.id}" asked to reuse at step ${i} with nothing computed yet; the step was computed`,
+      );
+      decision = { action: "compute", reason: newExpert ? `first step of expert ${span.name}` : "nothing cached yet" };
     }
     let outputs: readonly Float32Array[];
     if (decision.action === "compute") {
@@ -153,13 +190,15 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
       policy.observe?.(computed);
       streak = 0;
       nfe++;
+      nfeBySpan[span.index]!++;
       computedSteps.push(i);
     } else {
       outputs = decision.outputs ?? (last as ComputedStep).outputs;
       streak++;
       reusedSteps.push(i);
     }
-    const prediction = useGuidance ? guide(outputs[0] as Float32Array, outputs[1] as Float32Array, guidanceScale) : (outputs[0] as Float32Array);
+    const scale = options.guidanceAt ? options.guidanceAt(i, t, span.name) : guidanceScale;
+    const prediction = useGuidance ? guide(outputs[0] as Float32Array, outputs[1] as Float32Array, scale) : (outputs[0] as Float32Array);
     x = scheduler.step(prediction, i, x, options.noise);
     options.onStep?.({
       type: "step",
@@ -173,6 +212,7 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
       ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
       reuseStreak: streak,
       nfe,
+      ...(spans.length > 1 ? { expert: span.name } : {}),
       elapsedMs: performance.now() - started,
     });
   }
@@ -186,6 +226,8 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
     wallMs: performance.now() - started,
     policy: policy.id,
     diagnostics: [...forced, ...(policy.diagnostics?.() ?? [])],
+    experts: spans.map((s) => ({ name: s.name, firstStep: s.firstStep, lastStep: s.lastStep, nfe: nfeBySpan[s.index]! })),
+    expertSwitches: switches,
   };
   return { latent: x, summary };
 }

@@ -37,7 +37,26 @@ export interface StepEvent {
   readonly reuseStreak: number;
   /** Full evaluations so far, including this step. */
   readonly nfe: number;
+  /** The expert that serves this step, for a model with more than one. */
+  readonly expert?: string;
   readonly elapsedMs: number;
+}
+
+/** Where a schedule passes from one expert to the next (the step is the new expert's first). */
+export interface ExpertSwitch {
+  readonly step: number;
+  readonly t: number;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** One expert's part of a run. */
+export interface ExpertUse {
+  readonly name: string;
+  readonly firstStep: number;
+  readonly lastStep: number;
+  /** Full evaluations made by this expert. */
+  readonly nfe: number;
 }
 
 export interface RunSummary {
@@ -53,4 +72,9 @@ export interface RunSummary {
   readonly policy: string;
   /** Loud warnings from the policy (a NaN indicator, a mismatched profile, …). */
   readonly diagnostics: readonly string[];
+  /** The expert spans of the run, in order (one for a single-transformer model). */
+  readonly experts?: readonly ExpertUse[];
+  /** Where the run passed from one expert to the next (empty with one expert). */
+  readonly expertSwitches?: readonly ExpertSwitch[];
 }
+

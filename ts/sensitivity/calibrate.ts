@@ -30,8 +30,9 @@ import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
-import { MAGCACHE_RATIOS_FORMAT, type MagcacheRatiosFile } from "./magcache-ratios.js";
-import { schedulerConfigHash, type ProfileValidity, type SensitivityProfile } from "./profile.js";
+import { MAGCACHE_RATIOS_FORMAT, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
+import { schedulerConfigHash, withExpertSections, type ProfileValidity, type SensitivityProfile } from "./profile.js";
+import { expertSpans } from "../sampling/experts.js";
 
 /** Prompts used for calibration-by-generation when the user gives none. */
 export const DEFAULT_CALIBRATION_PROMPTS: readonly string[] = [
@@ -323,7 +324,10 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
     if (conds.size > 0) await model.release([...conds.values()]).catch(() => undefined);
   }
   const origin = `calibrated: ${N} samples from ${fromMedia ? `${media.length} media item(s)` : "uncached generations"}, seed ${seed}`;
-  const { profile, dropped } = aggregateProfile(timesteps, measurements, validityOf(model, T, latentShape), origin);
+  const aggregated = aggregateProfile(timesteps, measurements, validityOf(model, T, latentShape), origin);
+  const dropped = aggregated.dropped;
+  // A model with two experts gets one section per expert (two experts are two models for the policy).
+  const profile = withExpertSections(aggregated.profile, model.info.experts, timesteps);
   return {
     profile,
     report: {
@@ -407,6 +411,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
         guidanceScale,
         model: { family: model.family, source: model.identity },
         schedulerIdentity,
+        experts: model.info.experts,
         onStep: () => {
           completed++;
           options.onProgress?.({ phase: "generate", sample: s, samples: N, completed, total: N * T });
@@ -422,7 +427,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
   }
   const c = magnitudeRatios(cond);
   const u = guided ? magnitudeRatios(uncond) : undefined;
-  const ratios: MagcacheRatiosFile = {
+  const whole: MagcacheRatiosFile = {
     format: MAGCACHE_RATIOS_FORMAT,
     version: 1,
     validFor: validityOf(model, T, latentShape),
@@ -434,5 +439,8 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
     samples: N,
     createdAt: new Date().toISOString(),
   };
+  // Per-expert sections for a model with several experts (the ratio across a switch is padding).
+  const experts = model.info.experts ?? [];
+  const ratios = experts.length > 1 ? withExpertRatios(whole, expertSpans(experts, model.scheduler(T, options.schedulerOptions ?? {}).timesteps)) : whole;
   return { ratios, report: { samples: N, steps: T, denoiseItems: items, wallMs: performance.now() - started } };
 }

@@ -7,6 +7,11 @@
  *
  * γ_k = mean over samples of ‖out_k‖ / ‖out_{k−1}‖ per CFG branch (index 0 is padding, as MagCache's
  * published arrays are laid out per branch).
+ *
+ * Version 2 (a model with several experts, Wan 2.2 A14B) adds "experts": one section per expert
+ * {name, tMin, tMax, ratios, uncondRatios?, std, uncondStd?} over that expert's steps, its first
+ * ratio padding (1) like index 0 (the ratio across a switch compares two models and is never used:
+ * the loop computes the first step of every expert); the top-level arrays are the sections joined.
  */
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -15,9 +20,20 @@ import type { ProfileValidity } from "./profile.js";
 
 export const MAGCACHE_RATIOS_FORMAT = "sencache-magcache-ratios" as const;
 
+/** One expert's ratios (version 2). */
+export interface MagcacheExpertRatios {
+  readonly name: string;
+  readonly tMin: number;
+  readonly tMax: number;
+  readonly ratios: readonly number[];
+  readonly uncondRatios?: readonly number[];
+  readonly std: readonly number[];
+  readonly uncondStd?: readonly number[];
+}
+
 export interface MagcacheRatiosFile {
   readonly format: typeof MAGCACHE_RATIOS_FORMAT;
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly validFor: ProfileValidity;
   readonly steps: number;
   readonly ratios: readonly number[];
@@ -26,6 +42,8 @@ export interface MagcacheRatiosFile {
   readonly uncondStd?: readonly number[];
   readonly samples: number;
   readonly createdAt?: string;
+  /** Version 2 only: per-expert sections. */
+  readonly experts?: readonly MagcacheExpertRatios[];
 }
 
 function invalid(source: string, what: string): never {
@@ -46,13 +64,17 @@ export function validateMagcacheRatios(value: unknown, source = "(object)"): Mag
   if (typeof value !== "object" || value === null) invalid(source, "is not an object");
   const o = value as Record<string, unknown>;
   if (o.format !== MAGCACHE_RATIOS_FORMAT) invalid(source, `has format ${JSON.stringify(o.format)} instead of "${MAGCACHE_RATIOS_FORMAT}"`);
+  if (o.version !== undefined && o.version !== 1 && o.version !== 2) invalid(source, `has version ${JSON.stringify(o.version)}, this sencache reads versions 1 and 2`);
+  if ((o.version === 2) !== (o.experts !== undefined)) invalid(source, "has expert sections without version 2, or version 2 without expert sections");
   const ratios = list(o.ratios, "ratios", source);
   if (ratios.length < 2) invalid(source, "has fewer than 2 ratios");
   const n = ratios.length;
   const validFor = typeof o.validFor === "object" && o.validFor !== null ? (o.validFor as ProfileValidity) : {};
+  const experts = o.experts !== undefined ? validateExpertRatios(o.experts, o, source) : undefined;
   return {
     format: MAGCACHE_RATIOS_FORMAT,
-    version: 1,
+    version: experts !== undefined ? 2 : 1,
+    ...(experts !== undefined ? { experts } : {}),
     validFor,
     steps: typeof o.steps === "number" ? o.steps : n,
     ratios,
@@ -62,6 +84,54 @@ export function validateMagcacheRatios(value: unknown, source = "(object)"): Mag
     samples: typeof o.samples === "number" ? o.samples : 0,
     ...(typeof o.createdAt === "string" ? { createdAt: o.createdAt } : {}),
   };
+}
+
+function validateExpertRatios(value: unknown, top: Record<string, unknown>, source: string): MagcacheExpertRatios[] {
+  if (!Array.isArray(value) || value.length === 0) invalid(source, 'has an "experts" that is not a non-empty list');
+  const names = new Set<string>();
+  const sections = value.map((v: unknown, i) => {
+    const e = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
+    if (typeof e.name !== "string" || e.name === "" || names.has(e.name)) invalid(source, `has expert section ${i} without a unique name`);
+    names.add(e.name);
+    if (typeof e.tMin !== "number" || typeof e.tMax !== "number" || !(e.tMin <= e.tMax)) invalid(source, `has expert "${e.name}" without a range tMin ≤ tMax`);
+    const r = list(e.ratios, `experts[${i}].ratios`, source);
+    if (r.length < 1) invalid(source, `has no ratios for expert "${e.name}"`);
+    return {
+      name: e.name,
+      tMin: e.tMin,
+      tMax: e.tMax,
+      ratios: r,
+      ...(e.uncondRatios !== undefined ? { uncondRatios: list(e.uncondRatios, `experts[${i}].uncondRatios`, source, r.length) } : {}),
+      std: e.std !== undefined ? list(e.std, `experts[${i}].std`, source, r.length) : new Array<number>(r.length).fill(0),
+      ...(e.uncondStd !== undefined ? { uncondStd: list(e.uncondStd, `experts[${i}].uncondStd`, source, r.length) } : {}),
+    } satisfies MagcacheExpertRatios;
+  });
+  const joined = sections.flatMap((s) => s.ratios);
+  const whole = top.ratios as number[];
+  if (joined.length !== whole.length || joined.some((v, j) => v !== whole[j])) invalid(source, 'has top-level "ratios" that are not its expert sections\' ratios joined');
+  return sections;
+}
+
+/**
+ * Split ratios measured over a whole schedule into per-expert sections (version 2): `spans` are the
+ * schedule's expert spans; each section's first ratio becomes padding (1, std 0). One span: unchanged.
+ */
+export function withExpertRatios(file: MagcacheRatiosFile, spans: readonly { name: string; tMin: number; tMax: number; firstStep: number; lastStep: number }[]): MagcacheRatiosFile {
+  if (spans.length < 2) return file;
+  if (new Set(spans.map((s) => s.name)).size !== spans.length) return file; // an expert visited twice: keep the whole-schedule array
+  const cut = (a: readonly number[] | undefined, s: (typeof spans)[number], pad: number): number[] | undefined =>
+    a === undefined ? undefined : a.slice(s.firstStep, s.lastStep + 1).map((v, j) => (j === 0 ? pad : v));
+  const experts: MagcacheExpertRatios[] = spans.map((s) => ({
+    name: s.name,
+    tMin: s.tMin,
+    tMax: s.tMax,
+    ratios: cut(file.ratios, s, 1)!,
+    ...(file.uncondRatios ? { uncondRatios: cut(file.uncondRatios, s, 1)! } : {}),
+    std: cut(file.std, s, 0)!,
+    ...(file.uncondStd ? { uncondStd: cut(file.uncondStd, s, 0)! } : {}),
+  }));
+  const join = (key: "ratios" | "uncondRatios" | "std" | "uncondStd"): number[] | undefined => (experts.every((e) => e[key] !== undefined) ? experts.flatMap((e) => [...e[key]!]) : undefined);
+  return validateMagcacheRatios({ ...file, version: 2, experts, ratios: join("ratios"), uncondRatios: join("uncondRatios"), std: join("std"), uncondStd: join("uncondStd") }, "(per-expert)");
 }
 
 /** Read a ratios file synchronously (the policy reads it when it is built, so a bad path fails early). */

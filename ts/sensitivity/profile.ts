@@ -9,9 +9,30 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { ProfileError } from "./errors.js";
 import { parseNpz } from "./npz.js";
+import { expertOf, type Expert } from "../sampling/experts.js";
 
 export const PROFILE_FORMAT = "sencache-profile" as const;
 export const PROFILE_VERSION = 1 as const;
+/**
+ * Version 2: a profile of a model with several experts (Wan 2.2 A14B). It carries `experts`, one
+ * section per expert with that expert's own timesteps and sensitivities; the top-level arrays are the
+ * sections concatenated in order (so tools that show a profile keep working). A policy looks up only
+ * in the section of the expert that serves the step. A version-1 reader refuses it.
+ */
+export const PROFILE_VERSION_EXPERTS = 2 as const;
+
+/** One expert's part of a version-2 profile. */
+export interface ProfileExpertSection {
+  readonly name: string;
+  readonly tMin: number;
+  readonly tMax: number;
+  readonly timesteps: readonly number[];
+  readonly J_x_norm: readonly number[];
+  readonly J_t_norm: readonly number[];
+  readonly sampleCounts?: readonly number[];
+  readonly J_x_std?: readonly number[];
+  readonly J_t_std?: readonly number[];
+}
 
 /** What a profile was calibrated for. Absent fields are not checked (a warning says so). */
 export interface ProfileValidity {
@@ -25,7 +46,7 @@ export interface ProfileValidity {
 
 export interface SensitivityProfile {
   readonly format: typeof PROFILE_FORMAT;
-  readonly version: typeof PROFILE_VERSION;
+  readonly version: typeof PROFILE_VERSION | typeof PROFILE_VERSION_EXPERTS;
   /** Calibrated timesteps, model units (any order; lookup is nearest). */
   readonly timesteps: readonly number[];
   /** Mean ‖J_x‖ estimate per timestep (α_x). */
@@ -48,6 +69,8 @@ export interface SensitivityProfile {
   /** Free text: "calibrated", "npz:sensitivity_wan21.npz", "resampled from …". */
   readonly origin?: string;
   readonly createdAt?: string;
+  /** Version 2 only: one section per expert (see PROFILE_VERSION_EXPERTS). */
+  readonly experts?: readonly ProfileExpertSection[];
 }
 
 // ---- construction and validation ---------------------------------------------------------------
@@ -72,7 +95,11 @@ export function validateProfile(value: unknown, source = "(object)"): Sensitivit
   if (typeof value !== "object" || value === null) invalid(source, "is not an object");
   const o = value as Record<string, unknown>;
   if (o.format !== PROFILE_FORMAT) invalid(source, `has format ${JSON.stringify(o.format)} instead of "${PROFILE_FORMAT}"`);
-  if (o.version !== PROFILE_VERSION) invalid(source, `has version ${JSON.stringify(o.version)}, this sencache reads version ${PROFILE_VERSION}`);
+  if (o.version !== PROFILE_VERSION && o.version !== PROFILE_VERSION_EXPERTS) {
+    invalid(source, `has version ${JSON.stringify(o.version)}, this sencache reads versions ${PROFILE_VERSION} and ${PROFILE_VERSION_EXPERTS}`);
+  }
+  if (o.version === PROFILE_VERSION && o.experts !== undefined) invalid(source, 'has expert sections but version 1 (expert sections need version 2)');
+  if (o.version === PROFILE_VERSION_EXPERTS && !Array.isArray(o.experts)) invalid(source, 'is version 2 but has no list "experts"');
   const timesteps = numberArray(o.timesteps, "timesteps", source);
   if (timesteps.length === 0) invalid(source, "has no timesteps");
   const n = timesteps.length;
@@ -80,7 +107,7 @@ export function validateProfile(value: unknown, source = "(object)"): Sensitivit
     -readonly [K in keyof SensitivityProfile]: SensitivityProfile[K];
   } = {
     format: PROFILE_FORMAT,
-    version: PROFILE_VERSION,
+    version: o.version === PROFILE_VERSION_EXPERTS ? PROFILE_VERSION_EXPERTS : PROFILE_VERSION,
     timesteps,
     J_x_norm: numberArray(o.J_x_norm, "J_x_norm", source, n, true),
     J_t_norm: numberArray(o.J_t_norm, "J_t_norm", source, n, true),
@@ -96,6 +123,7 @@ export function validateProfile(value: unknown, source = "(object)"): Sensitivit
   }
   if (typeof o.origin === "string") out.origin = o.origin;
   if (typeof o.createdAt === "string") out.createdAt = o.createdAt;
+  if (o.version === PROFILE_VERSION_EXPERTS) out.experts = validateSections(o.experts as unknown[], out, source);
   return out;
 }
 
@@ -110,6 +138,40 @@ function sampleMatrix(value: unknown, key: string, source: string, timesteps: nu
       return v;
     });
   });
+}
+
+const SECTION_ARRAYS = ["timesteps", "J_x_norm", "J_t_norm", "sampleCounts", "J_x_std", "J_t_std"] as const;
+
+function validateSections(list: readonly unknown[], top: SensitivityProfile, source: string): ProfileExpertSection[] {
+  if (list.length === 0) invalid(source, "has an empty expert list");
+  const names = new Set<string>();
+  const sections = list.map((value, i) => {
+    if (typeof value !== "object" || value === null) invalid(source, `has expert section ${i} that is not an object`);
+    const e = value as Record<string, unknown>;
+    if (typeof e.name !== "string" || e.name === "" || names.has(e.name)) invalid(source, `has expert section ${i} without a unique name`);
+    names.add(e.name);
+    if (typeof e.tMin !== "number" || typeof e.tMax !== "number" || !(e.tMin <= e.tMax)) invalid(source, `has expert "${e.name}" without a range tMin ≤ tMax`);
+    const ts = numberArray(e.timesteps, `experts[${i}].timesteps`, source);
+    if (ts.length === 0) invalid(source, `has no timesteps for expert "${e.name}"`);
+    if (ts.some((t) => t < (e.tMin as number) || t > (e.tMax as number))) invalid(source, `has a timestep of expert "${e.name}" outside its range [${e.tMin}, ${e.tMax}]`);
+    const section: Record<string, unknown> = { name: e.name, tMin: e.tMin, tMax: e.tMax, timesteps: ts };
+    for (const key of SECTION_ARRAYS.slice(1)) {
+      if (e[key] !== undefined) section[key] = numberArray(e[key], `experts[${i}].${key}`, source, ts.length, true);
+      else if (key === "J_x_norm" || key === "J_t_norm") invalid(source, `has no "${key}" for expert "${e.name}"`);
+    }
+    return section as unknown as ProfileExpertSection;
+  });
+  // The top-level arrays are the sections concatenated, in order.
+  for (const key of SECTION_ARRAYS) {
+    const whole = top[key];
+    const parts = sections.map((s) => s[key]);
+    if (whole === undefined && parts.every((p) => p === undefined)) continue;
+    const joined = parts.every((p) => p !== undefined) ? parts.flatMap((p) => [...(p as readonly number[])]) : undefined;
+    if (whole === undefined || joined === undefined || joined.length !== whole.length || joined.some((v, j) => v !== whole[j])) {
+      invalid(source, `has a top-level "${key}" that is not its expert sections' "${key}" concatenated`);
+    }
+  }
+  return sections;
 }
 
 function validateValidity(value: unknown, source: string): ProfileValidity {
@@ -141,7 +203,8 @@ function validateValidity(value: unknown, source: string): ProfileValidity {
 
 /** Build a profile from plain arrays (validated). */
 export function makeProfile(input: Omit<SensitivityProfile, "format" | "version">): SensitivityProfile {
-  return validateProfile({ ...input, format: PROFILE_FORMAT, version: PROFILE_VERSION }, "(constructed)");
+  const version = input.experts !== undefined ? PROFILE_VERSION_EXPERTS : PROFILE_VERSION;
+  return validateProfile({ ...input, format: PROFILE_FORMAT, version }, "(constructed)");
 }
 
 // ---- serialisation ----------------------------------------------------------------------------
@@ -354,4 +417,111 @@ export function assertProfileCompatible(profile: SensitivityProfile, run: Profil
 
 function fmtRange(sorted: readonly number[]): string {
   return sorted.length === 0 ? "none" : `${+sorted[0]!.toFixed(3)}…${+sorted[sorted.length - 1]!.toFixed(3)}`;
+}
+
+// ---- experts ------------------------------------------------------------------------------------
+
+/**
+ * Split a profile calibrated on a model with several experts into per-expert sections (version 2).
+ * Each timestep goes to the expert that serves it. J_t of an expert's last timestep was measured
+ * against f at the next scheduled timestep, which the other expert serves: a difference of two
+ * models, not a time derivative, so it is replaced by the J_t of that expert's previous timestep.
+ * With one expert the profile is returned as it is (version 1).
+ */
+export function withExpertSections(profile: SensitivityProfile, experts: readonly Expert[] | undefined, schedule: readonly number[] = profile.timesteps): SensitivityProfile {
+  if (experts === undefined || experts.length < 2) return profile; // a fake model may declare none
+  const groups = experts.map(() => [] as number[]);
+  profile.timesteps.forEach((t, i) => groups[expertOf(experts, t)]!.push(i));
+  const crossing = new Set<number>();
+  schedule.forEach((t, k) => {
+    const next = schedule[k + 1];
+    if (next !== undefined && expertOf(experts, next) !== expertOf(experts, t)) crossing.add(t);
+  });
+  const patched: string[] = [];
+  const sections: ProfileExpertSection[] = [];
+  experts.forEach((e, g) => {
+    const idx = groups[g]!;
+    if (idx.length === 0) return;
+    const pick = (a: readonly number[] | undefined): number[] | undefined => (a === undefined ? undefined : idx.map((i) => a[i]!));
+    const jt = pick(profile.J_t_norm)!;
+    const jtStd = pick(profile.J_t_std);
+    idx.forEach((i, j) => {
+      if (!crossing.has(profile.timesteps[i]!)) return;
+      const neighbour = j > 0 ? j - 1 : j + 1 < idx.length ? j + 1 : -1;
+      if (neighbour < 0) return;
+      jt[j] = jt[neighbour]!;
+      if (jtStd) jtStd[j] = jtStd[neighbour]!;
+      patched.push(`${e.name} t=${+profile.timesteps[i]!.toFixed(3)}`);
+    });
+    const section: Record<string, unknown> = { name: e.name, tMin: e.tMin, tMax: e.tMax, timesteps: pick(profile.timesteps), J_x_norm: pick(profile.J_x_norm), J_t_norm: jt };
+    if (profile.sampleCounts) section.sampleCounts = pick(profile.sampleCounts);
+    if (profile.J_x_std) section.J_x_std = pick(profile.J_x_std);
+    if (jtStd) section.J_t_std = jtStd;
+    sections.push(section as unknown as ProfileExpertSection);
+  });
+  const join = (key: (typeof SECTION_ARRAYS)[number]): number[] | undefined =>
+    sections.every((x) => x[key] !== undefined) ? sections.flatMap((x) => [...(x[key] as readonly number[])]) : undefined;
+  const out: Record<string, unknown> = {
+    ...profile,
+    format: PROFILE_FORMAT,
+    version: PROFILE_VERSION_EXPERTS,
+    experts: sections,
+    origin: `${profile.origin ?? "profile"}; per expert (${sections.map((x) => `${x.name} ${x.timesteps.length} timesteps`).join(", ")})${patched.length ? `; J_t at the last step before a switch taken from the same expert's neighbour (${patched.join(", ")})` : ""}`,
+  };
+  for (const key of SECTION_ARRAYS) {
+    const v = join(key);
+    if (v === undefined) delete out[key];
+    else out[key] = v;
+  }
+  // Per-sample matrices follow the same column order; J_t across a switch takes the neighbour's column too.
+  const order = groups.flat();
+  const swap = new Map<number, number>();
+  groups.forEach((idx) => idx.forEach((i, j) => {
+    if (crossing.has(profile.timesteps[i]!) && idx.length > 1) swap.set(i, j > 0 ? idx[j - 1]! : idx[j + 1]!);
+  }));
+  if (profile.J_x_samples) out.J_x_samples = profile.J_x_samples.map((row) => order.map((i) => row[i] ?? null));
+  if (profile.J_t_samples) out.J_t_samples = profile.J_t_samples.map((row) => order.map((i) => row[swap.get(i) ?? i] ?? null));
+  return validateProfile(out, "(per-expert)");
+}
+
+/**
+ * The part of a profile for one expert, as a version-1 profile: the expert's section of a version-2
+ * profile, or for a version-1 profile its timesteps inside the expert's range [tMin, tMax] (so a
+ * lookup never takes an α measured on the other expert).
+ */
+export function expertProfile(profile: SensitivityProfile, expert: Expert): SensitivityProfile {
+  let section: Omit<ProfileExpertSection, "name" | "tMin" | "tMax"> | undefined;
+  let columns: number[] = [];
+  if (profile.experts !== undefined) {
+    const at = profile.experts.findIndex((e) => e.name === expert.name);
+    section = profile.experts[at];
+    const offset = profile.experts.slice(0, Math.max(0, at)).reduce((a, e) => a + e.timesteps.length, 0);
+    columns = section ? section.timesteps.map((_, j) => offset + j) : [];
+    if (section === undefined) {
+      throw new ProfileError("profile-model-mismatch", `The sensitivity profile has sections for the experts ${profile.experts.map((e) => `"${e.name}"`).join(", ")} but not for "${expert.name}", which serves t in [${expert.tMin}, ${expert.tMax}] here; calibrate a profile for this model (sencache calibrate).`);
+    }
+  } else {
+    const idx = profile.timesteps.map((t, i) => (t >= expert.tMin && t <= expert.tMax ? i : -1)).filter((i) => i >= 0);
+    if (idx.length === 0) {
+      throw new ProfileError("profile-timesteps-mismatch", `The sensitivity profile has no timestep in [${expert.tMin}, ${expert.tMax}], the range of expert "${expert.name}"; calibrate a profile for this model (sencache calibrate).`);
+    }
+    const pick = (a: readonly number[] | undefined): number[] | undefined => (a === undefined ? undefined : idx.map((i) => a[i]!));
+    columns = idx;
+    section = { timesteps: pick(profile.timesteps)!, J_x_norm: pick(profile.J_x_norm)!, J_t_norm: pick(profile.J_t_norm)!, ...optional("sampleCounts", pick(profile.sampleCounts)), ...optional("J_x_std", pick(profile.J_x_std)), ...optional("J_t_std", pick(profile.J_t_std)) };
+  }
+  const out: Record<string, unknown> = {
+    format: PROFILE_FORMAT,
+    version: PROFILE_VERSION,
+    validFor: profile.validFor,
+    origin: `${profile.origin ?? "profile"} [expert ${expert.name}]`,
+    ...(profile.createdAt !== undefined ? { createdAt: profile.createdAt } : {}),
+  };
+  for (const key of SECTION_ARRAYS) if (section[key] !== undefined) out[key] = [...(section[key] as readonly number[])];
+  if (profile.J_x_samples) out.J_x_samples = profile.J_x_samples.map((row) => columns.map((i) => row[i] ?? null));
+  if (profile.J_t_samples) out.J_t_samples = profile.J_t_samples.map((row) => columns.map((i) => row[i] ?? null));
+  return validateProfile(out, `(expert ${expert.name})`);
+}
+
+function optional<K extends string>(key: K, value: number[] | undefined): { [P in K]?: number[] } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number[] };
 }
