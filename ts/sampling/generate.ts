@@ -8,6 +8,7 @@ import { schedulerConfigHash } from "../sensitivity/profile.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { NoiseSource, SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
+import { createScheduler } from "../schedulers/index.js";
 import { sample, type SampleResult } from "./loop.js";
 import type { Model } from "./model.js";
 import type { StepEvent } from "./types.js";
@@ -20,6 +21,17 @@ export interface GenerateOptions {
   /** Defaults come from the model (its sencache.json, else the family's defaults). */
   readonly steps?: number;
   readonly guidanceScale?: number;
+  /** Wan 2.2 A14B: the guidance scale on the low-noise expert's steps (default: the model's guidance_scale_2, else guidanceScale). */
+  readonly guidanceScale2?: number;
+  /** CogVideoX's dynamic CFG (use_dynamic_cfg): the scale follows the pipeline's cosine rule per step (default: the model's). */
+  readonly dynamicCfg?: boolean;
+  /** Text-encoder length (default: the model's max_sequence_length). */
+  readonly maxSequenceLength?: number;
+  /**
+   * Another scheduler class on the pipeline's scheduler config (as diffusers' `from_config`), e.g.
+   * "FlowMatchEulerDiscreteScheduler" for a UniPC pipeline (default: the pipeline's own).
+   */
+  readonly scheduler?: string;
   readonly height?: number;
   readonly width?: number;
   readonly numFrames?: number;
@@ -52,22 +64,28 @@ export async function generate(model: Model, options: GenerateOptions): Promise<
   const size = { height: options.height ?? d.height, width: options.width ?? d.width, numFrames: options.numFrames ?? d.numFrames };
   const latentShape = model.latentShape(size);
   const signal = options.signal;
-  const cond = await model.encodePrompt(options.prompt, signal ? { signal } : {});
-  const uncond = guidanceScale > 1 ? await model.encodePrompt(options.negativePrompt ?? "", signal ? { signal } : {}) : undefined;
+  const guidanceAt = guidanceRule(model, steps, guidanceScale, options);
+  const schedulerSpec = options.scheduler !== undefined ? { className: options.scheduler, config: model.info.scheduler.config } : model.info.scheduler;
+  const scheduler = createScheduler(schedulerSpec, steps, options.schedulerOptions ?? {});
+  const encodeOptions = { ...(signal ? { signal } : {}), ...(options.maxSequenceLength !== undefined ? { maxSequenceLength: options.maxSequenceLength } : {}) };
+  const cond = await model.encodePrompt(options.prompt, encodeOptions);
+  const uncond = guidanceScale > 1 ? await model.encodePrompt(options.negativePrompt ?? "", encodeOptions) : undefined;
   try {
     const initial = await model.prepareLatents(options.seed, size, signal);
     const result = await sample({
       denoiser: model,
-      scheduler: model.scheduler(steps, options.schedulerOptions ?? {}),
+      scheduler,
       latent: initial.data,
       latentShape,
       cond,
       ...(uncond !== undefined ? { uncond } : {}),
       guidanceScale,
+      ...(guidanceAt ? { guidanceAt } : {}),
       ...(options.policy ? { policy: options.policy } : {}),
       probes: model.probes,
       model: { family: model.family, source: model.identity },
-      schedulerIdentity: { className: model.info.scheduler.className, configHash: schedulerConfigHash(model.info.scheduler.className, model.info.scheduler.config) },
+      experts: model.info.experts,
+      schedulerIdentity: { className: schedulerSpec.className, configHash: schedulerConfigHash(schedulerSpec.className, schedulerSpec.config) },
       ...(options.log ? { log: options.log } : {}),
       noise: options.noise ?? new SeededNoiseSource(options.seed),
       ...(options.onStep ? { onStep: options.onStep } : {}),
@@ -78,4 +96,30 @@ export async function generate(model: Model, options: GenerateOptions): Promise<
   } finally {
     await model.release(uncond !== undefined ? [cond, uncond] : [cond]).catch(() => undefined);
   }
+}
+
+/**
+ * CogVideoX's dynamic CFG, as `CogVideoXPipeline.__call__` computes it with use_dynamic_cfg:
+ * 1 + g·(1 − cos(π·((T − t)/T)^5))/2, with t the timestep value and T the number of steps.
+ */
+export function dynamicCfgScale(guidanceScale: number, t: number, steps: number): number {
+  return 1 + (guidanceScale * (1 - Math.cos(Math.PI * ((steps - t) / steps) ** 5.0))) / 2;
+}
+
+/** The per-step guidance of a run, or undefined when one scale holds for every step. */
+function guidanceRule(model: Model, steps: number, guidanceScale: number, options: GenerateOptions): ((step: number, t: number, expert: string) => number) | undefined {
+  const g = model.info.guidance;
+  const dynamic = options.dynamicCfg ?? g?.dynamic ?? false;
+  const experts = model.info.experts ?? [];
+  const scale2 = experts.length > 1 ? (options.guidanceScale2 ?? g?.scale2 ?? undefined) : undefined;
+  if (options.guidanceScale2 !== undefined && experts.length < 2) {
+    throw new InvalidInputError(`guidanceScale2 applies to a model with two experts (Wan 2.2 A14B); this ${model.info.pipelineClass} has one.`);
+  }
+  if (scale2 !== undefined && (!Number.isFinite(scale2) || scale2 < 0)) throw new InvalidInputError(`guidanceScale2 must be a finite number ≥ 0, not ${scale2}.`);
+  if (!dynamic && (scale2 === undefined || scale2 === guidanceScale)) return undefined;
+  const low = experts.reduce((a, b) => (b.tMin < a.tMin ? b : a)).name;
+  return (_step, t, expert) => {
+    const base = scale2 !== undefined && expert === low ? scale2 : guidanceScale;
+    return dynamic ? dynamicCfgScale(base, t, steps) : base;
+  };
 }

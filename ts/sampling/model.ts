@@ -24,13 +24,23 @@ import type { ModelProbes } from "../policies/types.js";
 import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler, SetTimestepsOptions } from "../schedulers/types.js";
 import type { WorkerLike } from "../worker/client.js";
-import { float32Tensor, type LoadResult, type Request, type Tensor } from "../worker/codec.js";
+import { float32Tensor, type LoadGeometry, type LoadResult, type Request, type Tensor } from "../worker/codec.js";
+import { fromHalf, toHalf, type HalfDtype } from "../worker/half.js";
 import { isWorkerDied } from "../worker/supervisor.js";
+import { checkSize, readFolderGeometry } from "./geometry.js";
 import type { Denoiser, DenoiseItem } from "./types.js";
 
 export interface LoadOptions {
+  /** Weights dtype: "float32" (default), "bfloat16" or "float16" where the family's pipeline uses them. */
   readonly dtype?: string;
   readonly family?: string;
+  /** diffusers' enable_model_cpu_offload ("model") or enable_sequential_cpu_offload ("sequential"). */
+  readonly offload?: "model" | "sequential";
+  /** VAE tiling / slicing (lower decode memory). */
+  readonly vaeTiling?: boolean;
+  readonly vaeSlicing?: boolean;
+  /** Latents on the wire: "auto" (default: bf16/fp16 when the transformer runs in it), or one dtype. The loop stays float32. */
+  readonly wireDtype?: "auto" | "float32" | "bfloat16" | "float16";
   readonly signal?: AbortSignal;
   /** Start a fresh worker and return its client (see "Recovery" above); `OpenedWorker.restart`. */
   readonly restart?: () => Promise<WorkerLike>;
@@ -145,7 +155,16 @@ export class Model implements Denoiser {
   static async load(client: WorkerLike, source: string, options: LoadOptions = {}): Promise<Model> {
     // A local folder is resolved here, against the caller's working directory (the worker runs elsewhere).
     if (existsSync(source)) source = resolve(source);
-    const request = { op: "load" as const, source, ...(options.dtype ? { dtype: options.dtype } : {}), ...(options.family ? { family: options.family } : {}) };
+    const request = {
+      op: "load" as const,
+      source,
+      ...(options.dtype ? { dtype: options.dtype } : {}),
+      ...(options.family ? { family: options.family } : {}),
+      ...(options.offload ? { offload: options.offload } : {}),
+      ...(options.vaeTiling !== undefined ? { vaeTiling: options.vaeTiling } : {}),
+      ...(options.vaeSlicing !== undefined ? { vaeSlicing: options.vaeSlicing } : {}),
+      ...(options.wireDtype ? { wireDtype: options.wireDtype } : {}),
+    };
     const info = await client.request(request, { timeoutMs: 600_000, ...(options.signal ? { signal: options.signal } : {}) });
     return new Model(client, source, info, request, options);
   }
@@ -233,15 +252,23 @@ export class Model implements Denoiser {
     return createScheduler(this.info.scheduler, steps, options);
   }
 
-  /** The latent shape [1, C, F', H', W'] for a video size. */
+  /**
+   * Which sizes the model accepts: the worker's `geometry`, else what the local folder's configs say
+   * (geometry.ts), else the VAE factors alone.
+   */
+  get geometry(): LoadGeometry {
+    if (this.info.geometry) return this.info.geometry;
+    this.folderGeometry ??= readFolderGeometry(this.source)?.geometry ?? null;
+    const { spatialScale, temporalScale } = this.info.latent;
+    return this.folderGeometry ?? { patch: [1, 1, 1], spatialMultiple: spatialScale, frameRule: { multiple: temporalScale, plus: 1 } };
+  }
+
+  private folderGeometry: LoadGeometry | null | undefined;
+
+  /** The latent shape [1, C, F', H', W'] for a video size (refused in one sentence when the model cannot take it). */
   latentShape(size: LatentSize): number[] {
     const { channels, spatialScale, temporalScale } = this.info.latent;
-    for (const [name, value] of [["height", size.height], ["width", size.width]] as const) {
-      if (!Number.isInteger(value) || value <= 0 || value % spatialScale !== 0) {
-        throw new InvalidInputError(`The ${name} ${value} must be a positive multiple of ${spatialScale} for this model; pick another size.`);
-      }
-    }
-    if (!Number.isInteger(size.numFrames) || size.numFrames <= 0) throw new InvalidInputError(`numFrames must be a positive integer, not ${size.numFrames}.`);
+    checkSize(this.geometry, size, { model: `this model (${this.info.pipelineClass})`, vaeSpatial: spatialScale, vaeTemporal: temporalScale });
     const frames = Math.floor((size.numFrames - 1) / temporalScale) + 1;
     return [1, channels, frames, size.height / spatialScale, size.width / spatialScale];
   }
@@ -304,11 +331,16 @@ export class Model implements Denoiser {
       stacked.set(item.x, i * n);
     });
     const [, ...rest] = this.lastShape(n);
-    const x = float32Tensor(stacked, [items.length, ...rest]);
+    const shape = [items.length, ...rest];
+    // The wire dtype is the model's (bf16 latents for a bf16 model); conversion happens here, at the edge.
+    const wire = this.info.wireDtype;
+    const x = wire === "float32" ? float32Tensor(stacked, shape) : { dtype: wire, shape, data: toHalf(wire, stacked) };
     const { out } = await this.call((client, model) =>
       client.request({ op: "denoise", model, items: items.map(({ cond, t, branch }) => ({ cond: this.cond(cond), t, branch })), x }, signal ? { signal } : {}),
     );
-    return items.map((_, i) => out.data.subarray(i * n, (i + 1) * n));
+    const data = out.dtype === "float32" ? (out.data as Float32Array) : fromHalf(out.dtype as HalfDtype, out.data as Uint16Array);
+    if (data.length !== n * items.length) throw new InvalidInputError(`The worker returned ${data.length} values for ${items.length} items of ${n}; this is a worker bug, report it.`);
+    return items.map((_, i) => data.subarray(i * n, (i + 1) * n));
   }
 
   private shapes = new Map<number, number[]>();
