@@ -25,7 +25,7 @@ import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler, SetTimestepsOptions } from "../schedulers/types.js";
 import type { WorkerLike } from "../worker/client.js";
 import { float32Tensor, type LoadGeometry, type LoadResult, type Request, type Tensor } from "../worker/codec.js";
-import { fromHalf, toHalf, type HalfDtype } from "../worker/half.js";
+import { toHalf } from "../worker/half.js";
 import { isWorkerDied } from "../worker/supervisor.js";
 import { checkSize, readFolderGeometry } from "./geometry.js";
 import type { Denoiser, DenoiseItem } from "./types.js";
@@ -338,7 +338,7 @@ export class Model implements Denoiser {
     const { out } = await this.call((client, model) =>
       client.request({ op: "denoise", model, items: items.map(({ cond, t, branch }) => ({ cond: this.cond(cond), t, branch })), x }, signal ? { signal } : {}),
     );
-    const data = out.dtype === "float32" ? (out.data as Float32Array) : fromHalf(out.dtype as HalfDtype, out.data as Uint16Array);
+    const data = out.data; // the codec widened a bf16/fp16 output to float32
     if (data.length !== n * items.length) throw new InvalidInputError(`The worker returned ${data.length} values for ${items.length} items of ${n}; this is a worker bug, report it.`);
     return items.map((_, i) => data.subarray(i * n, (i + 1) * n));
   }

@@ -4,6 +4,7 @@
  */
 import { Packr, Unpackr } from "msgpackr";
 import { ProtocolError } from "../errors.js";
+import { fromHalf } from "./half.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -402,7 +403,8 @@ export interface ResultOf {
   load: LoadResult;
   encodePrompt: { readonly cond: string; readonly tokens: number };
   prepareLatents: { readonly latents: Tensor<Float32Array> };
-  denoise: { readonly out: Tensor<Float32Array> | Tensor<Uint16Array>; readonly items: number };
+  /** `out` is float32 whatever the wire carried; `wireDtype` says what that was. */
+  denoise: { readonly out: Tensor<Float32Array>; readonly items: number; readonly wireDtype: "float32" | "bfloat16" | "float16" };
   timeEmbedding: { readonly emb: Tensor<Float32Array> };
   decode: { readonly video: Tensor<Uint8Array> };
   encodeMedia: { readonly latents: Tensor<Float32Array> };
@@ -521,7 +523,9 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
         if (out === undefined || (out.dtype !== "float32" && out.dtype !== "bfloat16" && out.dtype !== "float16")) {
           throw new ProtocolError(`The worker's ${op} reply lacks the float32, bfloat16 or float16 tensor "out"; it does not follow proto/SPEC.md.`);
         }
-        return { out: { dtype: out.dtype, shape: out.shape, data: out.data }, items: num(r, "items", op) };
+        // Widened to float32 here, at the edge, so every caller sees float32 whatever the wire carried.
+        const data = out.dtype === "float32" ? (out.data as Float32Array) : fromHalf(out.dtype, out.data as Uint16Array);
+        return { out: { dtype: "float32", shape: out.shape, data }, items: num(r, "items", op), wireDtype: out.dtype };
       }
       case "timeEmbedding":
         return { emb: tensor(tensors, "emb", "float32", op) };
