@@ -4,6 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SencacheError } from "../errors.js";
 import { demoCommand } from "./commands/demo.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { benchCommand } from "./commands/bench.js";
 import { calibrateCommand } from "./commands/calibrate.js";
 import { generateCommand } from "./commands/generate.js";
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName("sencache")
     .command(demoCommand)
+    .command(doctorCommand)
     .command(benchCommand)
     .command(calibrateCommand)
     .command(generateCommand)

@@ -1,0 +1,70 @@
+"""`python -m sencache_worker.doctor`: what the worker's Python environment holds, as one JSON object on
+stdout (read by `sencache doctor`, which turns it into checks with fixes). Never downloads anything."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+
+
+def _version(name: str) -> str | None:
+    try:
+        mod = __import__(name)
+    except Exception:  # noqa: BLE001 - any import failure means "not usable"
+        return None
+    return str(getattr(mod, "__version__", "?"))
+
+
+def _lpips() -> dict:
+    try:
+        import lpips
+        import torch.hub
+    except ImportError as e:
+        return {"ok": False, "reason": f"the Python package lpips is not installed ({e})"}
+
+    def no_download(url, *a, **k):
+        raise RuntimeError(f"weights not available locally ({url})")
+
+    torch.hub.download_url_to_file = no_download
+    try:
+        lpips.LPIPS(net="alex", verbose=False)
+    except Exception as e:  # noqa: BLE001
+        return {"ok": False, "reason": f"its AlexNet weights are not in {torch.hub.get_dir()} ({str(e).splitlines()[0]})"}
+    return {"ok": True, "weights": torch.hub.get_dir()}
+
+
+def _encoder() -> dict:
+    try:
+        import imageio_ffmpeg
+    except ImportError as e:
+        return {"ok": False, "reason": f"imageio-ffmpeg is not installed ({e})"}
+    try:
+        return {"ok": True, "ffmpeg": imageio_ffmpeg.get_ffmpeg_exe(), "version": imageio_ffmpeg.get_ffmpeg_version()}
+    except Exception as e:  # noqa: BLE001
+        return {"ok": False, "reason": f"imageio-ffmpeg has no ffmpeg binary ({str(e).splitlines()[0]})"}
+
+
+def probe() -> dict:
+    out: dict = {"python": platform.python_version(), "executable": sys.executable}
+    for name in ("numpy", "zmq", "torch", "diffusers", "transformers"):
+        out[name] = _version(name)
+    if out["torch"] is not None:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        out["cuda"] = {"available": cuda, "version": torch.version.cuda,
+                       "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []}
+    if out["torch"] is not None and out["diffusers"] is not None:
+        import diffusers
+
+        from .adapters import ADAPTERS
+
+        out["families"] = {family: {cls: hasattr(diffusers, cls) for cls in a.pipeline_classes} for family, a in ADAPTERS.items()}
+        out["lpips"] = _lpips()
+    out["encoder"] = _encoder()
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(probe()))
