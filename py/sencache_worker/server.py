@@ -122,12 +122,7 @@ class Worker:
                 torch.set_num_interop_threads(1)
             except RuntimeError:
                 pass
-        want = self.device_arg
-        if want == "auto":
-            want = "cuda" if torch.cuda.is_available() else "cpu"
-        if want == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("--device cuda was asked for but torch sees no CUDA device; use --device cpu or auto")
-        self.torch_device = torch.device("cuda:0" if want == "cuda" else "cpu")
+        self.torch_device = resolve_device(self.device_arg, torch)
         try:
             diffusers.utils.logging.set_verbosity_error()
             diffusers.utils.logging.disable_progress_bar()
@@ -467,10 +462,32 @@ class Worker:
         return released
 
 
+def device_arg(value: str) -> str:
+    """argparse type of --device: auto, cpu, cuda or cuda:N."""
+    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return value
+    raise argparse.ArgumentTypeError(f"use auto, cpu, cuda or cuda:N (e.g. cuda:1), not {value!r}")
+
+
+def resolve_device(want: str, torch):
+    """The torch device for --device: auto picks cuda:0 when there is one; cuda:N must exist."""
+    if want == "auto":
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+    if want == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"--device {want} was asked for but torch sees no CUDA device; use --device cpu or auto")
+    index = 0 if want == "cuda" else int(want[5:])
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise RuntimeError(f"--device {want} was asked for but torch sees {count} CUDA device(s) (cuda:0..cuda:{count - 1})")
+    return torch.device(f"cuda:{index}")
+
+
 def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m sencache_worker", description="sencache denoiser worker (ZeroMQ ROUTER).")
     p.add_argument("--endpoint", required=True, help="ZeroMQ endpoint to bind, e.g. ipc:///tmp/sencache.sock or tcp://*:5555")
-    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu", help="compute device (default cpu)")
+    p.add_argument("--device", type=device_arg, default="cpu", help="compute device: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--max-message-bytes", type=int, default=P.DEFAULT_MAX_MESSAGE_BYTES,
                    help="largest accepted message, in tensor bytes (default 1 GiB)")

@@ -1,9 +1,10 @@
 /** Options and set-up shared by the commands that run a model. */
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Argv } from "yargs";
 import { InvalidInputError } from "../errors.js";
-import { Model } from "../sampling/model.js";
+import { checkSize, readFolderGeometry, type VideoSize } from "../sampling/geometry.js";
+import { Model, type LoadOptions } from "../sampling/model.js";
 import { openWorker, type OpenedWorker } from "../worker/open.js";
 import { openPool, readPoolFile, type WorkerPool } from "../worker/pool.js";
 import { PACKAGE_ROOT } from "../worker/supervisor.js";
@@ -23,6 +24,35 @@ export interface ModelArgs {
   threads?: number;
   timeout: number;
   restarts: number;
+  dtype?: string;
+  offload?: string;
+  vaeTiling?: boolean;
+  vaeSlicing?: boolean;
+  wireDtype?: string;
+}
+
+/** `auto`, `cpu`, `cuda` or `cuda:N`. */
+export const DEVICE_PATTERN = /^(auto|cpu|cuda(:\d+)?)$/;
+
+/** The GPU-side load options of the CLI as Model.load takes them (the TS side never changes with the device). */
+export function loadOptionsOf(args: ModelArgs): Pick<LoadOptions, "dtype" | "offload" | "vaeTiling" | "vaeSlicing" | "wireDtype"> {
+  return {
+    ...(args.dtype !== undefined ? { dtype: args.dtype } : {}),
+    ...(args.offload !== undefined && args.offload !== "none" ? { offload: args.offload as "model" | "sequential" } : {}),
+    ...(args.vaeTiling ? { vaeTiling: true } : {}),
+    ...(args.vaeSlicing ? { vaeSlicing: true } : {}),
+    ...(args.wireDtype !== undefined ? { wireDtype: args.wireDtype as "auto" | "float32" | "bfloat16" | "float16" } : {}),
+  };
+}
+
+/**
+ * Refuse a size a local model folder cannot take before any worker starts (its configs say the
+ * latent geometry, see ts/sampling/geometry.ts); a hub id is left to the worker.
+ */
+export function checkSizeBeforeStart(model: string, size: Partial<VideoSize>): void {
+  const g = readFolderGeometry(model);
+  if (g === undefined) return;
+  checkSize(g.geometry, size, { model: `the model ${basename(model)} (${g.pipelineClass})`, vaeSpatial: g.vae.spatial, vaeTemporal: g.vae.temporal });
 }
 
 export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
@@ -33,11 +63,21 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     .option("workers", { type: "number", default: 1, describe: "local workers to spawn as a pool (each restarted if it dies)" })
     .option("curve-server-key", { type: "string", describe: "the worker's CURVE public key file (<name>.public from sencache keys new); needed for a worker on another machine" })
     .option("insecure", { type: "boolean", default: false, describe: "connect to a worker on another machine without CURVE" })
-    .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device of a spawned worker" })
+    .option("device", { type: "string", default: "auto", describe: "torch device of a spawned worker: auto, cpu, cuda or cuda:N" })
+    .option("dtype", { type: "string", choices: ["float32", "bfloat16", "float16"], describe: "weights dtype (bf16 for the released video models on a GPU; default float32)" })
+    .option("offload", { type: "string", choices: ["none", "model", "sequential"], describe: "CPU offload: model (enable_model_cpu_offload) or sequential (default none)" })
+    .option("vae-tiling", { type: "boolean", describe: "decode with VAE tiling (less GPU memory)" })
+    .option("vae-slicing", { type: "boolean", describe: "decode with VAE slicing" })
+    .option("wire-dtype", { type: "string", choices: ["auto", "float32", "bfloat16", "float16"], describe: "latents on the wire (default auto: the transformer's dtype when it is bf16/fp16)" })
     .option("threads", { type: "number", describe: "torch CPU threads of a spawned worker" })
     .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply (with --connect also for the worker's first answer)" })
     .option("restarts", { type: "number", default: 2, describe: "times a spawned worker that died is replaced, the samples in flight resuming where they were (0: fail at once)" })
-    .check(checkNumbers({ timeout: POSITIVE, threads: COUNT, restarts: WHOLE })) as unknown as Argv<T & ModelArgs>;
+    .check(checkNumbers({ timeout: POSITIVE, threads: COUNT, restarts: WHOLE }))
+    .check((argv) => {
+      const d = (argv as { device?: unknown }).device;
+      if (typeof d !== "string" || !DEVICE_PATTERN.test(d)) throw new InvalidInputError(`--device must be auto, cpu, cuda or cuda:N (e.g. cuda:1), not ${JSON.stringify(d)}.`);
+      return true;
+    }) as unknown as Argv<T & ModelArgs>;
 }
 
 /** Open a worker (spawned or connected), load the model, run `fn`, and always close the worker. */
@@ -62,10 +102,11 @@ async function poolFor(args: ModelArgs): Promise<WorkerPool | undefined> {
   });
 }
 
-export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: OpenedWorker | WorkerPool) => Promise<R>): Promise<R> {
+export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: OpenedWorker | WorkerPool) => Promise<R>, size: Partial<VideoSize> = {}): Promise<R> {
   if (args.model === BUNDLED_MODEL && !existsSync(join(BUNDLED_MODEL, "model_index.json"))) {
     throw new InvalidInputError(`The bundled model is missing at ${BUNDLED_MODEL}; restore it from git, or pass --model.`);
   }
+  checkSizeBeforeStart(args.model, size);
   if (!Number.isInteger(args.restarts) || args.restarts < 0) {
     throw new InvalidInputError(`--restarts must be a whole number ≥ 0, not ${String(args.restarts)}.`);
   }
@@ -76,7 +117,7 @@ export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: O
     };
     process.once("SIGINT", interrupt);
     try {
-      return await fn(await Model.load(pool, args.model), pool);
+      return await fn(await Model.load(pool, args.model, loadOptionsOf(args)), pool);
     } finally {
       process.removeListener("SIGINT", interrupt);
       await pool.close();
@@ -98,6 +139,7 @@ export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: O
   process.once("SIGINT", interrupt);
   try {
     const model = await Model.load(worker.client, args.model, {
+      ...loadOptionsOf(args),
       ...(worker.restart ? { restart: worker.restart } : {}),
       maxRestarts: args.restarts,
       onRestart: ({ attempt, maxRestarts, error }) => {

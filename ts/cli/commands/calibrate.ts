@@ -159,7 +159,7 @@ async function run(args: CalibrateArgs): Promise<void> {
       if (dropped > 0) console.log(`warning: ${dropped} non-finite measurement(s) were dropped`);
       console.log(`use it with --policy "sencache:profile=${args.out}"`);
     }
-  });
+  }, { ...(args.height !== undefined ? { height: args.height } : {}), ...(args.width !== undefined ? { width: args.width } : {}), ...(args.frames !== undefined ? { numFrames: args.frames } : {}) });
 }
 
 export const calibrateCommand: CommandModule<object, CalibrateArgs> = {

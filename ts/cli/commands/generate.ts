@@ -5,6 +5,7 @@ import { resolvePolicyForModel } from "../../policies/model-files.js";
 import { generate } from "../../sampling/generate.js";
 import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeGif } from "../../media/index.js";
+import { describeExperts } from "../../sampling/experts.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
@@ -16,6 +17,10 @@ interface GenerateArgs extends ModelArgs, PluginArgs {
   seed: number;
   steps?: number;
   guidance?: number;
+  guidance2?: number;
+  dynamicCfg?: boolean;
+  maxSequenceLength?: number;
+  scheduler?: string;
   height?: number;
   width?: number;
   frames?: number;
@@ -36,6 +41,10 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option("seed", { type: "number", default: 0, describe: "seed of the initial latent" })
       .option("steps", { type: "number", describe: "denoising steps (default: the model's)" })
       .option("guidance", { type: "number", describe: "classifier-free guidance scale (default: the model's)" })
+      .option("guidance-2", { type: "number", describe: "guidance scale on the low-noise expert's steps of a two-expert model (Wan 2.2 A14B; default: the model's guidance_scale_2)" })
+      .option("dynamic-cfg", { type: "boolean", describe: "CogVideoX's dynamic CFG (use_dynamic_cfg; default: the model's)" })
+      .option("max-sequence-length", { type: "number", describe: "text-encoder tokens (default: the model's)" })
+      .option("scheduler", { type: "string", describe: "another scheduler class on the pipeline's config, e.g. FlowMatchEulerDiscreteScheduler (default: the pipeline's)" })
       .option("height", { type: "number" })
       .option("width", { type: "number" })
       .option("frames", { type: "number", describe: "number of video frames" })
@@ -67,9 +76,13 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         ...(args.height !== undefined ? { height: args.height } : {}),
         ...(args.width !== undefined ? { width: args.width } : {}),
         ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
+        ...(args.guidance2 !== undefined ? { guidanceScale2: args.guidance2 } : {}),
+        ...(args.dynamicCfg !== undefined ? { dynamicCfg: args.dynamicCfg } : {}),
+        ...(args.maxSequenceLength !== undefined ? { maxSequenceLength: args.maxSequenceLength } : {}),
+        ...(args.scheduler !== undefined ? { scheduler: args.scheduler } : {}),
         policy,
         decode: true,
-        onStep: (e) => bar.tick(1, `NFE ${e.nfe} · ${e.action}`),
+        onStep: (e) => bar.tick(1, `NFE ${e.nfe} · ${e.action}${e.expert ? ` · ${e.expert}` : ""}`),
       });
       bar.done();
       ensureParent(args.out);
@@ -84,9 +97,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         console.log(JSON.stringify({ ...s, out: args.out }, null, 2));
       } else {
         console.log(`policy ${s.policy}: NFE ${s.nfe}/${s.totalSteps} (speed-up ×${s.speedup.toFixed(2)}), ${(s.wallMs / 1000).toFixed(2)} s; reused steps: [${s.reusedSteps.join(", ")}]`);
+        const experts = describeExperts(s);
+        if (experts) console.log(`experts: ${experts}`);
         for (const d of s.diagnostics) console.log(`warning: ${d}`);
         console.log(`wrote ${args.out}`);
       }
-    });
+    }, { ...(args.height !== undefined ? { height: args.height } : {}), ...(args.width !== undefined ? { width: args.width } : {}), ...(args.frames !== undefined ? { numFrames: args.frames } : {}) });
   },
 };
