@@ -11,7 +11,7 @@ import { mean, PSNR_CAP, standardError } from "../../ts/bench/metrics.js";
 import { parseSweep } from "../../ts/bench/plan.js";
 import { probeLpips } from "../../ts/bench/lpips.js";
 import { writeBenchOutputs } from "../../ts/bench/report.js";
-import { decodePng } from "../../ts/media/png.js";
+import { imageInfo } from "../media/helpers.js";
 import { Model } from "../../ts/sampling/model.js";
 import { makeProfile, profileToJson } from "../../ts/sensitivity/profile.js";
 import { WorkerProcess } from "../../ts/worker/supervisor.js";
@@ -136,9 +136,10 @@ test.serial("LPIPS is reported unavailable with a reason, never faked", (t) => {
   t.true(result.aggregates.settings.every((s) => s.lpips === null));
 });
 
-test.serial("outputs: results.json parses, results.md has one row per setting, the SVG one polyline per policy, the PNG decodes", (t) => {
+test.serial("outputs: results.json parses, results.md has one row per setting, the plots are drawn (matplotlib PNG + SVG)", async (t) => {
   const out = join(dir, "out");
-  const files = writeBenchOutputs(result, out);
+  const files = await writeBenchOutputs(result, out);
+  t.is(files.plotError, undefined);
   const json = JSON.parse(readFileSync(files.json, "utf8")) as BenchResult;
   t.is(json.records.length, result.records.length);
   t.is(json.environment.steps, T);
@@ -154,9 +155,13 @@ test.serial("outputs: results.json parses, results.md has one row per setting, t
   t.true(rows.every((r) => r.includes("unavailable")));
   t.regex(md, /LPIPS: unavailable — /);
   const svg = readFileSync(files.svg, "utf8");
-  t.is(svg.match(/<polyline/g)?.length, 3); // fixed-interval, sencache-budget, sencache
-  const img = decodePng(readFileSync(files.png));
-  t.true(img.width > 100 && img.height > 100);
+  for (const policy of ["fixed-interval", "sencache-budget", "sencache"]) t.true(svg.includes(`<!-- ${policy} -->`), `legend entry ${policy}`);
+  t.like(imageInfo(files.png), { format: "PNG" });
+  t.true(imageInfo(files.png).width >= 1200, "large enough to read 1 dB");
+  // Fig. 5: the output change along every clip's uncached run, T − 1 values per branch.
+  t.is(result.outputChange?.length, result.clips.length);
+  t.true(result.outputChange!.every((c) => c.cond.length === T - 1 && c.t.length === T - 1 && c.uncond?.length === T - 1 && c.cond.every((v) => v > 0)));
+  t.like(imageInfo(files.outputChange!.png), { format: "PNG" });
 });
 
 test.serial("concurrency > 1: quality pass through runMany, speed-ups from a serial timing pass", async (t) => {

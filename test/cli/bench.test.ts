@@ -1,11 +1,11 @@
 /** `sencache bench` end to end through the CLI entry (tsx, no build), on the tiny random pipeline. */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { decodePng } from "../../ts/media/png.js";
+import { imageInfo } from "../media/helpers.js";
 import { makeProfile, profileToJson } from "../../ts/sensitivity/profile.js";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
 import { tinyModelDir } from "../helpers/tiny.js";
@@ -21,7 +21,7 @@ test("bench --help documents the sweep syntax", async (t) => {
   t.regex(stdout, /--seeds-count/);
 });
 
-test("bench: prompts file, seeds, a policy and a sweep → results.json, results.md, pareto.svg/png", async (t) => {
+test("bench: prompts file, seeds, a policy and a sweep → results.json, results.md, pareto and output-change plots, MP4s; --replot redraws from results.json", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "sencache-cli-bench-"));
   const prompts = join(dir, "prompts.txt");
   writeFileSync(prompts, "# two prompts\na red square moving left\n\na blue circle growing\n");
@@ -33,7 +33,7 @@ test("bench: prompts file, seeds, a policy and a sweep → results.json, results
   const { stdout, stderr } = await cli([
     "bench", "--model", tinyModelDir(), "--device", "cpu", "--threads", "1",
     "--prompts", prompts, "--seeds", "0,1", "--steps", "4", "--guidance", "2", "--height", "16", "--width", "16", "--frames", "5",
-    "--policy", "fixed-interval:k=2", "--sweep", "sencache:nfe=2,3,resample=true", "--profile", profile, "--at-nfe", "2,2.5", "--out", out,
+    "--policy", "fixed-interval:k=2", "--sweep", "sencache:nfe=2,3,resample=true", "--profile", profile, "--at-nfe", "2,2.5", "--out", out, "--videos", "mp4",
   ]);
   t.log(stdout);
   t.regex(stderr, /bench/); // progress bar
@@ -48,8 +48,18 @@ test("bench: prompts file, seeds, a policy and a sweep → results.json, results
   const md = readFileSync(join(out, "results.md"), "utf8");
   const rows = md.split("## Settings")[1]!.split("\n## ")[0]!.split("\n").filter((l) => l.startsWith("|")).slice(2);
   t.is(rows.length, 4);
-  t.is(readFileSync(join(out, "pareto.svg"), "utf8").match(/<polyline/g)?.length, 2);
-  t.true(decodePng(readFileSync(join(out, "pareto.png"))).width > 0);
+  t.true(readFileSync(join(out, "pareto.svg"), "utf8").includes("<!-- fixed-interval -->"));
+  t.like(imageInfo(join(out, "pareto.png")), { format: "PNG" });
+  t.like(imageInfo(join(out, "output-change.png")), { format: "PNG" });
+  t.is(readdirSync(join(out, "videos")).filter((f) => f.endsWith(".mp4")).length, 16);
+  t.regex(stdout, /wrote .*pareto\.png.*output-change\.png/);
+  // --replot: the plots again from results.json alone, no model, no worker
+  const again = join(dir, "again");
+  const replot = await cli(["bench", "--replot", join(out, "results.json"), "--out", again]);
+  t.regex(replot.stdout, /wrote .*results\.md.*pareto\.png/);
+  t.like(imageInfo(join(again, "pareto.png")), { format: "PNG" });
+  const bad = await t.throwsAsync(cli(["bench", "--replot", join(out, "results.md")]));
+  t.regex((bad as { stderr?: string }).stderr ?? "", /not a sencache bench results\.json|Cannot read the bench results/);
 });
 
 test("bench: a malformed sweep fails with a clear message and exit code 1", async (t) => {

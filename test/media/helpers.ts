@@ -26,3 +26,16 @@ export function pseudoRandomBytes(n: number, seed: number): Uint8Array {
   }
   return out;
 }
+
+export interface ImageInfo {
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+}
+
+/** What Pillow reads from an image file (format, size, frame count). */
+export function imageInfo(path: string): ImageInfo {
+  const code = "import json,sys\nfrom PIL import Image\nim=Image.open(sys.argv[1])\nprint(json.dumps(dict(format=im.format,width=im.width,height=im.height,frames=getattr(im,'n_frames',1))))";
+  return JSON.parse(execFileSync(PYTHON, ["-c", code, path], { encoding: "utf8" })) as ImageInfo;
+}

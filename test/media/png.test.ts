@@ -1,7 +1,7 @@
 import test from "ava";
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
-import { crc32, decodePng, encodePng } from "../../ts/media/index.js";
+import { crc32, decodePng, encodePng } from "../../ts/media/png.js";
 import { pseudoRandomBytes, ROOT } from "./helpers.js";
 
 const fixture = (name: string): Buffer => readFileSync(`${ROOT}test/fixtures/media/${name}`);

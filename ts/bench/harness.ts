@@ -28,6 +28,8 @@ import { aggregate, type Aggregates, type Clip, type RunRecord } from "./aggrega
 import { lpipsScores, probeLpips, type LpipsOptions, type LpipsStatus } from "./lpips.js";
 import { median, psnr, psnrLatent, ssim } from "./metrics.js";
 import { expandSettings, REFERENCE_LABEL, type BenchPlan, type PolicySetting } from "./plan.js";
+import { OutputChangeRecorder, type OutputChangeCurve } from "./output-change.js";
+import type { Tensor } from "../worker/codec.js";
 
 export interface BenchProgress {
   /** Runs finished so far, out of `total` (quality and timing runs together). */
@@ -54,6 +56,8 @@ export interface BenchOptions {
   readonly registry?: PolicyRegistry;
   /** One-line notes (policy logs, LPIPS status). */
   readonly log?: (message: string) => void;
+  /** Called with each scored run's decoded video (quality pass), e.g. to write it as MP4. */
+  readonly onVideo?: (setting: PolicySetting, clip: Clip, video: Tensor<Uint8Array>) => Promise<void> | void;
 }
 
 /** One serial (reference, setting) timing pair of the timing pass. */
@@ -91,6 +95,11 @@ export interface BenchResult {
   readonly lpips: LpipsStatus;
   readonly nfePoints: readonly number[];
   readonly aggregates: Aggregates;
+  /**
+   * Mean absolute change of consecutive denoiser outputs along each clip's uncached reference run
+   * (the SenCache paper's Fig. 5), recorded during the quality pass. Absent in older results files.
+   */
+  readonly outputChange?: readonly OutputChangeCurve[];
   readonly wallSeconds: number;
 }
 
@@ -141,7 +150,15 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
     options.onProgress?.({ done, total, phase, setting, clip, nfe });
   };
 
-  const request = (setting: PolicySetting, clip: Clip, decode: boolean): RunRequest => ({
+  const recorders = new Map<number, OutputChangeRecorder>();
+  /** The uncached quality run of a clip evaluates through a recorder of its output changes. */
+  const recorderFor = (setting: PolicySetting, clip: Clip, decode: boolean): OutputChangeRecorder | undefined => {
+    if (setting.label !== REFERENCE_LABEL || !decode) return undefined;
+    const r = new OutputChangeRecorder(model);
+    recorders.set(clip.index, r);
+    return r;
+  };
+  const request = (setting: PolicySetting, clip: Clip, decode: boolean, recorder = recorderFor(setting, clip, decode)): RunRequest => ({
     prompt: clip.prompt,
     negativePrompt,
     seed: clip.seed,
@@ -149,6 +166,7 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
     guidanceScale,
     ...size,
     decode,
+    ...(recorder ? { denoiser: recorder } : {}),
     ...(setting.label === REFERENCE_LABEL ? {} : { policy: () => registry.resolve(setting.spec, setting.overrides) }),
     ...(options.log ? { log: options.log } : {}),
   });
@@ -188,6 +206,7 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
         progress("quality", setting.label, clip.index, result.summary.nfe);
         const outcome = { setting, clip, result };
         outcomes.push(outcome);
+        if (options.onVideo && result.video) await options.onVideo(setting, clip, result.video);
         serialWall.set(outcome, await medianWall(setting, clip, "quality", result));
       }
     }
@@ -199,6 +218,7 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
       onResult: (i, r) => progress("quality", jobs[i]!.setting.label, jobs[i]!.clip.index, r.summary.nfe),
     });
     results.forEach((result, i) => outcomes.push({ ...jobs[i]!, result }));
+    if (options.onVideo) for (const o of outcomes) if (o.result.video) await options.onVideo(o.setting, o.clip, o.result.video);
   }
 
   // ---- serial timing pass (concurrency > 1 only)
@@ -303,6 +323,7 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
     lpips,
     nfePoints,
     aggregates: aggregate(records, settings, clips.length, nfePoints),
+    outputChange: [...recorders.entries()].sort(([a], [b]) => a - b).map(([clip, r]) => r.curve(clip)),
     wallSeconds: (performance.now() - started) / 1000,
   };
 }

@@ -1,13 +1,17 @@
 /**
  * Benchmark outputs in one folder: `results.json` (every record, the aggregates and the
- * environment), `results.md` (tables), `pareto.svg` / `pareto.png` (PSNR vs mean NFE, one curve
- * per policy, ± SE bars).
+ * environment), `results.md` (tables), `pareto.png` / `pareto.svg` (PSNR vs mean NFE with the paired
+ * differences at the NFE points and the speed-up against its bound) and `output-change.png` / `.svg`
+ * (the change of consecutive denoiser outputs along the uncached runs, the SenCache paper's Fig. 5),
+ * drawn by matplotlib (../plots).
  */
+import { readFileSync } from "node:fs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { InvalidInputError } from "../errors.js";
+import { drawPlot, outputChangePlotSpec, paretoPlotSpec, speedupsAboveBound } from "../plots/index.js";
 import type { MeanSe } from "./aggregate.js";
 import type { BenchResult } from "./harness.js";
-import { plotPareto, type ParetoSeries } from "./plot.js";
 import { formatMeanSe, formatNumber, markdownTable } from "./table.js";
 
 export interface BenchFiles {
@@ -15,18 +19,14 @@ export interface BenchFiles {
   readonly markdown: string;
   readonly svg: string;
   readonly png: string;
+  /** The Fig. 5 plot (absent when the results hold no output-change curves). */
+  readonly outputChange?: { readonly svg: string; readonly png: string };
+  /** Why the plots were not drawn (the JSON and markdown are written regardless). */
+  readonly plotError?: string;
 }
 
 const ms = (v: MeanSe | null, decimals: number): string => (v === null ? "–" : v.n > 1 ? formatMeanSe(v.mean, v.se, decimals) : formatNumber(v.mean, decimals));
 const signed = (mean: number, se: number, decimals = 2): string => `${mean >= 0 ? "+" : ""}${formatMeanSe(mean, se, decimals)}`;
-
-/** Series for the Pareto plot: one per policy (the reference left out). */
-export function paretoSeries(result: BenchResult): ParetoSeries[] {
-  return Object.entries(result.aggregates.curves).map(([name, points]) => ({
-    name,
-    points: points.map((p) => ({ nfe: p.nfe, value: p.psnr.mean, se: p.psnr.se })),
-  }));
-}
 
 export function benchMarkdown(result: BenchResult): string {
   const env = result.environment;
@@ -113,23 +113,66 @@ export function benchMarkdown(result: BenchResult): string {
       );
     }
   }
+  const noisy = speedupsAboveBound(result);
+  if (noisy.length > 0) {
+    lines.push(
+      "## Speed-ups above the NFE bound",
+      "",
+      "Caching only skips evaluations, so a wall-clock speed-up cannot exceed T / NFE; these measured ones do, which is timing noise (the machine's load changed between the runs), not a gain:",
+      "",
+      markdownTable(["Setting", "NFE", "Wall speed-up", "Bound T / NFE"], noisy.map((n) => [n.setting, formatNumber(n.nfe, 1), `×${formatNumber(n.speedup, 3)}`, `×${formatNumber(n.bound, 3)}`]), { align: ["left", "right", "right", "right"] }),
+      "",
+    );
+  }
   const diagnostics = [...new Set(result.records.flatMap((r) => r.diagnostics.map((d) => `${r.setting}: ${d}`)))];
   if (diagnostics.length > 0) lines.push("## Policy diagnostics", "", ...diagnostics.map((d) => `- ${d}`), "");
   return `${lines.join("\n")}\n`;
 }
 
-/** Write results.json, results.md, pareto.svg and pareto.png into `dir` (created). */
-export function writeBenchOutputs(result: BenchResult, dir: string): BenchFiles {
+/** Draw pareto.png/.svg and (when the results have its data) output-change.png/.svg into `dir`. */
+export async function writeBenchPlots(result: BenchResult, dir: string): Promise<Pick<BenchFiles, "svg" | "png" | "outputChange">> {
   mkdirSync(dir, { recursive: true });
-  const files: BenchFiles = { json: join(dir, "results.json"), markdown: join(dir, "results.md"), svg: join(dir, "pareto.svg"), png: join(dir, "pareto.png") };
-  writeFileSync(files.json, `${JSON.stringify(result, null, 1)}\n`);
-  writeFileSync(files.markdown, benchMarkdown(result));
-  const plot = plotPareto(paretoSeries(result), {
-    title: `PSNR vs NFE (T = ${result.environment.steps}, ${result.clips.length} clips)`,
-    xLabel: "mean NFE",
-    yLabel: "PSNR vs uncached (dB)",
-  });
-  writeFileSync(files.svg, plot.svg);
-  writeFileSync(files.png, plot.png);
-  return files;
+  await drawPlot(paretoPlotSpec(result, join(dir, "pareto")));
+  const change = outputChangePlotSpec(result, join(dir, "output-change"));
+  if (change) await drawPlot(change);
+  return {
+    svg: join(dir, "pareto.svg"),
+    png: join(dir, "pareto.png"),
+    ...(change ? { outputChange: { svg: join(dir, "output-change.svg"), png: join(dir, "output-change.png") } } : {}),
+  };
+}
+
+/**
+ * Write results.json and results.md, then the plots, into `dir` (created). A plot that cannot be drawn
+ * (no Python environment here) does not lose the results: its reason is in `plotError`, and
+ * `sencache bench --replot DIR/results.json` draws it later.
+ */
+export async function writeBenchOutputs(result: BenchResult, dir: string, options: { plots?: boolean } = {}): Promise<BenchFiles> {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, "results.json");
+  const markdown = join(dir, "results.md");
+  writeFileSync(json, `${JSON.stringify(result, null, 1)}\n`);
+  writeFileSync(markdown, benchMarkdown(result));
+  const base = { json, markdown, svg: join(dir, "pareto.svg"), png: join(dir, "pareto.png") };
+  if (options.plots === false) return base;
+  try {
+    return { ...base, ...(await writeBenchPlots(result, dir)) };
+  } catch (error) {
+    return { ...base, plotError: (error as Error).message };
+  }
+}
+
+/** Read a bench `results.json` (checked to be one). */
+export function readBenchResult(path: string): BenchResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new InvalidInputError(`Cannot read the bench results ${path} (${(error as Error).message.split("\n")[0]}); pass the results.json a \`sencache bench\` wrote.`);
+  }
+  const r = value as Partial<BenchResult> | null;
+  if (r === null || typeof r !== "object" || r.format !== "sencache-bench" || r.aggregates === undefined) {
+    throw new InvalidInputError(`${path} is not a sencache bench results.json (no "format": "sencache-bench" with aggregates); pass the results.json a \`sencache bench\` wrote.`);
+  }
+  return r as BenchResult;
 }

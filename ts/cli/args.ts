@@ -2,7 +2,7 @@
  * Checks of the CLI's arguments that run in yargs, before any worker is spawned: each bad value is
  * refused in one sentence that echoes what was typed (a number option given "abc" says "abc", not NaN).
  */
-import { extname } from "node:path";
+import { videoFormatOf } from "../media/video.js";
 import { InvalidInputError } from "../errors.js";
 
 export interface NumberRule {
@@ -57,15 +57,7 @@ export function checkNumbers(rules: Readonly<Record<string, NumberRule>>): (argv
   };
 }
 
-/** The video containers `generate --out` can write, by file extension. */
-export const VIDEO_EXTENSIONS: readonly string[] = [".gif"];
-
-/** Refuse an output name whose extension is not a format this version writes (never GIF bytes under .mp4). */
+/** Refuse an output name whose extension is not a format sencache writes (.mp4, .gif, .png; never GIF bytes under .mp4). */
 export function checkVideoOut(flag: string, path: string): void {
-  const ext = extname(path).toLowerCase();
-  if (VIDEO_EXTENSIONS.includes(ext)) return;
-  const stem = ext ? path.slice(0, -ext.length) : path;
-  throw new InvalidInputError(
-    `--${flag} ${path}: ${ext ? `"${ext}" is not a video format this version writes` : "the name has no extension"}; use ${VIDEO_EXTENSIONS.join(" or ")} (for example ${stem}${VIDEO_EXTENSIONS[0]}).`,
-  );
+  videoFormatOf(path, flag);
 }

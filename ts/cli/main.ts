@@ -9,6 +9,7 @@ import { benchCommand } from "./commands/bench.js";
 import { calibrateCommand } from "./commands/calibrate.js";
 import { generateCommand } from "./commands/generate.js";
 import { policiesCommand } from "./commands/policies.js";
+import { profileCommand } from "./commands/profile.js";
 import { workerCommand } from "./commands/worker.js";
 import { keysCommand } from "./commands/keys.js";
 
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(calibrateCommand)
     .command(generateCommand)
     .command(policiesCommand)
+    .command(profileCommand)
     .command(workerCommand)
     .command(keysCommand)
     .demandCommand(1, "Name a command; see --help.")

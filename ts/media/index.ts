@@ -1,19 +1,17 @@
-export { crc32, decodePng, encodePng, type DecodedPng } from "./png.js";
-export { buildPalette, encodeGif, lzwEncode, type GifOptions, type Palette } from "./gif.js";
-export { composeGrid, type GridImage, type GridOptions, type GridRow, type Point } from "./grid.js";
-export { drawText, glyphBitmap, hasGlyph, textHeight, textWidth, GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH } from "./font.js";
-export { blit, createImage, fillRect, getPixel, setPixel, upscaleNearest, type Rgb, type RgbImage } from "./image.js";
 export {
-  frameToPng,
-  stripToPng,
+  DEFAULT_FPS,
+  VIDEO_FILE_FORMATS,
+  defaultScale,
+  videoFormatOf,
   videoFrame,
   videoShape,
-  videoToGif,
-  writeFramePng,
-  writeGif,
-  writeImagePng,
-  writeStripPng,
-  type StripOptions,
+  writeGrid,
+  writeVideo,
+  type EncoderHost,
+  type GridRow,
   type VideoShape,
   type VideoTensor,
+  type WriteGridOptions,
+  type WriteVideoOptions,
+  type WrittenVideo,
 } from "./video.js";

@@ -1,13 +1,16 @@
 /**
- * Video tensors as the worker returns them (`{ shape: [F, H, W, 3], data }`, uint8 RGB) and
- * helpers that write them as `.gif` (animation), `.png` (first frame) or a `.png` frame strip.
- * The `write*` helpers are synchronous and create the parent directory.
+ * Video files from the frames the worker decodes (`{ shape: [F, H, W, 3], data }`, uint8 RGB).
+ *
+ * The encoding itself is done by maintained libraries on the worker's Python side (op `encode_video`:
+ * MP4 H.264 yuv420p through imageio-ffmpeg's bundled ffmpeg, GIF / PNG through Pillow), and the
+ * encoded file comes back as one byte frame that is written here — where the user runs the CLI, also
+ * when the worker runs on another machine (`--connect`). Nothing here encodes pixels itself.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { encodeGif, type GifOptions } from "./gif.js";
-import { composeGrid } from "./grid.js";
-import { encodePng } from "./png.js";
+import { dirname, extname } from "node:path";
+import { InvalidInputError } from "../errors.js";
+import type { EncodeVideoResult, VideoFormat } from "../worker/codec.js";
+import type { WorkerLike } from "../worker/client.js";
 
 /** Structurally compatible with the worker's `Tensor<Uint8Array>`. */
 export interface VideoTensor {
@@ -47,59 +50,117 @@ export function videoFrame(video: VideoTensor, index: number): Uint8Array {
   return video.data.subarray(index * n, (index + 1) * n);
 }
 
-export function videoToGif(video: VideoTensor, options: GifOptions = {}): Buffer {
-  const { frames, height, width } = videoShape(video);
-  return encodeGif(video.data, frames, height, width, options);
+/** Output file extensions and the format each writes (`.png`: the frames side by side). */
+export const VIDEO_FILE_FORMATS: Readonly<Record<string, Exclude<VideoFormat, "grid">>> = { ".mp4": "mp4", ".gif": "gif", ".png": "png" };
+
+/** The format a path's extension names, or an InvalidInputError that lists the ones written. */
+export function videoFormatOf(path: string, flag = "out"): Exclude<VideoFormat, "grid"> {
+  const ext = extname(path).toLowerCase();
+  const format = VIDEO_FILE_FORMATS[ext];
+  if (format) return format;
+  const stem = ext ? path.slice(0, -ext.length) : path;
+  throw new InvalidInputError(
+    `--${flag} ${path}: ${ext ? `"${ext}" is not a format sencache writes` : "the name has no extension"}; use .mp4 (H.264), .gif or .png (the frames side by side), for example ${stem}.mp4.`,
+  );
 }
 
-/** The first frame (or frame `index`) as a PNG, upscaled by `scale`. */
-export function frameToPng(video: VideoTensor, index = 0, scale = 1): Buffer {
-  const { height, width } = videoShape(video);
-  const strip = composeGrid([{ frames: videoFrame(video, index) }], { numFrames: 1, height, width, scale, gap: 0, padding: 0 });
-  return encodePng(strip.data, strip.width, strip.height);
+/** Frames per second when the worker does not say (older workers): Wan's usual rate. */
+export const DEFAULT_FPS = 16;
+
+/** The integer upscaling that makes a small video at least 128 px on its short side (1 for 128 px and up). */
+export function defaultScale(height: number, width: number): number {
+  return Math.max(1, Math.ceil(128 / Math.max(1, Math.min(height, width))));
 }
 
-export interface StripOptions {
-  readonly frameIndices?: readonly number[];
+/** Anything that reaches a worker: a `WorkerClient`, or a `Model` (its current client). */
+export type EncoderHost = WorkerLike | { readonly client: WorkerLike };
+
+function clientOf(host: EncoderHost): WorkerLike {
+  return "client" in host ? host.client : host;
+}
+
+export interface WriteVideoOptions {
+  /** Frames per second (default: the model's, else 16). Ignored for `.png`. */
+  readonly fps?: number;
+  /** Integer nearest-neighbour upscaling (default `defaultScale`: small videos to ≥ 128 px). */
   readonly scale?: number;
-  readonly gap?: number;
-  readonly label?: string;
+  /** The format (default: from the file's extension). */
+  readonly format?: Exclude<VideoFormat, "grid">;
+  readonly signal?: AbortSignal;
 }
 
-/** All (or selected) frames side by side in one PNG. */
-export function stripToPng(video: VideoTensor, options: StripOptions = {}): Buffer {
-  const { frames, height, width } = videoShape(video);
-  const grid = composeGrid([{ frames: video.data, ...(options.label !== undefined ? { label: options.label } : {}) }], {
-    numFrames: frames,
-    height,
-    width,
-    scale: options.scale ?? 1,
-    gap: options.gap ?? 1,
-    padding: 0,
-    ...(options.frameIndices ? { frameIndices: options.frameIndices } : {}),
-  });
-  return encodePng(grid.data, grid.width, grid.height);
+export interface WrittenVideo extends Omit<EncodeVideoResult, "data"> {
+  readonly path: string;
+  readonly bytes: number;
+  /** A sentence when the frames were padded (an odd size in H.264 yuv420p), else undefined. */
+  readonly note?: string;
 }
 
-// Synchronous on purpose: the files are small and CLI commands write them right before exiting.
-function write(path: string, bytes: Buffer): void {
+function fpsOf(host: EncoderHost, fps: number | undefined): number {
+  if (fps !== undefined) return fps;
+  const info = (host as { info?: { defaults?: { fps?: number } } }).info;
+  return info?.defaults?.fps ?? DEFAULT_FPS;
+}
+
+function write(path: string, data: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, bytes);
+  writeFileSync(path, data);
 }
 
-export function writeGif(path: string, video: VideoTensor, options: GifOptions = {}): void {
-  write(path, videoToGif(video, options));
+/** Encode a video in the worker (MP4, GIF or a PNG strip, by the extension) and write it to `path`. */
+export async function writeVideo(host: EncoderHost, path: string, video: VideoTensor, options: WriteVideoOptions = {}): Promise<WrittenVideo> {
+  const format = options.format ?? videoFormatOf(path);
+  const { frames, height, width } = videoShape(video);
+  const fps = fpsOf(host, options.fps);
+  const scale = options.scale ?? defaultScale(height, width);
+  const tensor = { dtype: "uint8" as const, shape: [frames, height, width, 3], data: video.data };
+  const { data, ...info } = await clientOf(host).request({ op: "encodeVideo", video: tensor, format, fps, scale }, options.signal ? { signal: options.signal } : {});
+  if (data.length === 0) throw new InvalidInputError(`The worker encoded an empty ${format} file for ${path}; run \`sencache doctor\` to check its video encoder.`);
+  write(path, data);
+  const padded = info.padBottom > 0 || info.padRight > 0;
+  return {
+    ...info,
+    path,
+    bytes: data.length,
+    ...(padded ? { note: `${width * scale}×${height * scale} was padded to ${info.width}×${info.height} (H.264 yuv420p needs an even width and height; the extra edge row/column repeats the last one)` } : {}),
+  };
 }
 
-export function writeFramePng(path: string, video: VideoTensor, index = 0, scale = 1): void {
-  write(path, frameToPng(video, index, scale));
+export interface GridRow {
+  /** Text above the row (e.g. "teacache NFE 21 PSNR 31.2"). */
+  readonly label: string;
+  readonly video: VideoTensor;
 }
 
-export function writeStripPng(path: string, video: VideoTensor, options: StripOptions = {}): void {
-  write(path, stripToPng(video, options));
+export interface WriteGridOptions {
+  readonly title?: string;
+  /** Frames to show as columns (default: all). */
+  readonly columns?: readonly number[];
+  readonly scale?: number;
+  readonly signal?: AbortSignal;
 }
 
-/** Write an RGB image (e.g. `composeGrid`'s result) as a PNG file. */
-export function writeImagePng(path: string, image: { readonly width: number; readonly height: number; readonly data: Uint8Array }): void {
-  write(path, encodePng(image.data, image.width, image.height));
+/** A PNG grid (one labelled row per video, frames as columns, a title), made by Pillow in the worker. */
+export async function writeGrid(host: EncoderHost, path: string, rows: readonly GridRow[], options: WriteGridOptions = {}): Promise<WrittenVideo> {
+  if (rows.length === 0) throw new RangeError("writeGrid: at least one row is needed.");
+  const shapes = rows.map((r) => videoShape(r.video));
+  const { frames, height, width } = shapes[0]!;
+  if (shapes.some((s) => s.frames !== frames || s.height !== height || s.width !== width)) throw new RangeError("writeGrid: every row's video must have the same shape.");
+  const n = frames * height * width * 3;
+  const data = new Uint8Array(rows.length * n);
+  rows.forEach((r, i) => data.set(r.video.data, i * n));
+  const { data: png, ...info } = await clientOf(host).request(
+    {
+      op: "encodeVideo",
+      video: { dtype: "uint8", shape: [rows.length, frames, height, width, 3], data },
+      format: "grid",
+      scale: options.scale ?? defaultScale(height, width),
+      labels: rows.map((r) => r.label),
+      ...(options.title !== undefined ? { title: options.title } : {}),
+      ...(options.columns ? { columns: options.columns } : {}),
+    },
+    options.signal ? { signal: options.signal } : {},
+  );
+  write(path, png);
+  return { ...info, path, bytes: png.length };
 }

@@ -11,7 +11,7 @@ import type { Tensor } from "../worker/codec.js";
 import { createScheduler } from "../schedulers/index.js";
 import { sample, type SampleResult } from "./loop.js";
 import type { Model } from "./model.js";
-import type { StepEvent } from "./types.js";
+import type { Denoiser, StepEvent } from "./types.js";
 
 export interface GenerateOptions {
   readonly prompt: string;
@@ -42,6 +42,8 @@ export interface GenerateOptions {
    * owns it: by default a `SeededNoiseSource` seeded with `seed`, so a run is reproducible from its seed.
    */
   readonly noise?: NoiseSource;
+  /** Evaluate through this instead of the model itself (e.g. a wrapper that records the outputs); default: the model. */
+  readonly denoiser?: Denoiser;
   /** Decode the final latent to uint8 video frames [F, H, W, 3]. */
   readonly decode?: boolean;
   readonly onStep?: (event: StepEvent) => void;
@@ -73,7 +75,7 @@ export async function generate(model: Model, options: GenerateOptions): Promise<
   try {
     const initial = await model.prepareLatents(options.seed, size, signal);
     const result = await sample({
-      denoiser: model,
+      denoiser: options.denoiser ?? model,
       scheduler,
       latent: initial.data,
       latentShape,

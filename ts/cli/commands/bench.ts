@@ -1,12 +1,14 @@
 /** `sencache bench`: quality vs speed of cache policies on any model and prompt set. */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { InvalidInputError } from "../../errors.js";
 import { PolicyOptionsError, parseSpec } from "../../policies/index.js";
 import { missingProfileMessage, modelPolicyDefaults } from "../../policies/model-files.js";
 import { runBench } from "../../bench/harness.js";
 import { expandSettings, parseSweep, type PlanEntry } from "../../bench/plan.js";
-import { writeBenchOutputs } from "../../bench/report.js";
+import { benchMarkdown, readBenchResult, writeBenchOutputs, writeBenchPlots, type BenchFiles } from "../../bench/report.js";
+import { writeVideo } from "../../media/index.js";
+import { dirname, join } from "node:path";
 import { modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
@@ -33,6 +35,8 @@ interface BenchArgs extends ModelArgs, PluginArgs {
   repeats: number;
   lpips: string;
   json: boolean;
+  replot?: string;
+  videos: string;
 }
 
 const SWEEP_HELP = `Sweep syntax: "id:key=v1,v2,v3[,other=value…]" — the first key is swept over every value that follows it (a..b or a..b..step for integer ranges); later key=value options are shared. Examples: "sencache:eps=0.05,0.1,0.2", "sencache:nfe=14..26..4,n=3", "fixed-interval:k=2..5", "teacache:delta=0.05,0.1".`;
@@ -87,7 +91,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option("sweep", { type: "string", array: true, describe: `a sweep of one option (repeatable). ${SWEEP_HELP}` })
       .option("profile", { type: "string", describe: "default sensitivity profile (.json/.npz) for settings whose policy takes one and names none" })
       .option("at-nfe", { type: "string", describe: 'NFE points to read every policy\'s curve at, e.g. "18,21"' })
-      .option("out", { type: "string", default: "out/bench", describe: "output folder: results.json, results.md, pareto.svg, pareto.png" })
+      .option("out", { type: "string", default: "out/bench", describe: "output folder: results.json, results.md, pareto.png/.svg, output-change.png/.svg" })
+      .option("videos", { type: "string", default: "none", choices: ["none", "mp4", "gif"], describe: "also write every scored run's video to OUT/videos/ (MP4: H.264)" })
+      .option("replot", { type: "string", describe: "redraw the plots (and results.md) from a results.json without running anything; writes next to it unless --out is given" })
       .option("concurrency", { type: "number", default: 1, describe: "samples in flight in the quality pass; > 1 adds a serial timing pass for speed-ups" })
       .option("timing-clips", { type: "number", describe: "with --concurrency > 1: clips of the serial timing pass (default 2)" })
       .option("repeats", { type: "number", default: 1, describe: "timed runs per wall-time measurement; the median is used (extra runs are not decoded)" })
@@ -98,6 +104,15 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         `${SWEEP_HELP}\n\nWithout --policy/--sweep the plan is "fixed-interval:k=2..4" (plus "sencache:eps=0.05,0.1,0.2" when --profile is given). The uncached reference (policy none) always runs. See docs/benchmark.md.`,
       ) as never,
   handler: async (args) => {
+    if (args.replot !== undefined) {
+      const result = readBenchResult(args.replot);
+      const dir = process.argv.some((a) => a === "--out" || a.startsWith("--out=")) ? args.out : dirname(args.replot);
+      const files = { ...(await writeBenchPlots(result, dir)) };
+      const md = join(dir, "results.md");
+      writeFileSync(md, benchMarkdown(result));
+      report(files, [md]);
+      return;
+    }
     await loadPlugins(args.plugin);
     const { prompts, seeds, settings } = planFromArgs(args);
     const nfePoints = args.atNfe !== undefined ? numberList(args.atNfe, "--at-nfe") : [];
@@ -137,6 +152,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
           repeats: args.repeats,
           ...(args.timingClips !== undefined ? { timingClips: args.timingClips } : {}),
           lpips,
+          ...(args.videos !== "none" ? { onVideo: async (setting, clip, video) => void (await writeVideo(model, join(args.out, "videos", `c${clip.index}-${setting.label.replace(/[^A-Za-z0-9=.,_-]+/g, "_")}.${args.videos}`), video)) } : {}),
           log: (m) => process.stderr.write(`${m}\n`),
           onProgress: (p) => {
             bar ??= new ProgressBar({ total: p.total, label: "bench", stream: process.stderr });
@@ -145,7 +161,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         },
       );
       bar?.done();
-      const files = writeBenchOutputs(result, args.out);
+      const files = await writeBenchOutputs(result, args.out);
       if (args.json) {
         console.log(JSON.stringify({ files, lpips: result.lpips, aggregates: result.aggregates }, null, 2));
       } else {
@@ -153,8 +169,14 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
           console.log(`${s.setting.padEnd(32)} NFE ${s.nfe.mean.toFixed(1).padStart(5)}  PSNR ${s.psnr.mean.toFixed(2)} ± ${s.psnr.se.toFixed(2)} dB  SSIM ${s.ssim.mean.toFixed(4)}${s.speedup ? `  ×${s.speedup.mean.toFixed(2)} wall` : ""}`);
         }
         if (!result.lpips.available) console.log(`LPIPS unavailable: ${result.lpips.reason}`);
-        console.log(`wrote ${files.json}, ${files.markdown}, ${files.svg}, ${files.png}`);
+        report(files, [files.json, files.markdown]);
       }
+      if (files.plotError) console.error(`warning: ${files.plotError} The results are saved; draw the plots later with: sencache bench --replot ${files.json}`);
     });
   },
 };
+
+function report(files: Partial<BenchFiles>, first: string[]): void {
+  const drawn = files.plotError ? [] : [files.png, files.svg, files.outputChange?.png, files.outputChange?.svg].filter((f): f is string => f !== undefined);
+  console.log(`wrote ${[...first, ...drawn].join(", ")}`);
+}

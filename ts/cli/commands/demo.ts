@@ -1,6 +1,6 @@
 /**
  * `sencache demo`: the main job. Generates a few prompts with the bundled trained model on CPU,
- * uncached and with each cache policy, writes a GIF per run and a side-by-side grid, and prints a
+ * uncached and with each cache policy, writes a video per run (MP4 by default, or GIF) and a side-by-side grid (PNG), and prints a
  * table (policy, NFE, wall time, speed-up, PSNR / SSIM against the uncached output of the same seed).
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import type { CommandModule } from "yargs";
 import { mean, psnr, ssim } from "../../bench/metrics.js";
 import { markdownTable } from "../../bench/table.js";
 import { InvalidInputError } from "../../errors.js";
-import { composeGrid, writeGif, writeImagePng } from "../../media/index.js";
+import { writeGrid, writeVideo } from "../../media/index.js";
 import { resolvePolicyForModel } from "../../policies/model-files.js";
 import { generate, type GenerateResult } from "../../sampling/generate.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
@@ -23,6 +23,7 @@ interface DemoArgs extends ModelArgs, PluginArgs {
   steps?: number;
   policy?: string[];
   out: string;
+  format: "mp4" | "gif";
 }
 
 /** Prompts the bundled model never saw in training (held-out attribute combinations), unless the model names its own. */
@@ -58,7 +59,7 @@ function slug(text: string): string {
 
 export const demoCommand: CommandModule<object, DemoArgs> = {
   command: "demo",
-  describe: "Generate with the bundled model, uncached and with each cache policy; write GIFs, a grid and a table",
+  describe: "Generate with the bundled model, uncached and with each cache policy; write a video per run, a grid and a table",
   builder: (y) =>
     pluginOption(modelOptions(y))
       .option("prompt", { type: "string", array: true, describe: "prompts (default: the model's demo prompts)" })
@@ -66,6 +67,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option("steps", { type: "number", describe: "denoising steps (default: the model's, 50 for the bundled one)" })
       .option("policy", { type: "string", array: true, describe: "policies to compare (default: none, SenCache, its budget mode, TeaCache, MagCache, EasyCache, fixed-interval)" })
       .option("out", { type: "string", default: "out/demo", describe: "output folder" })
+      .option("format", { type: "string", default: "mp4", choices: ["mp4", "gif"], describe: "file format of each run's video (MP4: H.264 yuv420p)" })
       .check(checkNumbers({ steps: COUNT, seed: WHOLE })) as never,
   handler: async (args) => {
     await loadPlugins(args.plugin);
@@ -79,7 +81,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       const steps = args.steps ?? model.info.defaults.numInferenceSteps;
       const { height, width, numFrames } = model.info.defaults;
       const bar = new ProgressBar({ total: prompts.length * specs.length * steps, label: "demo", stream: process.stderr });
-      const runs: { prompt: number; spec: string; result: GenerateResult; gif: string }[] = [];
+      const runs: { prompt: number; spec: string; result: GenerateResult; file: string }[] = [];
       for (const [p, prompt] of prompts.entries()) {
         for (const [k, spec] of specs.entries()) {
           const policy = resolvePolicyForModel(spec, { source: args.model }).policy;
@@ -92,10 +94,10 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
             onStep: (e) => bar.tick(1, `${policy.id} NFE ${e.nfe}`),
             log: (m) => console.error(`note: ${m}`),
           });
-          const gif = join(args.out, `p${p + 1}-${k}-${slug(spec.split(":")[0] ?? spec)}.gif`);
-          ensureParent(gif);
-          writeGif(gif, result.video as NonNullable<GenerateResult["video"]>, { delayMs: 125, scale: 4 });
-          runs.push({ prompt: p, spec, result, gif });
+          const file = join(args.out, `p${p + 1}-${k}-${slug(spec.split(":")[0] ?? spec)}.${args.format}`);
+          ensureParent(file);
+          await writeVideo(model, file, result.video as NonNullable<GenerateResult["video"]>);
+          runs.push({ prompt: p, spec, result, file });
         }
       }
       bar.done();
@@ -121,19 +123,23 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         ];
       });
 
-      const grid = composeGrid(
-        runs.map((r) => ({ label: `${r.prompt + 1} ${r.result.summary.policy} NFE ${r.result.summary.nfe}${r.spec === "none" ? "" : ` PSNR ${psnr(video(r.result), video(reference(r.prompt))).toFixed(1)}`}`, frames: video(r.result) })),
-        { numFrames, height, width, scale: 3, gap: 2, title: `SENCACHE DEMO: ${steps} STEPS, CACHED VS UNCACHED (ROW GROUPS = PROMPTS 1-${prompts.length})` },
-      );
       const gridPath = join(args.out, "grid.png");
-      writeImagePng(gridPath, grid);
+      await writeGrid(
+        model,
+        gridPath,
+        runs.map((r) => ({
+          label: `prompt ${r.prompt + 1} · ${r.result.summary.policy} · NFE ${r.result.summary.nfe}${r.spec === "none" ? " (reference)" : ` · PSNR ${psnr(video(r.result), video(reference(r.prompt))).toFixed(1)} dB`}`,
+          video: r.result.video as NonNullable<GenerateResult["video"]>,
+        })),
+        { title: `sencache demo: ${steps} steps, cached vs uncached (row groups = prompts 1–${prompts.length})`, scale: 3 },
+      );
 
       console.log(`\nprompts (seed = ${args.seed} + index):`);
       prompts.forEach((p, i) => console.log(`  ${i + 1}. ${p}`));
       console.log(`\n${markdownTable(["policy", "NFE", "wall s", "speed-up", "PSNR dB", "SSIM"], rows)}`);
       console.log(`\nPSNR / SSIM: decoded frames against the uncached output of the same prompt and seed; speed-up: uncached wall / policy wall, same run.`);
-      console.log(`wrote ${runs.length} GIFs under ${args.out}/ and ${gridPath}`);
-      if (runs.some((r) => !existsSync(r.gif))) throw new InvalidInputError("A GIF was not written; check that the output folder is writable.");
+      console.log(`wrote ${runs.length} ${args.format.toUpperCase()} files under ${args.out}/ and ${gridPath}`);
+      if (runs.some((r) => !existsSync(r.file))) throw new InvalidInputError("A video was not written; check that the output folder is writable.");
     });
   },
 };

@@ -1,15 +1,15 @@
-/** `sencache generate`: one text-to-video sample with a cache policy; writes a GIF and a summary. */
+/** `sencache generate`: one text-to-video sample with a cache policy; writes an MP4 (or GIF / PNG strip) and a summary. */
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { resolvePolicyForModel } from "../../policies/model-files.js";
 import { generate } from "../../sampling/generate.js";
 import { closePython, pythonPromptHook } from "../../interop/python.js";
-import { writeGif } from "../../media/index.js";
+import { writeVideo, type WrittenVideo } from "../../media/index.js";
 import { describeExperts } from "../../sampling/experts.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
-import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers, checkVideoOut } from "../args.js";
+import { COUNT, NON_NEGATIVE, POSITIVE, WHOLE, checkNumbers, checkVideoOut } from "../args.js";
 
 interface GenerateArgs extends ModelArgs, PluginArgs {
   prompt: string;
@@ -26,6 +26,8 @@ interface GenerateArgs extends ModelArgs, PluginArgs {
   frames?: number;
   policy: string;
   out: string;
+  fps?: number;
+  scale?: number;
   latentOut?: string;
   json: boolean;
   promptHook?: string;
@@ -33,7 +35,7 @@ interface GenerateArgs extends ModelArgs, PluginArgs {
 
 export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: "generate",
-  describe: "Generate one video with a cache policy and write it as an animated GIF",
+  describe: "Generate one video with a cache policy and write it as MP4 (H.264), GIF or a PNG strip",
   builder: (y) =>
     pluginOption(modelOptions(y))
       .option("prompt", { type: "string", demandOption: true, describe: "text prompt" })
@@ -49,11 +51,13 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option("width", { type: "number" })
       .option("frames", { type: "number", describe: "number of video frames" })
       .option("policy", { type: "string", default: "none", describe: 'cache policy id with options, e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=2"' })
-      .option("out", { type: "string", default: "out/generate.gif", describe: "output GIF path" })
+      .option("out", { type: "string", default: "out/generate.mp4", describe: "output file: .mp4 (H.264, yuv420p), .gif, or .png (the frames side by side); encoded by the worker's ffmpeg / Pillow" })
+      .option("fps", { type: "number", describe: "frames per second of the file (default: the model's)" })
+      .option("scale", { type: "number", describe: "integer nearest-neighbour upscaling (default: small videos to ≥ 128 px)" })
       .option("latent-out", { type: "string", describe: "also write the final latent as raw float32 (plus .json with its shape)" })
       .option("json", { type: "boolean", default: false, describe: "print the run summary as JSON" })
       .option("prompt-hook", { type: "string", describe: "a Python function file.py:fn (str -> str) that rewrites the prompt first (called through pythonia)" })
-      .check(checkNumbers({ steps: COUNT, guidance: NON_NEGATIVE, seed: WHOLE, height: COUNT, width: COUNT, frames: COUNT }))
+      .check(checkNumbers({ fps: POSITIVE, scale: COUNT, steps: COUNT, guidance: NON_NEGATIVE, seed: WHOLE, height: COUNT, width: COUNT, frames: COUNT }))
       .check((argv) => {
         checkVideoOut("out", String(argv["out"]));
         return true;
@@ -86,7 +90,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       });
       bar.done();
       ensureParent(args.out);
-      if (result.video) writeGif(args.out, result.video, { delayMs: 120, scale: 4 });
+      let written: WrittenVideo | undefined;
+      if (result.video) written = await writeVideo(model, args.out, result.video, { ...(args.fps !== undefined ? { fps: args.fps } : {}), ...(args.scale !== undefined ? { scale: args.scale } : {}) });
       if (args.latentOut) {
         ensureParent(args.latentOut);
         writeFileSync(args.latentOut, Buffer.from(result.latent.buffer, result.latent.byteOffset, result.latent.byteLength));
@@ -94,13 +99,14 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       }
       const s = result.summary;
       if (args.json) {
-        console.log(JSON.stringify({ ...s, out: args.out }, null, 2));
+        console.log(JSON.stringify({ ...s, out: args.out, ...(written ? { file: { format: written.format, width: written.width, height: written.height, frames: written.frames, fps: written.fps, bytes: written.bytes } } : {}) }, null, 2));
       } else {
         console.log(`policy ${s.policy}: NFE ${s.nfe}/${s.totalSteps} (speed-up ×${s.speedup.toFixed(2)}), ${(s.wallMs / 1000).toFixed(2)} s; reused steps: [${s.reusedSteps.join(", ")}]`);
         const experts = describeExperts(s);
         if (experts) console.log(`experts: ${experts}`);
         for (const d of s.diagnostics) console.log(`warning: ${d}`);
-        console.log(`wrote ${args.out}`);
+        if (written?.note) console.log(`note: ${written.note}`);
+        console.log(written ? `wrote ${args.out} (${written.format}, ${written.width}×${written.height}, ${written.frames} frames${written.format === "png" ? "" : ` at ${written.fps} fps`})` : `wrote nothing: the worker returned no video`);
       }
     }, { ...(args.height !== undefined ? { height: args.height } : {}), ...(args.width !== undefined ? { width: args.width } : {}), ...(args.frames !== undefined ? { numFrames: args.frames } : {}) });
   },
