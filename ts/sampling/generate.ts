@@ -52,12 +52,18 @@ export interface GenerateOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What `generate` (and `runMany`) use of a model: a worker-backed `Model`, or a stand-in such as
+ * `FakeModel` from `sencache/testing`.
+ */
+export type GenerateModel = Pick<Model, "info" | "identity" | "family" | "latentShape" | "encodePrompt" | "release" | "prepareLatents" | "denoise" | "probes" | "decode">;
+
 export interface GenerateResult extends SampleResult {
   readonly latentShape: readonly number[];
   readonly video?: Tensor<Uint8Array>;
 }
 
-export async function generate(model: Model, options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(model: GenerateModel, options: GenerateOptions): Promise<GenerateResult> {
   const d = model.info.defaults;
   const steps = options.steps ?? d.numInferenceSteps;
   if (!Number.isInteger(steps) || steps < 1) throw new InvalidInputError(`steps must be a positive integer, not ${steps}.`);
@@ -109,7 +115,7 @@ export function dynamicCfgScale(guidanceScale: number, t: number, steps: number)
 }
 
 /** The per-step guidance of a run, or undefined when one scale holds for every step. */
-function guidanceRule(model: Model, steps: number, guidanceScale: number, options: GenerateOptions): ((step: number, t: number, expert: string) => number) | undefined {
+function guidanceRule(model: GenerateModel, steps: number, guidanceScale: number, options: GenerateOptions): ((step: number, t: number, expert: string) => number) | undefined {
   const g = model.info.guidance;
   const dynamic = options.dynamicCfg ?? g?.dynamic ?? false;
   const experts = model.info.experts ?? [];

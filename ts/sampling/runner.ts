@@ -4,8 +4,7 @@
  * requests that wait at the same moment into one forward. A decision is never shared between samples.
  */
 import type { CachePolicy } from "../policies/types.js";
-import { generate, type GenerateOptions, type GenerateResult } from "./generate.js";
-import type { Model } from "./model.js";
+import { generate, type GenerateModel, type GenerateOptions, type GenerateResult } from "./generate.js";
 
 export interface RunRequest extends Omit<GenerateOptions, "policy" | "signal"> {
   /** A factory, so every sample gets a fresh policy state. */
@@ -20,7 +19,7 @@ export interface RunManyOptions {
   readonly onResult?: (index: number, result: GenerateResult) => void;
 }
 
-export async function runMany(model: Model, requests: readonly RunRequest[], options: RunManyOptions = {}): Promise<GenerateResult[]> {
+export async function runMany(model: GenerateModel, requests: readonly RunRequest[], options: RunManyOptions = {}): Promise<GenerateResult[]> {
   const results = new Array<GenerateResult>(requests.length);
   let next = 0;
   const controller = new AbortController();
