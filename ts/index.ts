@@ -44,7 +44,7 @@ export * from "./sensitivity/index.js";
 
 // Benchmarking (what `sencache bench` runs).
 export { runBench, type BenchOptions, type BenchProgress, type BenchResult, type BenchEnvironment, type TimingPair } from "./bench/harness.js";
-export { writeBenchOutputs, benchMarkdown, paretoSeries, type BenchFiles } from "./bench/report.js";
+export { writeBenchOutputs, writeBenchPlots, readBenchResult, benchMarkdown, type BenchFiles } from "./bench/report.js";
 export { parseSweep, expandSettings, REFERENCE_LABEL, type BenchPlan, type PlanEntry, type Sweep, type PolicySetting } from "./bench/plan.js";
 export type { Aggregates, SettingAggregate, MeanSe, PairedComparison, CurvePoint, NfePointValue, NfePointComparison, RunRecord, Clip } from "./bench/aggregate.js";
 export { probeLpips, type LpipsStatus, type LpipsOptions } from "./bench/lpips.js";
