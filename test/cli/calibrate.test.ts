@@ -83,5 +83,5 @@ test("sencache policies lists the registered policies and their options", async 
   const { stdout } = await sencache(["policies"]);
   for (const id of ["none", "sencache", "magcache", "teacache", "easycache", "fixed-interval"]) t.regex(stdout, new RegExp(`^${id}: `, "m"));
   t.regex(stdout, /ratiosFile \(string\)/);
-  t.regex(stdout, /profile \(object/);
+  t.regex(stdout, /profile \(path/);
 });
