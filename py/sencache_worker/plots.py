@@ -284,7 +284,7 @@ def plot_output_change(spec: dict) -> list[str]:
     ax.set_xlim(max(c["t"][0] for c in curves) * 1.01, min(c["t"][-1] for c in curves) - 10)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("timestep t of the later output (sampling runs from left to right)")
-    ax.set_ylabel("mean |out_k − out_{k−1}|")
+    ax.set_ylabel(r"mean $|\,\mathrm{out}_k - \mathrm{out}_{k-1}\,|$ over the latent")
     ax.set_title(spec.get("title", "Change of the denoiser output between consecutive steps (uncached)"))
     ax.legend(loc="best", frameon=False)
     files = _save(fig, spec["out"], spec.get("formats", ["png", "svg"]))
