@@ -70,6 +70,11 @@ export function expertSpans(experts: readonly Expert[], timesteps: ArrayLike<num
   return spans;
 }
 
+/** A model's experts (Model.experts; a stand-in model object may declare none: one expert then). */
+export function expertsOfModel(model: { readonly experts?: readonly Expert[]; readonly info: { readonly experts?: readonly Expert[] } }): readonly Expert[] {
+  return model.experts ?? model.info.experts ?? singleExpert();
+}
+
 /** The span of every step (index = step). */
 export function spanOfStep(spans: readonly ExpertSpan[], totalSteps: number): ExpertSpan[] {
   const out = new Array<ExpertSpan>(totalSteps);

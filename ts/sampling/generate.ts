@@ -9,6 +9,7 @@ import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { NoiseSource, SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
 import { createScheduler } from "../schedulers/index.js";
+import { expertsOfModel } from "./experts.js";
 import { sample, type SampleResult } from "./loop.js";
 import type { Model } from "./model.js";
 import type { Denoiser, StepEvent } from "./types.js";
@@ -92,7 +93,7 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
       ...(options.policy ? { policy: options.policy } : {}),
       probes: model.probes,
       model: { family: model.family, source: model.identity },
-      experts: model.info.experts,
+      experts: expertsOfModel(model),
       schedulerIdentity: { className: schedulerSpec.className, configHash: schedulerConfigHash(schedulerSpec.className, schedulerSpec.config) },
       ...(options.log ? { log: options.log } : {}),
       noise: options.noise ?? new SeededNoiseSource(options.seed),
@@ -118,7 +119,7 @@ export function dynamicCfgScale(guidanceScale: number, t: number, steps: number)
 function guidanceRule(model: GenerateModel, steps: number, guidanceScale: number, options: GenerateOptions): ((step: number, t: number, expert: string) => number) | undefined {
   const g = model.info.guidance;
   const dynamic = options.dynamicCfg ?? g?.dynamic ?? false;
-  const experts = model.info.experts ?? [];
+  const experts = expertsOfModel(model);
   const scale2 = experts.length > 1 ? (options.guidanceScale2 ?? g?.scale2 ?? undefined) : undefined;
   if (options.guidanceScale2 !== undefined && experts.length < 2) {
     throw new InvalidInputError(`guidanceScale2 applies to a model with two experts (Wan 2.2 A14B); this ${model.info.pipelineClass} has one.`);

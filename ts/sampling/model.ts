@@ -24,7 +24,7 @@ import type { ModelProbes } from "../policies/types.js";
 import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler, SetTimestepsOptions } from "../schedulers/types.js";
 import type { WorkerLike } from "../worker/client.js";
-import { float32Tensor, type LoadGeometry, type LoadResult, type Request, type Tensor } from "../worker/codec.js";
+import { float32Tensor, type LoadExpert, type LoadGeometry, type LoadResult, type Request, type Tensor } from "../worker/codec.js";
 import { toHalf } from "../worker/half.js";
 import { isWorkerDied } from "../worker/supervisor.js";
 import { checkSize, readFolderGeometry } from "./geometry.js";
@@ -264,6 +264,16 @@ export class Model implements Denoiser {
   }
 
   private folderGeometry: LoadGeometry | null | undefined;
+
+  /**
+   * The transformers and the timesteps each serves: the worker's `experts`, else what the local
+   * folder's model_index.json says (boundary_ratio + transformer_2), else one over every timestep.
+   */
+  get experts(): readonly LoadExpert[] {
+    if (this.info.experts) return this.info.experts;
+    const numTrain = this.info.scheduler.config["num_train_timesteps"];
+    return readFolderGeometry(this.source)?.experts ?? [{ name: "transformer", tMin: 0, tMax: typeof numTrain === "number" ? numTrain : 1000 }];
+  }
 
   /** The latent shape [1, C, F', H', W'] for a video size (refused in one sentence when the model cannot take it). */
   latentShape(size: LatentSize): number[] {

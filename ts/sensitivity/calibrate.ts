@@ -32,7 +32,7 @@ import type { Tensor } from "../worker/codec.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
 import { MAGCACHE_RATIOS_FORMAT, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
 import { schedulerConfigHash, withExpertSections, type ProfileValidity, type SensitivityProfile } from "./profile.js";
-import { expertSpans } from "../sampling/experts.js";
+import { expertSpans, expertsOfModel } from "../sampling/experts.js";
 
 /** Prompts used for calibration-by-generation when the user gives none. */
 export const DEFAULT_CALIBRATION_PROMPTS: readonly string[] = [
@@ -327,7 +327,7 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
   const aggregated = aggregateProfile(timesteps, measurements, validityOf(model, T, latentShape), origin);
   const dropped = aggregated.dropped;
   // A model with two experts gets one section per expert (two experts are two models for the policy).
-  const profile = withExpertSections(aggregated.profile, model.info.experts, timesteps);
+  const profile = withExpertSections(aggregated.profile, expertsOfModel(model), timesteps);
   return {
     profile,
     report: {
@@ -411,7 +411,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
         guidanceScale,
         model: { family: model.family, source: model.identity },
         schedulerIdentity,
-        experts: model.info.experts,
+        experts: expertsOfModel(model),
         onStep: () => {
           completed++;
           options.onProgress?.({ phase: "generate", sample: s, samples: N, completed, total: N * T });
@@ -440,7 +440,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
     createdAt: new Date().toISOString(),
   };
   // Per-expert sections for a model with several experts (the ratio across a switch is padding).
-  const experts = model.info.experts ?? [];
+  const experts = expertsOfModel(model);
   const ratios = experts.length > 1 ? withExpertRatios(whole, expertSpans(experts, model.scheduler(T, options.schedulerOptions ?? {}).timesteps)) : whole;
   return { ratios, report: { samples: N, steps: T, denoiseItems: items, wallMs: performance.now() - started } };
 }

@@ -315,8 +315,8 @@ export interface LoadResult {
     /** Frames per second the pipeline's videos play at (older workers do not send it). */
     readonly fps?: number;
   };
-  /** The transformers and their timestep ranges (one covering all timesteps when the worker says nothing). */
-  readonly experts: readonly LoadExpert[];
+  /** The transformers and their timestep ranges (absent from an older worker: see Model.experts). */
+  readonly experts?: readonly LoadExpert[];
   /** The pipeline's guidance defaults (scale_2: Wan 2.2's guidance of the low-noise expert; dynamic: CogVideoX's use_dynamic_cfg). */
   readonly guidance?: { readonly scale: number; readonly scale2: number | null; readonly dynamic: boolean };
   readonly geometry?: LoadGeometry;
@@ -326,9 +326,9 @@ export interface LoadResult {
   readonly loadOptions?: Readonly<Record<string, unknown>>;
 }
 
-function parseExperts(r: Record<string, unknown>, numTrain: number): LoadExpert[] {
+function parseExperts(r: Record<string, unknown>): LoadExpert[] | undefined {
   const v = r["experts"];
-  if (v === undefined || v === null) return [{ name: "transformer", tMin: 0, tMax: numTrain }];
+  if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v) || v.length === 0) throw new ProtocolError('The worker\'s load reply has an "experts" that is not a non-empty list; it does not follow proto/SPEC.md.');
   return v.map((e: unknown) => {
     const o = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
@@ -485,9 +485,8 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
         const d = obj(r, "defaults", op);
         const msl = d["max_sequence_length"];
         const fps = d["fps"];
-        const config = obj(sched, "config", op);
-        const numTrain = typeof config["num_train_timesteps"] === "number" ? (config["num_train_timesteps"] as number) : 1000;
         const guidance = parseGuidance(r);
+        const experts = parseExperts(r);
         const geometry = parseGeometry(r);
         const lo = r["load_options"];
         return {
@@ -506,7 +505,7 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
             ...(typeof msl === "number" ? { maxSequenceLength: msl } : {}),
             ...(typeof fps === "number" ? { fps } : {}),
           },
-          experts: parseExperts(r, numTrain),
+          ...(experts ? { experts } : {}),
           ...(guidance ? { guidance } : {}),
           ...(geometry ? { geometry } : {}),
           wireDtype: parseWireDtype(r),
