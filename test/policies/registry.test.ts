@@ -41,7 +41,7 @@ test("unknown ids list the known ones", (t) => {
   t.is((err as PolicyRegistryError).code, "unknown-policy");
   t.true((err as PolicyRegistryError).known.includes("sencache"));
   t.regex(err!.message, /none, sencache/);
-  t.deepEqual(listPolicies().map((p) => p.id), ["easycache", "fixed-interval", "magcache", "none", "sencache", "sencache-budget", "teacache"]);
+  t.deepEqual(listPolicies().map((p) => p.id), ["easycache", "fixed-interval", "magcache", "none", "sencache", "sencache-budget", "static-optimal", "teacache"]);
 });
 
 test("option errors are typed with stable codes", (t) => {

@@ -25,10 +25,17 @@ function rng(seed: number): () => number {
   };
 }
 
-function randomProfile(T: number, seed: number): SensitivityProfile {
+function randomProfile(T: number, seed: number, propagation = true): SensitivityProfile {
   const r = rng(seed);
   const { timesteps } = linearSchedule(T);
-  return makeProfile({ timesteps: Array.from(timesteps), J_x_norm: Array.from(timesteps, () => 0.1 + 5 * r()), J_t_norm: Array.from(timesteps, () => 0.01 * r()), validFor: {} });
+  const ts = Array.from(timesteps);
+  return makeProfile({
+    timesteps: ts,
+    J_x_norm: Array.from(timesteps, () => 0.1 + 5 * r()),
+    J_t_norm: Array.from(timesteps, () => 0.01 * r()),
+    validFor: {},
+    ...(propagation ? { propagation: { version: 1 as const, timesteps: ts, gain: ts.map(() => 0.1 + 3 * r()), samples: 2, steps: T, guidanceScale: 1 } } : {}),
+  });
 }
 
 /** Drive a policy over T steps with a latent that drifts by random amounts (no model). */
@@ -80,11 +87,10 @@ test("budget mode lands exactly on every feasible target for many T, n and rando
         const stride = T >= 33 ? 4 : 1;
         for (let nfe = min; nfe <= max; nfe += stride) {
           const seed = runs;
-          const objective = (["rule", "streak-sq", "sum"] as const)[runs % 3]!;
-          const policy = createSencacheBudgetPolicy({ profile: randomProfile(T, seed), nfe, n, forceLast, objective });
+          const policy = createSencacheBudgetPolicy({ profile: randomProfile(T, seed, runs % 2 === 0), nfe, n, forceLast });
           const { computes, maxStreak, decisions } = await drive(policy, T, seed);
           runs++;
-          if (computes.length !== nfe) t.fail(`T ${T} n ${n} forceLast ${forceLast} target ${nfe} objective ${objective}: NFE ${computes.length}`);
+          if (computes.length !== nfe) t.fail(`T ${T} n ${n} forceLast ${forceLast} target ${nfe}: NFE ${computes.length}`);
           if (computes[0] !== 0) t.fail("first step not computed");
           if (forceLast && computes.at(-1) !== T - 1) t.fail("last step not computed");
           if (maxStreak > n) t.fail(`streak ${maxStreak} > n ${n}`);
@@ -127,35 +133,12 @@ test("every budget decision reports score and threshold; reuse iff score ≤ thr
   }
 });
 
-test("placement (weighting=step, objective=sum): at equal NFE the budget plan is no worse than plain SenCache on the fake denoiser", async (t) => {
+test("placement (defaults; propagation gain 1): at equal NFE no worse than fixed-interval or plain SenCache on the fake denoiser", async (t) => {
   const T = 30;
   const shift = 3;
   const { timesteps } = flowSchedule(T, shift);
-  const profile = makeProfile({ timesteps: Array.from(timesteps), J_x_norm: Array.from(timesteps, (_, k) => 0.5 + 0.004 * k), J_t_norm: Array.from(timesteps, () => 0.015), validFor: { model: FAKE_MODEL } });
-  const err = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / a.length);
-  let plainTotal = 0;
-  let budgetTotal = 0;
-  for (const seed of [1, 2, 3]) {
-    const latent = seededNormal(128, seed);
-    const ref = await runTrajectory({ policy: createNonePolicy(), denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
-    for (const eps of [0.1, 0.2]) {
-      const plain = await runTrajectory({ policy: createSencachePolicy({ profile, epsStart: eps / 10, epsMain: eps, n: 3 }), denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
-      const budget = await runTrajectory({ policy: createSencacheBudgetPolicy({ profile, nfe: plain.nfe, n: 3, weighting: "step", objective: "sum" }), denoiser: new FakeDenoiser(), latent, steps: T, shift, guidanceScale: 3 });
-      t.is(budget.nfe, plain.nfe);
-      t.deepEqual(budget.diagnostics, []);
-      plainTotal += err(plain.latent, ref.latent);
-      budgetTotal += err(budget.latent, ref.latent);
-    }
-  }
-  t.log(`final-latent RMS error, summed: plain ${plainTotal.toExponential(3)}, budget ${budgetTotal.toExponential(3)}`);
-  t.true(budgetTotal <= plainTotal * 1.02);
-});
-
-test("placement (defaults: weighting=index, objective=rule): at equal NFE no worse than fixed-interval or plain SenCache on the fake denoiser", async (t) => {
-  const T = 30;
-  const shift = 3;
-  const { timesteps } = flowSchedule(T, shift);
-  const profile = makeProfile({ timesteps: Array.from(timesteps), J_x_norm: Array.from(timesteps, (_, k) => 0.5 + 0.004 * k), J_t_norm: Array.from(timesteps, () => 0.015), validFor: { model: FAKE_MODEL } });
+  const ts = Array.from(timesteps);
+  const profile = makeProfile({ timesteps: ts, J_x_norm: ts.map((_, k) => 0.5 + 0.004 * k), J_t_norm: ts.map(() => 0.015), validFor: { model: FAKE_MODEL }, propagation: { version: 1, timesteps: ts, gain: ts.map(() => 1), samples: 1, steps: T, guidanceScale: 3 } });
   const err = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / a.length);
   const totals = { budget: 0, fixed: 0, plain: 0, budgetVsPlain: 0 };
   for (const seed of [1, 2, 3]) {
@@ -183,4 +166,24 @@ test("placement (defaults: weighting=index, objective=rule): at equal NFE no wor
   // The default ("rule") is plain SenCache with ε searched to meet the budget: at the NFE plain
   // SenCache itself lands on, it should do at least as well (measured: 7.47e-2 vs 7.90e-2).
   t.true(totals.budgetVsPlain <= totals.plain * 1.02);
+});
+
+test("one policy, one option set: sencache:nfe= and sencache-budget: take the same options; each mode refuses the other's", (t) => {
+  const profile = randomProfile(10, 1);
+  const a = resolvePolicy("sencache:nfe=4,n=2,onInfeasible=clamp", { profile });
+  const b = resolvePolicy("sencache-budget:nfe=4,n=2,onInfeasible=clamp", { profile });
+  t.is(a.id, "sencache-budget");
+  t.deepEqual(a.options, b.options);
+  const e1 = t.throws(() => resolvePolicy("sencache:nfe=4,eps=0.1", { profile }));
+  t.true(PolicyOptionsError.isInstance(e1));
+  t.regex(e1!.message, /epsMain of the ε rule does not apply in budget mode/);
+  t.regex(t.throws(() => resolvePolicy("sencache:eps=0.1,onInfeasible=clamp", { profile }))!.message, /onInfeasible applies only to budget mode/);
+  t.regex(t.throws(() => resolvePolicy("sencache-budget:nfe=4,earlyWeight=3", { profile }))!.message, /earlyWeight/);
+});
+
+test("without a propagation measurement every step weighs the same, with a diagnostic", async (t) => {
+  const policy = createSencacheBudgetPolicy({ profile: randomProfile(12, 3, false), nfe: 6 });
+  const { computes } = await drive(policy, 12, 3);
+  t.is(computes.length, 6);
+  t.regex(policy.diagnostics!().join(), /no propagation measurement/);
 });

@@ -17,6 +17,7 @@ import { sencacheBudgetFactory } from "./sencache-budget.js";
 import { teacacheFactory } from "./teacache.js";
 import { magcacheFactory } from "./magcache.js";
 import { easycacheFactory } from "./easycache.js";
+import { staticOptimalFactory } from "./static-optimal.js";
 
 export interface RegisterOptions {
   /** Replace an existing factory with the same id instead of failing. */
@@ -108,6 +109,7 @@ export const BUILTIN_POLICIES: readonly PolicyFactory<unknown>[] = [
   teacacheFactory,
   magcacheFactory,
   easycacheFactory,
+  staticOptimalFactory,
 ] as PolicyFactory<unknown>[];
 
 /** A registry holding the built-in policies (a fresh one each call: handy for isolated tests). */

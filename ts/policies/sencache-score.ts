@@ -42,6 +42,11 @@ export interface ProfileOptionSettings {
   readonly forceProfile: boolean;
 }
 
+export interface ProfileSlotOptions {
+  /** How a profile from another schedule is carried over when resampleProfile is on (default "nearest", the paper's lookup). */
+  readonly resampleMethod?: "nearest" | "interpolate";
+}
+
 /** Resolves and checks the profile once per run; exposes the profile in use. */
 export class ProfileSlot {
   readonly #policy: string;
@@ -50,9 +55,12 @@ export class ProfileSlot {
   #active: SensitivityProfile | undefined;
   #notes: string[] = [];
 
-  constructor(policy: string, settings: ProfileOptionSettings) {
+  readonly #method: "nearest" | "interpolate";
+
+  constructor(policy: string, settings: ProfileOptionSettings, options: ProfileSlotOptions = {}) {
     this.#policy = policy;
     this.#settings = settings;
+    this.#method = options.resampleMethod ?? "nearest";
     if (typeof settings.profile !== "string") {
       try {
         this.#loaded = validateProfile(settings.profile, "(option profile)");
@@ -82,7 +90,7 @@ export class ProfileSlot {
       const steps = run.experts!.filter((s) => s.name === expert.name).flatMap((s) => Array.from(run.timesteps.subarray(s.firstStep, s.lastStep + 1)));
       checkAgainst = { ...run, timesteps: Float64Array.from(steps) };
     }
-    const result = assertProfileCompatible(profile, checkAgainst, { resample: this.#settings.resampleProfile, force: this.#settings.forceProfile, log });
+    const result = assertProfileCompatible(profile, checkAgainst, { resample: this.#settings.resampleProfile, force: this.#settings.forceProfile, log, resampleMethod: this.#method });
     if (result.unchecked.length > 0 && result.unchecked.includes("model")) {
       this.#notes.push(`the sensitivity profile does not record ${result.unchecked.join(", ")}, so it could not be checked against this run`);
     }

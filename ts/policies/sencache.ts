@@ -1,7 +1,7 @@
 /**
  * "sencache": sensitivity-aware caching (Haghighi & Alahi, "SenCache: Accelerating Diffusion Model
  * Inference via Sensitivity-Aware Caching", CVPR 2026, arXiv 2602.24208; official code
- * vita-epfl/SenCache). Rule as in ../shared/design/METHOD.md §1–2:
+ * vita-epfl/SenCache). The rule, as the paper and its code write it:
  *
  *   S = α_x‖x − x_ref‖₂ + α_t|t − t_ref|       (α's at the nearest calibrated timestep to t_ref)
  *   ε_k = ε_start if k < round(0.2·T) else ε_main
@@ -13,8 +13,8 @@
  *
  * Paper settings at T = 50 (presets): "slow" ε_start 0.01, ε_main 0.1, n 2; "fast" ε_start 0.01,
  * ε_main 0.2, n 3. Paper ε_main for other models: CogVideoX 0.6, LTX-Video 0.5. The official CLI
- * values differ (Wan README: ε_start 0.045, ε_main 2, K 3), so ε needs tuning per model — or use the
- * budget mode ("sencache-budget", or `nfe` / `speedup` here).
+ * values differ (Wan README: ε_start 0.045, ε_main 2, K 3), so ε needs tuning per model — or use
+ * budget mode: `nfe` / `speedup` here (also reachable as "sencache-budget:nfe=…"; same options).
  */
 
 import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
@@ -22,7 +22,7 @@ import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
 import { validateOptions, type OptionSchema } from "./options.js";
 import { ProfileSlot, noteBadScore, sencacheScore } from "./sencache-score.js";
-import { createSencacheBudgetPolicy, type SencacheBudgetOptions } from "./sencache-budget.js";
+import { budgetSchema, createSencacheBudgetPolicy, type SencacheBudgetOptions } from "./sencache-budget.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 import type { SensitivityProfile } from "../sensitivity/profile.js";
 
@@ -57,10 +57,12 @@ export interface SencacheOptions {
 
 export type SencacheInput = Partial<Omit<SencacheOptions, "profile">> & {
   readonly profile?: SensitivityProfile | string;
-  /** Budget mode: target number of full evaluations (routes to "sencache-budget"). */
+  /** Budget mode: target number of full evaluations (routes to budget mode, ts/policies/sencache-budget.ts). */
   readonly nfe?: number;
-  /** Budget mode: target speed-up T/NFE (routes to "sencache-budget"). */
+  /** Budget mode: target speed-up T/NFE. */
   readonly speedup?: number;
+  /** Budget mode only: what an unreachable target does. */
+  readonly onInfeasible?: "error" | "clamp";
 };
 
 const profileSpecs: OptionSchema = {
@@ -69,16 +71,30 @@ const profileSpecs: OptionSchema = {
   forceProfile: { kind: "boolean", description: "accept a profile for another model or latent shape (logged)" },
 };
 
+/** Options of the paper's ε rule only (refused in budget mode). */
+const ruleOnly: OptionSchema = {
+  preset: { kind: "enum", values: Object.keys(SENCACHE_PRESETS), description: "ε rule: paper settings slow (ε 0.1, n 2) or fast (ε 0.2, n 3)" },
+  epsStart: { kind: "number", min: 0, description: "ε rule: tolerance during the first 20% of steps", aliases: ["eps0"] },
+  epsMain: { kind: "number", min: 0, description: "ε rule: tolerance after the first 20% of steps", aliases: ["eps"] },
+  warmupFraction: { kind: "number", min: 0, max: 1, description: "ε rule: fraction of steps that use epsStart" },
+};
+
+/** Budget-mode options (refused by the ε rule). */
+const budgetOnly = ["nfe", "speedup", "onInfeasible"] as const;
+
+/**
+ * One option set for the one policy: the ε rule's options and budget mode's (budgetSchema); nfe= or
+ * speedup= selects budget mode. Each mode refuses the other's own options.
+ */
 export const sencacheSchema: OptionSchema = {
   ...profileSpecs,
-  preset: { kind: "enum", values: Object.keys(SENCACHE_PRESETS), description: "paper settings: slow (ε 0.1, n 2) or fast (ε 0.2, n 3)" },
-  epsStart: { kind: "number", min: 0, description: "tolerance during the first 20% of steps", aliases: ["eps0"] },
-  epsMain: { kind: "number", min: 0, description: "tolerance after the first 20% of steps", aliases: ["eps"] },
-  n: { kind: "integer", min: 0, allowInfinity: true, description: "maximum consecutive reuses", aliases: ["maxReuse", "K"] },
-  warmupFraction: { kind: "number", min: 0, max: 1, description: "fraction of steps that use epsStart" },
-  forceLast: { kind: "boolean", description: "also compute the last step" },
-  nfe: { kind: "integer", min: 1, description: "budget mode: target number of full evaluations" },
+  ...ruleOnly,
+  ...budgetSchema,
+  n: { kind: "integer", min: 0, allowInfinity: true, description: "maximum consecutive reuses (ε rule: the preset's; budget mode: 3)", aliases: ["maxReuse", "K"] },
+  nfe: { kind: "integer", min: 1, description: "budget mode: target number of full evaluations", aliases: ["budget"] },
   speedup: { kind: "number", min: 1, description: "budget mode: target speed-up T/NFE" },
+  onInfeasible: { kind: "enum", values: ["error", "clamp"], description: "budget mode: what an unreachable target does: throw (default), or clamp into the feasible range" },
+  resampleProfile: { kind: "boolean", description: "accept a profile from another schedule (ε rule: nearest timestep; budget mode: interpolated by timestep); logged", aliases: ["resample"] },
 };
 
 export function missingProfileError(policy: string): PolicyOptionsError {
@@ -93,8 +109,15 @@ export function missingProfileError(policy: string): PolicyOptionsError {
 export function createSencachePolicy(input: SencacheInput): CachePolicy<SencacheOptions> | CachePolicy<SencacheBudgetOptions> {
   const v = validateOptions("sencache", sencacheSchema, input as Record<string, unknown>);
   if (v.nfe !== undefined || v.speedup !== undefined) {
-    const { preset: _p, epsStart: _s, epsMain: _m, warmupFraction: _w, ...rest } = v;
-    return createSencacheBudgetPolicy(rest);
+    const stray = Object.keys(ruleOnly).filter((k) => v[k] !== undefined);
+    if (stray.length > 0) {
+      throw new PolicyOptionsError("invalid-option", "sencache", `The option${stray.length > 1 ? "s" : ""} ${stray.join(", ")} of the ε rule do${stray.length > 1 ? "" : "es"} not apply in budget mode (nfe= / speedup=), which picks ε itself; drop ${stray.length > 1 ? "them" : "it"}, or drop nfe/speedup to use the ε rule.`, stray[0]);
+    }
+    return createSencacheBudgetPolicy(v);
+  }
+  const strayBudget = budgetOnly.filter((k) => v[k] !== undefined);
+  if (strayBudget.length > 0) {
+    throw new PolicyOptionsError("invalid-option", "sencache", `The option ${strayBudget[0]} applies only to budget mode; add nfe=<evaluations> or speedup=<T/NFE>, or drop it.`, strayBudget[0]);
   }
   if (v.profile === undefined) throw missingProfileError("sencache");
   const preset = SENCACHE_PRESETS[(v.preset as SencachePreset | undefined) ?? "slow"];

@@ -15,10 +15,14 @@ export {
   nearestIndex,
   lookup,
   resampleProfile,
+  transferProfile,
+  interpolate,
+  propagationGain,
+  PROPAGATION_VERSION,
   schedulerConfigHash,
   assertProfileCompatible,
 } from "./profile.js";
-export type { SensitivityProfile, ProfileValidity, Sensitivity, ProfileRunInfo, CompatibilityOptions, CompatibilityResult } from "./profile.js";
+export type { PropagationProfile, SensitivityProfile, ProfileValidity, Sensitivity, ProfileRunInfo, CompatibilityOptions, CompatibilityResult } from "./profile.js";
 export { parseNpy, parseNpz } from "./npz.js";
 export type { NpyArray, NpyDtype } from "./npz.js";
 export {
@@ -46,3 +50,7 @@ export { compareProfiles, comparisonMarkdown } from "./compare.js";
 export type { ProfileComparison, TimestepComparison } from "./compare.js";
 export { MAGCACHE_RATIOS_FORMAT, validateMagcacheRatios, loadMagcacheRatiosSync, saveMagcacheRatios } from "./magcache-ratios.js";
 export type { MagcacheRatiosFile } from "./magcache-ratios.js";
+export { STATIC_MASKS_FORMAT, validateStaticMasks, loadStaticMasksSync, saveStaticMasks } from "./static-masks.js";
+export type { StaticMask, StaticMasksFile, StaticSearchCost } from "./static-masks.js";
+export { measurePropagation, searchStaticMasks, dpMask, maskFeasible, maskMoves, probeSteps } from "./static-search.js";
+export type { PropagationOptions, PropagationResult, StaticSearchOptions } from "./static-search.js";

@@ -71,6 +71,39 @@ export interface SensitivityProfile {
   readonly createdAt?: string;
   /** Version 2 only: one section per expert (see PROFILE_VERSION_EXPERTS). */
   readonly experts?: readonly ProfileExpertSection[];
+  /**
+   * How much an error injected at a step survives to the final latent (measured by `calibrate` with
+   * `propagationSamples` > 0). Budget mode weighs each step's score by it; absent in older profiles.
+   */
+  readonly propagation?: PropagationProfile;
+}
+
+export const PROPAGATION_VERSION = 1 as const;
+
+/**
+ * The measured propagation gain: at probe step k of uncached runs, the step's output is replaced by
+ * the previous step's (one reuse) and the run continues uncached;
+ *
+ *     gain_k = ‖x̂_final − x_final‖ / (|σ_{k+1} − σ_k| · ‖y_{k−1} − y_k‖)
+ *
+ * (guided outputs y): the final-latent error per unit of the first-order latent error h·‖Δy‖ the
+ * reuse injects. A reuse of step k with output error e then costs ≈ gain(t_k)·|Δσ_k|·e at the end,
+ * on any schedule (gain is looked up by timestep; |Δσ_k| is the run's own step).
+ */
+export interface PropagationProfile {
+  readonly version: typeof PROPAGATION_VERSION;
+  /** Probe timesteps, model units (any order; lookup interpolates linearly, clamped at the ends). */
+  readonly timesteps: readonly number[];
+  /** Mean gain over the samples per probe timestep. */
+  readonly gain: readonly number[];
+  /** Sample standard deviation of the gain per probe timestep. */
+  readonly gainStd?: readonly number[];
+  /** Samples (uncached runs) measured. */
+  readonly samples: number;
+  /** Step count T of the measured runs. */
+  readonly steps: number;
+  /** Guidance scale of the measured runs. */
+  readonly guidanceScale: number;
 }
 
 // ---- construction and validation ---------------------------------------------------------------
@@ -124,6 +157,32 @@ export function validateProfile(value: unknown, source = "(object)"): Sensitivit
   if (typeof o.origin === "string") out.origin = o.origin;
   if (typeof o.createdAt === "string") out.createdAt = o.createdAt;
   if (o.version === PROFILE_VERSION_EXPERTS) out.experts = validateSections(o.experts as unknown[], out, source);
+  if (o.propagation !== undefined) out.propagation = validatePropagation(o.propagation, source);
+  return out;
+}
+
+function validatePropagation(value: unknown, source: string): PropagationProfile {
+  if (typeof value !== "object" || value === null) invalid(source, 'has a "propagation" that is not an object');
+  const p = value as Record<string, unknown>;
+  if (p.version !== PROPAGATION_VERSION) invalid(source, `has "propagation.version" ${JSON.stringify(p.version)}, this sencache reads version ${PROPAGATION_VERSION}`);
+  const timesteps = numberArray(p.timesteps, "propagation.timesteps", source);
+  if (timesteps.length === 0) invalid(source, 'has no "propagation.timesteps"');
+  const gain = numberArray(p.gain, "propagation.gain", source, timesteps.length, true);
+  const positiveInteger = (key: string): number => {
+    const v = p[key];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) invalid(source, `has a "propagation.${key}" that is not a positive integer`);
+    return v;
+  };
+  if (typeof p.guidanceScale !== "number" || !Number.isFinite(p.guidanceScale) || p.guidanceScale < 0) invalid(source, 'has a "propagation.guidanceScale" that is not a finite number ≥ 0');
+  const out: { -readonly [K in keyof PropagationProfile]: PropagationProfile[K] } = {
+    version: PROPAGATION_VERSION,
+    timesteps,
+    gain,
+    samples: positiveInteger("samples"),
+    steps: positiveInteger("steps"),
+    guidanceScale: p.guidanceScale,
+  };
+  if (p.gainStd !== undefined) out.gainStd = numberArray(p.gainStd, "propagation.gainStd", source, timesteps.length, true);
   return out;
 }
 
@@ -300,6 +359,94 @@ export function lookup(profile: SensitivityProfile, t: number): Sensitivity {
   return { index, t: profile.timesteps[index]!, alphaX: profile.J_x_norm[index]!, alphaT: profile.J_t_norm[index]! };
 }
 
+/** Piecewise-linear interpolation of (xs, ys) at x, clamped to the end values outside [min xs, max xs]. */
+export function interpolate(xs: readonly number[], ys: readonly number[], x: number): number {
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a]! - xs[b]!);
+  const first = order[0]!;
+  const last = order[order.length - 1]!;
+  if (x <= xs[first]!) return ys[first]!;
+  if (x >= xs[last]!) return ys[last]!;
+  for (let q = 1; q < order.length; q++) {
+    const i = order[q - 1]!;
+    const j = order[q]!;
+    if (x <= xs[j]!) {
+      const span = xs[j]! - xs[i]!;
+      const w = span > 0 ? (x - xs[i]!) / span : 0;
+      return (1 - w) * ys[i]! + w * ys[j]!;
+    }
+  }
+  return ys[last]!;
+}
+
+/** The propagation gain at timestep t (linear interpolation between probes), or undefined without a measurement. */
+export function propagationGain(profile: SensitivityProfile, t: number): number | undefined {
+  const p = profile.propagation;
+  return p === undefined ? undefined : interpolate(p.timesteps, p.gain, t);
+}
+
+/**
+ * Carry a profile over to another schedule (another step count or shift) by the continuous timestep:
+ *
+ * - J_x is a local derivative at t: linearly interpolated in t (exact at calibrated timesteps).
+ * - J_t_k = ‖f(x, t_{k+1}) − f(x, t_k)‖ / |t_{k+1} − t_k| is a finite difference over the calibrated
+ *   schedule's own interval [t_{k+1}, t_k] (t after the last = 0), i.e. the mean of ‖∂f/∂t‖ over that
+ *   interval. The run's α_t at its step c must be the mean over the run's interval [t'_{c+1}, t'_c],
+ *   which is what the score's α_t·|t − t_ref| integrates. So J_t is treated as a piecewise-constant
+ *   density on the calibrated intervals and averaged over each run interval (weighted by overlap;
+ *   outside the calibrated range the nearest interval's value). On the calibrated schedule itself
+ *   this returns J_t unchanged.
+ * - the propagation measurement is kept as it is (it is looked up by timestep).
+ */
+export function transferProfile(profile: SensitivityProfile, timesteps: ArrayLike<number>): SensitivityProfile {
+  const ts = Array.from(timesteps);
+  const jx = ts.map((t) => interpolate(profile.timesteps, profile.J_x_norm, t));
+  // calibrated intervals, sorted by their upper end
+  const order = profile.timesteps.map((_, i) => i).sort((a, b) => profile.timesteps[b]! - profile.timesteps[a]!);
+  const cal = order.map((i, q) => ({ hi: profile.timesteps[i]!, lo: q + 1 < order.length ? profile.timesteps[order[q + 1]!]! : 0, j: profile.J_t_norm[i]! }));
+  const meanOver = (a: number, b: number): number => {
+    const hi = Math.max(a, b);
+    const lo = Math.min(a, b);
+    if (hi - lo <= 1e-9) return interpolate(profile.timesteps, profile.J_t_norm, hi);
+    let acc = 0;
+    let covered = 0;
+    for (const c of cal) {
+      const o = Math.min(hi, c.hi) - Math.max(lo, c.lo);
+      if (o > 0) {
+        acc += o * c.j;
+        covered += o;
+      }
+    }
+    const top = cal[0]!;
+    const bottom = cal[cal.length - 1]!;
+    if (hi > top.hi) {
+      acc += (hi - Math.max(lo, top.hi)) * top.j;
+      covered += hi - Math.max(lo, top.hi);
+    }
+    if (lo < bottom.lo) {
+      acc += (Math.min(hi, bottom.lo) - lo) * bottom.j;
+      covered += Math.min(hi, bottom.lo) - lo;
+    }
+    return covered > 0 ? acc / covered : top.j;
+  };
+  const sorted = ts.map((t, i) => ({ t, i })).sort((a, b) => b.t - a.t);
+  const jt = new Array<number>(ts.length);
+  sorted.forEach((e, q) => {
+    const next = q + 1 < sorted.length ? sorted[q + 1]!.t : 0;
+    jt[e.i] = meanOver(e.t, next);
+  });
+  const out: Record<string, unknown> = {
+    format: PROFILE_FORMAT,
+    version: PROFILE_VERSION,
+    timesteps: ts,
+    J_x_norm: jx,
+    J_t_norm: jt,
+    validFor: { ...profile.validFor, steps: ts.length },
+    origin: `transferred (J_x interpolated, J_t interval-averaged) from ${profile.origin ?? "a profile"} with ${profile.timesteps.length} timesteps`,
+    ...(profile.propagation !== undefined ? { propagation: profile.propagation } : {}),
+  };
+  return validateProfile(out, "(transferred)");
+}
+
 /** Nearest-timestep resampling onto another schedule (values copied from the nearest calibrated timestep). */
 export function resampleProfile(profile: SensitivityProfile, timesteps: ArrayLike<number>): SensitivityProfile {
   const ts = Array.from(timesteps);
@@ -318,6 +465,7 @@ export function resampleProfile(profile: SensitivityProfile, timesteps: ArrayLik
     J_t_samples: profile.J_t_samples?.map((row) => idx.map((i) => row[i] ?? null)),
     validFor: { ...profile.validFor, steps: ts.length },
     origin: `resampled (nearest timestep) from ${profile.origin ?? "a profile"} with ${profile.timesteps.length} timesteps`,
+    ...(profile.propagation !== undefined ? { propagation: profile.propagation } : {}),
   };
   return validateProfile(out, "(resampled)");
 }
@@ -358,6 +506,12 @@ export interface CompatibilityOptions {
   readonly log?: (message: string) => void;
   /** Timestep tolerance (model units) under which schedules count as equal. */
   readonly tolerance?: number;
+  /**
+   * How a profile is carried over to another schedule when `resample` is on: "nearest" (default; the
+   * paper's nearest-timestep lookup) or "interpolate" (transferProfile: J_x interpolated, J_t averaged
+   * over the run's step interval).
+   */
+  readonly resampleMethod?: "nearest" | "interpolate";
 }
 
 export interface CompatibilityResult {
@@ -408,6 +562,10 @@ export function assertProfileCompatible(profile: SensitivityProfile, run: Profil
       problem.startsWith("The sensitivity profile was calibrated with scheduler") ? "profile-scheduler-mismatch" : "profile-timesteps-mismatch",
       `${problem}; calibrate for this schedule or allow nearest-timestep resampling (resampleProfile).`,
     );
+  }
+  if (options.resampleMethod === "interpolate") {
+    log(`${problem}; carried it over by timestep (J_x interpolated, J_t averaged over each step's interval).`);
+    return { profile: transferProfile(profile, runTs), unchecked, resampled: true };
   }
   const resampled = resampleProfile(profile, runTs);
   const worst = runTs.reduce((m, t) => Math.max(m, Math.abs(profile.timesteps[nearestIndex(profile.timesteps, t)]! - t)), 0);

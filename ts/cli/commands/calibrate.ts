@@ -7,6 +7,8 @@ import type { CommandModule } from "yargs";
 import { InvalidInputError } from "../../errors.js";
 import { calibrate, calibrateMagcache, type CalibrationProgress } from "../../sensitivity/calibrate.js";
 import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
+import { saveStaticMasks } from "../../sensitivity/static-masks.js";
+import { measurePropagation, searchStaticMasks } from "../../sensitivity/static-search.js";
 import { loadProfile, saveProfile, type ProfileValidity, type SensitivityProfile } from "../../sensitivity/profile.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
@@ -24,7 +26,13 @@ interface CalibrateArgs extends ModelArgs, PluginArgs {
   seed: number;
   guidance?: number;
   out: string;
-  kind: "sencache" | "magcache";
+  kind: "sencache" | "magcache" | "static-optimal";
+  propagationSamples: number;
+  propagationProbes?: number;
+  nfe?: string;
+  n: number;
+  maxCandidates: number;
+  concurrency: number;
   importNpz?: string;
   validFor?: string[];
   json: boolean;
@@ -109,7 +117,7 @@ async function run(args: CalibrateArgs): Promise<void> {
   if (args.validFor !== undefined && args.validFor.length > 0) throw new InvalidInputError("--valid-for only applies to --import-npz; a calibrated profile records what it is valid for itself.");
   const prompts = args.prompts !== undefined ? readPrompts(args.prompts) : undefined;
   const media = args.media ?? [];
-  if (args.kind === "magcache" && media.length > 0) throw new InvalidInputError("MagCache calibration runs uncached generations; pass --prompts instead of --media.");
+  if (args.kind !== "sencache" && media.length > 0) throw new InvalidInputError(`${args.kind === "magcache" ? "MagCache calibration" : "The static search"} runs uncached generations; pass --prompts instead of --media.`);
   await withModel(args, async (model) => {
     const steps = args.steps ?? model.info.defaults.numInferenceSteps;
     const common = {
@@ -128,6 +136,21 @@ async function run(args: CalibrateArgs): Promise<void> {
       bar.tick(e.completed - bar.value, `sample ${e.sample + 1}/${e.samples} · ${e.phase}`);
     };
     ensureParent(args.out);
+    const measureOptions = { ...common, concurrency: args.concurrency, ...(args.propagationProbes !== undefined ? { probes: args.propagationProbes } : {}) };
+    if (args.kind === "static-optimal") {
+      const nfe = (args.nfe ?? "").split(",").map((v) => v.trim()).filter((v) => v !== "").map(Number);
+      if (nfe.length === 0 || nfe.some((v) => !Number.isInteger(v) || v < 1)) throw new InvalidInputError('--kind static-optimal needs --nfe with the evaluation counts to search, e.g. --nfe 15,18,21.');
+      const file = await searchStaticMasks(model, { ...measureOptions, nfe, n: args.n, maxCandidates: args.maxCandidates });
+      await saveStaticMasks(args.out, file);
+      if (args.json) console.log(JSON.stringify(file, null, 1));
+      else {
+        for (const m of file.masks) console.log(`nfe ${m.nfe}: compute ${m.compute.join(",")}${m.measured !== undefined ? `  (measured log10 rel. error ${m.measured.toFixed(3)})` : ""}`);
+        const c = file.search!.cost;
+        console.log(`${file.samples} samples × ${file.steps} steps: ${c.referenceSteps} + ${c.propagationSteps} + ${c.refineSteps} = ${c.referenceSteps + c.propagationSteps + c.refineSteps} denoiser steps (reference + propagation probes + ${c.candidates} candidate runs), ${((file.search!.wallMs ?? 0) / 1000).toFixed(1)} s → ${args.out}`);
+        console.log(`use it with --policy "static-optimal:nfe=${file.masks[0]!.nfe},masks=${args.out}"`);
+      }
+      return;
+    }
     if (args.kind === "magcache") {
       const { ratios, report } = await calibrateMagcache(model, { ...common, onProgress });
       bar?.done();
@@ -144,8 +167,16 @@ async function run(args: CalibrateArgs): Promise<void> {
       }
       return;
     }
-    const { profile, report } = await calibrate(model, { ...common, ...(media.length > 0 ? { media } : {}), onProgress });
+    const calibrated = await calibrate(model, { ...common, ...(media.length > 0 ? { media } : {}), onProgress });
     bar?.done();
+    const report = calibrated.report;
+    let profile = calibrated.profile;
+    let propagationNote = "";
+    if (args.propagationSamples > 0) {
+      const p = await measurePropagation(model, profile, { ...measureOptions, samples: args.propagationSamples, seed: args.seed + 1_000 });
+      profile = { ...profile, propagation: p.propagation };
+      propagationNote = `; propagation: ${p.propagation.timesteps.length} probes × ${p.propagation.samples} runs, ${p.cost.referenceSteps + p.cost.propagationSteps} denoiser steps, ${(p.wallMs / 1000).toFixed(1)} s`;
+    }
     await saveProfile(args.out, profile);
     if (args.json) console.log(JSON.stringify({ profile, report }, null, 1));
     else {
@@ -154,7 +185,7 @@ async function run(args: CalibrateArgs): Promise<void> {
       console.log(
         `${report.samples} samples (${report.source}) × ${report.steps} timesteps, latent [${report.latentShape.join(", ")}]: ` +
           `${report.denoiseItems.measure} measurement items in ${report.denoiseMessages} messages` +
-          `${report.denoiseItems.generate > 0 ? ` + ${report.denoiseItems.generate} generation items` : ""}, ${(report.wallMs / 1000).toFixed(1)} s → ${args.out}`,
+          `${report.denoiseItems.generate > 0 ? ` + ${report.denoiseItems.generate} generation items` : ""}, ${(report.wallMs / 1000).toFixed(1)} s${propagationNote} → ${args.out}`,
       );
       if (dropped > 0) console.log(`warning: ${dropped} non-finite measurement(s) were dropped`);
       console.log(`use it with --policy "sencache:profile=${args.out}"`);
@@ -177,7 +208,13 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("seed", { type: "number", default: 0, describe: "base seed of generations and calibration noise" })
       .option("guidance", { type: "number", describe: "guidance scale of the uncached generations (default: the model's)" })
       .option("out", { type: "string", default: "profile.json", describe: "output JSON" })
-      .option("kind", { type: "string", choices: ["sencache", "magcache"], default: "sencache", describe: "what to calibrate" })
+      .option("kind", { type: "string", choices: ["sencache", "magcache", "static-optimal"], default: "sencache", describe: "what to calibrate: a SenCache profile, MagCache ratios, or static-optimal masks" })
+      .option("propagation-samples", { type: "number", default: 2, describe: "sencache: uncached runs for the propagation gain budget mode weighs steps by (0 = skip)" })
+      .option("propagation-probes", { type: "number", describe: "steps probed for the propagation gain (default min(16, T − 1))" })
+      .option("nfe", { type: "string", describe: "static-optimal: evaluation counts to search masks for, e.g. 15,18,21" })
+      .option("n", { type: "number", default: 3, describe: "static-optimal: maximum consecutive reuses of a mask" })
+      .option("max-candidates", { type: "number", default: 24, describe: "static-optimal: cached candidate runs per NFE in the measured local search (0 = DP only)" })
+      .option("concurrency", { type: "number", default: 4, describe: "runs in flight during the propagation / static measurements" })
       .option("import-npz", { type: "string", describe: "convert an official SenCache .npz to profile JSON (no model is loaded)" })
       .option("valid-for", { type: "string", array: true, describe: "with --import-npz: key=value (model, family, steps, shape, scheduler, schedulerHash)" })
       .option("json", { type: "boolean", default: false, describe: "print the result as JSON" })

@@ -1,0 +1,73 @@
+#!/bin/sh
+# The step-count × guidance grid of docs/benchmark.md "Grid" on the bundled model, in one command:
+# T ∈ {50, 30, 20, 100} at guidance 5 and guidance ∈ {3, 7, 1} at T = 50; 24 held-out prompts × seed 0
+# (24 prompt/seed pairs) per setting; every policy read at 30/36/42/50/60/70 % of T.
+# Per step count: a SenCache profile (8 samples, with the propagation measurement), MagCache ratios
+# (8 samples) and static-optimal masks (searched on 4 runs of docs/bench/tune-8.txt, seeds 10-13,
+# disjoint from the evaluation); the guidance settings use the T = 50 files. At T = 20, 30, 100 budget
+# mode also runs with the T = 50 profile carried over (the transfer table).
+# Usage: sh scripts/bench-grid.sh [OUT_DIR]   then   npx tsx scripts/bench-grid-table.ts OUT_DIR
+# Settings run in this order (most informative first) and each writes OUT/T<T>-g<g>/ as it finishes.
+set -e
+cd "$(dirname "$0")/.."
+out=${1:-out/bench-grid}
+m=models/tiny-wan-t2v
+mkdir -p "$out"
+[ -f dist/cli/main.js ] || npx tsc -p tsconfig.json
+cli="node dist/cli/main.js"
+start=$(date +%s)
+log() { echo "[$(date -u +%H:%M:%S) +$(( $(date +%s) - start ))s] $*" | tee -a "$out/grid.log"; }
+
+# calibration files for step count T (skipped when present)
+calib() {
+  T=$1
+  [ -f "$out/profile-T$T.json" ] || { log "calibrate sencache T=$T"; $cli calibrate --model $m --samples 8 --steps "$T" --out "$out/profile-T$T.json" > "$out/profile-T$T.log" 2>&1; tail -3 "$out/profile-T$T.log" | tee -a "$out/grid.log"; }
+  [ -f "$out/magcache-T$T.json" ] || { log "calibrate magcache T=$T"; $cli calibrate --kind magcache --model $m --samples 8 --steps "$T" --out "$out/magcache-T$T.json" > "$out/magcache-T$T.log" 2>&1; }
+  pts=$(node -e "const T=$T;console.log([0.3,0.36,0.42,0.5,0.6,0.7].map(p=>Math.round(p*T)).join(','))")
+  [ -f "$out/static-T$T.json" ] || { log "search static-optimal T=$T nfe=$pts"; $cli calibrate --kind static-optimal --model $m --samples 4 --steps "$T" --nfe "$pts" --prompts docs/bench/tune-8.txt --seed 10 --out "$out/static-T$T.json" > "$out/static-T$T.log" 2>&1; tail -2 "$out/static-T$T.log" | tee -a "$out/grid.log"; }
+}
+
+# one grid setting: T, guidance, the step count whose calibration files it uses
+bench() {
+  T=$1; g=$2; c=$3
+  dir="$out/T$T-g$g"
+  [ -f "$dir/results.json" ] && return 0
+  pts=$(node -e "const T=$T;console.log([0.3,0.36,0.42,0.5,0.6,0.7].map(p=>Math.round(p*T)).join(','))")
+  # anchor thresholds scaled by 50/T (their indicators accumulate per-step changes that shrink like 1/T)
+  sc() { node -e "const s=50/$T;console.log('$1'.split(',').map(v=>+(v*s).toPrecision(3)).join(','))"; }
+  w2=$(node -e "console.log(Math.round(0.2*$T))"); w4=$(node -e "console.log(Math.round(0.4*$T))")
+  log "bench T=$T guidance=$g"
+  nice -n 10 $cli bench --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance "$g" \
+    --profile "$out/profile-T$c.json" \
+    --sweep "sencache:nfe=$pts" \
+    --sweep "static-optimal:nfe=$pts,masks=$out/static-T$c.json" \
+    --sweep "teacache:delta=$(sc 0.4,0.3,0.2,0.15,0.1,0.06)" \
+    --sweep "magcache:delta=$(sc 0.003,0.006,0.01,0.02,0.1),k=4,ratiosFile=$out/magcache-T$c.json" \
+    --policy "magcache:delta=$(sc 0.3),k=8,ratiosFile=$out/magcache-T$c.json" \
+    --sweep "easycache:tau=$(sc 0.02,0.03,0.05,0.08,0.15)" \
+    --sweep "fixed-interval:k=2..4" --policy "fixed-interval:warmup=$w2,k=2" --policy "fixed-interval:warmup=$w4,k=2" \
+    --at-nfe "$pts" --concurrency 8 --timing-clips 0 --lpips off --out "$dir" > "$dir.log" 2>&1
+  log "done T=$T guidance=$g"
+}
+
+# budget mode at T with the T = 50 profile carried over (resample = interpolate in budget mode)
+transfer() {
+  T=$1
+  dir="$out/T$T-g5-transfer"
+  [ -f "$dir/results.json" ] && return 0
+  pts=$(node -e "const T=$T;console.log([0.36,0.42].map(p=>Math.round(p*T)).join(','))")
+  log "transfer T=$T"
+  nice -n 10 $cli bench --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance 5 \
+    --sweep "sencache:nfe=$pts,profile=$out/profile-T50.json,resample=true" \
+    --at-nfe "$pts" --concurrency 8 --timing-clips 0 --lpips off --out "$dir" > "$dir.log" 2>&1
+}
+
+calib 50; bench 50 5 50
+calib 30; bench 30 5 30; transfer 30
+calib 20; bench 20 5 20; transfer 20
+bench 50 3 50
+bench 50 7 50
+bench 50 1 50
+calib 100; bench 100 5 100; transfer 100
+log "grid done in $(( $(date +%s) - start )) s"
+npx tsx scripts/bench-grid-table.ts "$out" > "$out/grid.md"
