@@ -19,6 +19,7 @@ interface Res { records: Rec[]; clips: { index: number; prompt: string; seed: nu
 const FRACTIONS = [0.3, 0.36, 0.42, 0.5, 0.6, 0.7];
 const CURVES: [string, string][] = [
   ["sencache-budget", "SenCache budget"],
+  ["sencache-budget (propagation)", "budget, propagation weights"],
   ["static-optimal", "static-optimal"],
   ["teacache", "TeaCache"],
   ["magcache", "MagCache"],
@@ -45,7 +46,7 @@ function curves(res: Res): Map<string, Curve> {
   const out = new Map<string, Curve>();
   for (const [setting, recs] of bySetting) {
     const id = recs[0]!.policy === "sencache" ? "sencache-budget" : recs[0]!.policy;
-    const curveKey = /profile=/.test(setting) ? `${id} (carried over)` : id;
+    const curveKey = /profile=/.test(setting) ? `${id} (carried over)` : /placement=propagation/.test(setting) ? `${id} (propagation)` : id;
     const c = out.get(curveKey) ?? out.set(curveKey, { points: [] }).get(curveKey)!;
     const nfe = recs.reduce((a, r) => a + r.nfe, 0) / recs.length;
     const exact = recs.every((r) => r.nfe === recs[0]!.nfe);
@@ -117,18 +118,18 @@ for (const dir of dirs) {
     const budget = reads[0];
     let bestIdx = -1;
     reads.forEach((r, i) => {
-      if (i === 0 || r === undefined) return;
+      if (i <= 1 || r === undefined) return;
       if (bestIdx < 0 || mean([...r.values.values()]) > mean([...reads[bestIdx]!.values.values()])) bestIdx = i;
     });
     let lead = "–";
     let wins = "–";
-    if (budget !== undefined && bestIdx > 0) {
+    if (budget !== undefined && bestIdx > 1) {
       const d = paired(budget.values, reads[bestIdx]!.values);
       lead = `${f2(d.mean)} ± ${d.se.toFixed(2)}`;
       wins = `${d.wins}/${d.n}`;
       if (p === 0.36 || p === 0.42) summary.push(`| ${T} | ${g} | ${x} (${Math.round(p * 100)} %) | ${CURVES[bestIdx]![1]} | ${lead} | ${d.mean - 2 * d.se >= 1 ? "met" : d.mean >= 1 ? "met on the mean" : "not met"} |`);
     }
-    lines.push(`| ${x} (${Math.round(p * 100)} %) | ${cells.join(" | ")} | ${bestIdx > 0 ? CURVES[bestIdx]![1] : "–"} | ${lead} | ${wins} |`);
+    lines.push(`| ${x} (${Math.round(p * 100)} %) | ${cells.join(" | ")} | ${bestIdx > 1 ? CURVES[bestIdx]![1] : "–"} | ${lead} | ${wins} |`);
     diffs.push(`| ${x} | ${reads.slice(1).map((r) => {
       if (r === undefined || budget === undefined) return "–";
       const d = paired(budget.values, r.values);

@@ -24,7 +24,7 @@ calib() {
   [ -f "$out/profile-T$T.json" ] || { log "calibrate sencache T=$T"; $cli calibrate --model $m --samples 8 --steps "$T" --concurrency 8 --out "$out/profile-T$T.json" > "$out/profile-T$T.log" 2>&1; tail -3 "$out/profile-T$T.log" | tee -a "$out/grid.log"; }
   [ -f "$out/magcache-T$T.json" ] || { log "calibrate magcache T=$T"; $cli calibrate --kind magcache --model $m --samples 8 --steps "$T" --out "$out/magcache-T$T.json" > "$out/magcache-T$T.log" 2>&1; }
   pts=$(node -e "const T=$T;console.log([0.3,0.36,0.42,0.5,0.6,0.7].map(p=>Math.round(p*T)).join(','))")
-  [ -f "$out/static-T$T.json" ] || { log "search static-optimal T=$T nfe=$pts"; $cli calibrate --kind static-optimal --model $m --samples 4 --steps "$T" --nfe "$pts" --max-candidates 8 --concurrency 8 --prompts docs/bench/tune-8.txt --seed 10 --out "$out/static-T$T.json" > "$out/static-T$T.log" 2>&1; tail -2 "$out/static-T$T.log" | tee -a "$out/grid.log"; }
+  [ -f "$out/static-T$T.json" ] || { log "search static-optimal T=$T nfe=$pts"; $cli calibrate --kind static-optimal --model $m --samples 4 --steps "$T" --nfe "$pts" --max-candidates 8 --propagation-probes 8 --concurrency 8 --prompts docs/bench/tune-8.txt --seed 10 --out "$out/static-T$T.json" > "$out/static-T$T.log" 2>&1; tail -2 "$out/static-T$T.log" | tee -a "$out/grid.log"; }
 }
 
 # one grid setting: T, guidance, the step count whose calibration files it uses
@@ -40,6 +40,7 @@ bench() {
   nice -n 10 $cli bench --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance "$g" \
     --profile "$out/profile-T$c.json" \
     --sweep "sencache:nfe=$pts" \
+    --sweep "sencache:nfe=$pts,placement=propagation" \
     --sweep "static-optimal:nfe=$pts,masks=$out/static-T$c.json" \
     --sweep "teacache:delta=$(sc 0.3,0.2,0.15,0.1,0.06)" \
     --sweep "magcache:delta=$(sc 0.003,0.006,0.01,0.1),k=4,ratiosFile=$out/magcache-T$c.json" \

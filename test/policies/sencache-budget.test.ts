@@ -87,7 +87,7 @@ test("budget mode lands exactly on every feasible target for many T, n and rando
         const stride = T >= 33 ? 4 : 1;
         for (let nfe = min; nfe <= max; nfe += stride) {
           const seed = runs;
-          const policy = createSencacheBudgetPolicy({ profile: randomProfile(T, seed, runs % 2 === 0), nfe, n, forceLast });
+          const policy = createSencacheBudgetPolicy({ profile: randomProfile(T, seed, runs % 3 !== 2), nfe, n, forceLast, placement: runs % 3 === 0 ? "early" : "propagation" });
           const { computes, maxStreak, decisions } = await drive(policy, T, seed);
           runs++;
           if (computes.length !== nfe) t.fail(`T ${T} n ${n} forceLast ${forceLast} target ${nfe}: NFE ${computes.length}`);
@@ -133,7 +133,7 @@ test("every budget decision reports score and threshold; reuse iff score ≤ thr
   }
 });
 
-test("placement (defaults; propagation gain 1): at equal NFE no worse than fixed-interval or plain SenCache on the fake denoiser", async (t) => {
+test("placement (default early weighting): at equal NFE no worse than fixed-interval or plain SenCache on the fake denoiser", async (t) => {
   const T = 30;
   const shift = 3;
   const { timesteps } = flowSchedule(T, shift);
@@ -182,7 +182,7 @@ test("one policy, one option set: sencache:nfe= and sencache-budget: take the sa
 });
 
 test("without a propagation measurement every step weighs the same, with a diagnostic", async (t) => {
-  const policy = createSencacheBudgetPolicy({ profile: randomProfile(12, 3, false), nfe: 6 });
+  const policy = createSencacheBudgetPolicy({ profile: randomProfile(12, 3, false), nfe: 6, placement: "propagation" });
   const { computes } = await drive(policy, 12, 3);
   t.is(computes.length, 6);
   t.regex(policy.diagnostics!().join(), /no propagation measurement/);

@@ -37,7 +37,7 @@
  * Source of the score: Haghighi & Alahi, SenCache (CVPR 2026); the planner is this package's own.
  */
 
-import { DiagnosticLog, compute, reuse } from "./common.js";
+import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
 import { validateOptions, type OptionSchema } from "./options.js";
@@ -55,6 +55,8 @@ export interface SencacheBudgetOptions {
   readonly n: number;
   readonly forceLast: boolean;
   readonly onInfeasible: "error" | "clamp";
+  /** Step weights of the placement: "early" (default) or "propagation" (the profile's measured gain). */
+  readonly placement: "early" | "propagation";
   /** Accept a profile from another schedule, carried over by timestep (transferProfile; logged). */
   readonly resampleProfile: boolean;
   readonly forceProfile: boolean;
@@ -72,6 +74,7 @@ export const budgetSchema: OptionSchema = {
   n: { kind: "integer", min: 0, allowInfinity: true, description: "maximum consecutive reuses (default 3)", aliases: ["maxReuse", "K"] },
   forceLast: { kind: "boolean", description: "also compute the last step" },
   onInfeasible: { kind: "enum", values: ["error", "clamp"], description: "what an unreachable target does: throw (default), or clamp into the feasible range" },
+  placement: { kind: "enum", values: ["early", "propagation"], description: "step weights: early (default) = ε / 10 over the first 10 % of steps, else 1; propagation = the profile's measured gain × |Δσ| (see docs/benchmark.md for why early is the default)" },
 };
 
 /** @deprecated the same schema as budgetSchema (kept for imports). */
@@ -109,12 +112,20 @@ export function feasibleNfeRange(totalSteps: number, n: number, forceLast: boole
 }
 
 /** The per-step weights w_k = gain(t_k)·|σ_{k+1} − σ_k| (1 everywhere without a propagation measurement). */
-export function budgetWeights(profile: SensitivityProfile, timesteps: ArrayLike<number>, sigmas: ArrayLike<number>): Float64Array {
+/** EARLY_WEIGHT for steps k < round(EARLY_FRACTION·T), else 1 (placement "early"). */
+export const EARLY_WEIGHT = 10;
+export const EARLY_FRACTION = 0.1;
+export function earlyWeights(T: number): Float64Array {
+  const warm = roundHalfEven(EARLY_FRACTION * T);
+  return Float64Array.from({ length: T }, (_, j) => (j < warm ? EARLY_WEIGHT : 1));
+}
+
+export function budgetWeights(profile: SensitivityProfile, timesteps: ArrayLike<number>, sigmas: ArrayLike<number>, exponent = 1): Float64Array {
   const T = timesteps.length;
   const w = new Float64Array(T);
   for (let j = 0; j < T; j++) {
     const g = propagationGain(profile, timesteps[j]!);
-    w[j] = g === undefined ? 1 : g * Math.abs((sigmas[j + 1] ?? 0) - (sigmas[j] ?? 0));
+    w[j] = g === undefined ? 1 : g ** exponent * Math.abs((sigmas[j + 1] ?? 0) - (sigmas[j] ?? 0));
   }
   return w;
 }
@@ -142,6 +153,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     n: (v.n as number | undefined) ?? 3,
     forceLast: (v.forceLast as boolean | undefined) ?? false,
     onInfeasible: (v.onInfeasible as "error" | "clamp" | undefined) ?? "error",
+    placement: (v.placement as "early" | "propagation" | undefined) ?? "early",
     resampleProfile: (v.resampleProfile as boolean | undefined) ?? false,
     forceProfile: (v.forceProfile as boolean | undefined) ?? false,
   };
@@ -152,6 +164,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
   let plan: Plan | undefined;
   let uIdx = NaN; // latent drift per step since the last compute
   let tauIdx = NaN; // timestep distance per step since the last compute
+  let rho = NaN; // latent drift per unit σ since the last compute
 
   const makePlan = (T: number): Plan => {
     const cap = Math.min(options.n, T);
@@ -179,8 +192,8 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
         ax[c] = Number.isFinite(a.alphaX) ? a.alphaX : 0;
         at[c] = Number.isFinite(a.alphaT) ? a.alphaT : 0;
       }
-      if (profile.propagation === undefined) diag.note("no-propagation", -1, "sencache-budget: the profile has no propagation measurement, so every step weighs the same; recalibrate it with sencache calibrate (propagation samples > 0) for the measured placement");
-      p.tables = { profile, timesteps: ts, ax, at, w: budgetWeights(profile, ts, ctx.sigmas) };
+      if (options.placement === "propagation" && profile.propagation === undefined) diag.note("no-propagation", -1, "sencache-budget: the profile has no propagation measurement, so every step weighs the same; recalibrate it with sencache calibrate (propagation samples > 0) for the measured placement");
+      p.tables = { profile, timesteps: ts, ax, at, w: options.placement === "propagation" ? budgetWeights(profile, ts, ctx.sigmas) : earlyWeights(p.T) };
     }
     return p.tables;
   };
@@ -217,6 +230,12 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     }
     const u = Number.isFinite(uIdx) ? uIdx : 0;
     const tau = Number.isFinite(tauIdx) ? tauIdx : 0;
+    const bySigma = false;
+    const sig = ctx.sigmas;
+    const tsx = ctx.timesteps;
+    const dSig = Math.abs(ctx.sigma - c0.sigma);
+    if (bySigma && dSig > 0 && Number.isFinite(s.drift)) rho = s.drift / dSig;
+    const rh = Number.isFinite(rho) ? rho : 0;
     const { ax, at, w } = tablesFor(p, profile, ctx);
     const wk = w[k]!;
     // Reusing now keeps the open segment going: reference c0, the drift growing from this step's measured one.
@@ -228,9 +247,9 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     const cap = p.cap;
     const span = Math.min(cap, T - 1 - k) + 1; // a reference serves at most `cap` reuses after it
     const open = new Float64Array(T);
-    for (let j = k + 1; j < T; j++) open[j] = w[j]! * (ax0 * (s.drift + u * (j - k)) + at0 * tau * (j - c0.step));
+    for (let j = k + 1; j < T; j++) open[j] = bySigma ? w[j]! * (ax0 * (s.drift + rh * Math.abs(sig[j]! - ctx.sigma)) + at0 * Math.abs(tsx[j]! - c0.t)) : w[j]! * (ax0 * (s.drift + u * (j - k)) + at0 * tau * (j - c0.step));
     const pred = new Float64Array(T * span); // pred[ref·span + d] = w_{ref+d}·Ŝ(ref, ref + d)
-    for (let ref = k; ref < T; ref++) for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = w[ref + d]! * (ax[ref]! * u * d + at[ref]! * tau * d);
+    for (let ref = k; ref < T; ref++) for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = bySigma ? w[ref + d]! * (ax[ref]! * rh * Math.abs(sig[ref + d]! - sig[ref]!) + at[ref]! * Math.abs(tsx[ref + d]! - tsx[ref]!)) : w[ref + d]! * (ax[ref]! * u * d + at[ref]! * tau * d);
     const lastForced = options.forceLast;
     const computesAt = (eps: number): number => {
       let reusing = m < cap && !(lastForced && k === T - 1) && wk * s.score <= eps;
@@ -291,7 +310,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
       }
       if (ctx.step === 0) {
         plan.decided.fill(-1);
-        uIdx = tauIdx = NaN;
+        uIdx = tauIdx = rho = NaN;
       }
       const decision = decideWith(ctx, plan, slot.get());
       plan.decided[ctx.step] = decision.action === "compute" ? 1 : 0;

@@ -5,7 +5,7 @@
  *   S = α_x·‖x − x_ref‖₂ + α_t·|t − t_ref|,  α's looked up at the reference timestep t_ref
  *
  * Source: Haghighi & Alahi, "SenCache", CVPR 2026 (arXiv 2602.24208), Eq. for the first-order error
- * bound; ../shared/design/METHOD.md §1–2. The α's depend only on t_ref = last computed step, so they
+ * bound, and the rule of its official code (vita-epfl/SenCache). The α's depend only on t_ref = last computed step, so they
  * are "frozen while reusing" by construction.
  */
 

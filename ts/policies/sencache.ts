@@ -26,7 +26,7 @@ import { budgetSchema, createSencacheBudgetPolicy, type SencacheBudgetOptions } 
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 import type { SensitivityProfile } from "../sensitivity/profile.js";
 
-/** The paper's settings (T = 50, Wan 2.1): ../shared/data/anchor-constants.json "sencache_paper_settings". */
+/** The paper's settings (T = 50, Wan 2.1; Haghighi & Alahi, CVPR 2026, §4). */
 export const SENCACHE_PRESETS = {
   slow: { epsStart: 0.01, epsMain: 0.1, n: 2 },
   fast: { epsStart: 0.01, epsMain: 0.2, n: 3 },
@@ -80,7 +80,7 @@ const ruleOnly: OptionSchema = {
 };
 
 /** Budget-mode options (refused by the ε rule). */
-const budgetOnly = ["nfe", "speedup", "onInfeasible"] as const;
+const budgetOnly = ["nfe", "speedup", "onInfeasible", "placement"] as const;
 
 /**
  * One option set for the one policy: the ε rule's options and budget mode's (budgetSchema); nfe= or

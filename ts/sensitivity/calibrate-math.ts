@@ -1,5 +1,5 @@
 /**
- * The pure maths of SenCache calibration (../shared/design/METHOD.md §3; Haghighi & Alahi, CVPR 2026).
+ * The pure maths of SenCache calibration (Haghighi & Alahi, SenCache, CVPR 2026, §3).
  * The lead's orchestration runs the model through the worker and calls these:
  *
  *   for each sample and scheduled timestep t_k:  x = noised x0;  y = f(x, t_k)

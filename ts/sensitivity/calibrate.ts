@@ -1,5 +1,5 @@
 /**
- * Calibration through a worker-backed model (../shared/design/METHOD.md §3 and §5).
+ * Calibration through a worker-backed model (SenCache, Haghighi & Alahi, CVPR 2026, §3; MagCache, Ma et al., NeurIPS 2025).
  *
  * `calibrate` estimates the SenCache sensitivity profile with ordinary full evaluations: for each of
  * N samples with a clean latent x0 (from the user's media, encoded by the worker's VAE, or from

@@ -1,6 +1,6 @@
 /**
  * Sensitivity profiles: per-timestep estimates of ‖J_x‖ and ‖J_t‖ of a denoiser (SenCache, Haghighi &
- * Alahi, CVPR 2026, §3 of ../shared/design/METHOD.md), with what they are valid for. JSON load/save
+ * Alahi, CVPR 2026, §3), with what they are valid for. JSON load/save
  * with validation, import of the official release's `.npz` files, compatibility checks against a run,
  * nearest-timestep lookup and (on request only) nearest-timestep resampling.
  */
@@ -94,9 +94,9 @@ export interface PropagationProfile {
   readonly version: typeof PROPAGATION_VERSION;
   /** Probe timesteps, model units (any order; lookup interpolates linearly, clamped at the ends). */
   readonly timesteps: readonly number[];
-  /** Mean gain over the samples per probe timestep. */
+  /** Gain per probe timestep: Σ over samples of the final error / Σ of the injected error. */
   readonly gain: readonly number[];
-  /** Sample standard deviation of the gain per probe timestep. */
+  /** Sample standard deviation of the per-sample gains per probe timestep. */
   readonly gainStd?: readonly number[];
   /** Samples (uncached runs) measured. */
   readonly samples: number;

@@ -5,7 +5,9 @@
  *   On P uncached runs (prompt s, seed + s, the model's guidance) and M probe steps k spread over the
  *   schedule, the run is repeated with step k's output replaced by step k−1's (one reuse) and the
  *   final latents compared:  gain_k = ‖x̂_final − x_final‖ / (|σ_{k+1} − σ_k|·‖y_{k−1} − y_k‖)
- *   (y = guided outputs of the uncached run). Cost: P·(T + M·(T − 1)) denoiser steps.
+ *   (y = guided outputs of the uncached run; with a profile, the SenCache score S_k of that reuse in
+ *   place of ‖y_{k−1} − y_k‖), as a ratio of sums over the samples (Σ_s E / Σ_s injected: a sample
+ *   whose injected error is tiny does not blow the mean up). Cost: P·(T + M·(T − 1)) denoiser steps.
  * - `searchStaticMasks`: the offline-optimal static schedule for given NFEs (LeMiCa, NeurIPS 2025;
  *   BudCache, ICML 2026; DPCache, CVPR 2026). From the same runs the first-order cost of reusing
  *   step r's output at step j is  c(r, j) = mean_s gain(t_j)·|σ_{j+1} − σ_j|·‖y_r − y_j‖ ; an exact
@@ -200,12 +202,12 @@ interface Measured {
   readonly propagationSteps: number;
 }
 
-async function measure(model: Model, o: PropagationOptions, T: number, P: number, M: number, profile?: SensitivityProfile): Promise<Measured> {
+async function measure(model: Model, o: PropagationOptions, T: number, P: number, M: number, profile?: SensitivityProfile, given?: PropagationProfile): Promise<Measured> {
   if (!Number.isInteger(P) || P < 1) throw new InvalidInputError(`The propagation measurement needs at least one sample, not ${P}.`);
   if (T < 2) throw new InvalidInputError(`The propagation measurement needs at least 2 steps, not ${T}.`);
   const runs = new Runs(model, o, T);
   await runs.init(P);
-  const probes = probeSteps(T, M);
+  const probes = given !== undefined ? [] : probeSteps(T, M);
   const total = P * (1 + probes.length);
   let done = 0;
   const tick = (): void => o.onProgress?.(++done, total);
@@ -229,7 +231,10 @@ async function measure(model: Model, o: PropagationOptions, T: number, P: number
       }
     }
     const results = await runs.pool(jobs);
+    if (given !== undefined) return { runs, probes, propagation: given, refs, referenceSteps, propagationSteps: 0 };
+    // gain_k = Σ_s E_k,s / Σ_s inj_k,s (ratio of means: robust where a sample's injected error is tiny)
     const perProbe = new Map<number, number[]>();
+    const sums = new Map<number, { e: number; inj: number }>();
     for (const { s, k, err } of results) {
       const h = Math.abs((runs.sigmas[k + 1] ?? 0) - runs.sigmas[k]!);
       // the local error of the reuse: the SenCache score of reusing step k−1 at step k (with the
@@ -242,7 +247,13 @@ async function measure(model: Model, o: PropagationOptions, T: number, P: number
       const inj = h * local;
       const g = err / inj;
       if (!perProbe.has(k)) perProbe.set(k, []);
-      if (Number.isFinite(g)) perProbe.get(k)!.push(g);
+      if (Number.isFinite(g)) {
+        perProbe.get(k)!.push(g);
+        const acc = sums.get(k) ?? { e: 0, inj: 0 };
+        acc.e += err;
+        acc.inj += inj;
+        sums.set(k, acc);
+      }
     }
     const ks = probes.filter((k) => (perProbe.get(k) ?? []).length > 0);
     if (ks.length === 0) throw new InvalidInputError("No usable propagation measurement (every injected error was zero); check that the model's outputs change between steps.");
@@ -250,7 +261,7 @@ async function measure(model: Model, o: PropagationOptions, T: number, P: number
     const propagation: PropagationProfile = {
       version: PROPAGATION_VERSION,
       timesteps: ks.map((k) => runs.timesteps[k]!),
-      gain: stats.map((m) => m.mean),
+      gain: ks.map((k) => sums.get(k)!.e / sums.get(k)!.inj),
       gainStd: stats.map((m) => m.std),
       samples: P,
       steps: T,
@@ -364,6 +375,13 @@ export interface StaticSearchOptions extends PropagationOptions {
   readonly n?: number;
   /** Cached candidate runs per NFE in the measured local search (default 24; 0 = DP only). */
   readonly maxCandidates?: number;
+  /**
+   * A propagation measurement to use instead of measuring one (e.g. a profile's, `profile.propagation`).
+   * Its gain must be per unit |Δσ|·‖Δy‖ of the guided output for the first-order costs to be exact; a
+   * profile's gain is per unit |Δσ|·score, which only rescales step by step — the measured local search
+   * corrects what that changes.
+   */
+  readonly propagation?: PropagationProfile;
 }
 
 export async function searchStaticMasks(model: Model, options: StaticSearchOptions): Promise<StaticMasksFile> {
@@ -373,7 +391,7 @@ export async function searchStaticMasks(model: Model, options: StaticSearchOptio
   const n = options.n ?? 3;
   const maxCandidates = options.maxCandidates ?? 24;
   if (options.nfe.length === 0) throw new InvalidInputError("The static search needs at least one NFE (--nfe 15,18,21).");
-  const m = await measure(model, options, T, P, options.probes ?? Math.min(16, T - 1));
+  const m = await measure(model, options, T, P, options.probes ?? Math.min(16, T - 1), undefined, options.propagation);
   const { runs, refs, propagation } = m;
   try {
     const gain = runs.timesteps.map((t) => interpolate(propagation.timesteps, propagation.gain, t));
@@ -449,7 +467,7 @@ export async function searchStaticMasks(model: Model, options: StaticSearchOptio
       samples: P,
       masks,
       search: {
-        method: `exact DP over first-order costs gain(t_j)·|Δσ_j|·‖y_r − y_j‖ measured on ${P} uncached runs (${m.probes.length} propagation probes), then greedy ±1 moves scored by cached runs (≤ ${maxCandidates} per NFE)`,
+        method: `exact DP over first-order costs gain(t_j)·|Δσ_j|·‖y_r − y_j‖ measured on ${P} uncached runs (${options.propagation !== undefined ? "gain given" : `${m.probes.length} propagation probes`}), then greedy ±1 moves scored by cached runs (≤ ${maxCandidates} per NFE)`,
         cost: { referenceSteps: m.referenceSteps, propagationSteps: m.propagationSteps, refineSteps, candidates },
         wallMs: performance.now() - started,
       },

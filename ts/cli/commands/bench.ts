@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
-import { COUNT, NON_NEGATIVE, checkNumbers } from "../args.js";
+import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers } from "../args.js";
 
 interface BenchArgs extends ModelArgs, PluginArgs {
   prompts?: string;
@@ -95,11 +95,11 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option("videos", { type: "string", default: "none", choices: ["none", "mp4", "gif"], describe: "also write every scored run's video to OUT/videos/ (MP4: H.264)" })
       .option("replot", { type: "string", describe: "redraw the plots (and results.md) from a results.json without running anything; writes next to it unless --out is given" })
       .option("concurrency", { type: "number", default: 1, describe: "samples in flight in the quality pass; > 1 adds a serial timing pass for speed-ups" })
-      .option("timing-clips", { type: "number", describe: "with --concurrency > 1: clips of the serial timing pass (default 2)" })
+      .option("timing-clips", { type: "number", describe: "with --concurrency > 1: clips of the serial timing pass (default 2; 0 skips it)" })
       .option("repeats", { type: "number", default: 1, describe: "timed runs per wall-time measurement; the median is used (extra runs are not decoded)" })
       .option("lpips", { type: "string", default: "auto", describe: 'LPIPS: "auto" (if the lpips package and its weights are local), "off", or a TORCH_HOME folder holding the backbone weights' })
       .option("json", { type: "boolean", default: false, describe: "print the aggregates as JSON on stdout" })
-      .check(checkNumbers({ "seeds-count": COUNT, steps: COUNT, guidance: NON_NEGATIVE, height: COUNT, width: COUNT, frames: COUNT, concurrency: COUNT, "timing-clips": COUNT, repeats: COUNT }))
+      .check(checkNumbers({ "seeds-count": COUNT, steps: COUNT, guidance: NON_NEGATIVE, height: COUNT, width: COUNT, frames: COUNT, concurrency: COUNT, "timing-clips": WHOLE, repeats: COUNT }))
       .epilog(
         `${SWEEP_HELP}\n\nWithout --policy/--sweep the plan is "fixed-interval:k=2..4" (plus "sencache:eps=0.05,0.1,0.2" when --profile is given). The uncached reference (policy none) always runs. See docs/benchmark.md.`,
       ) as never,

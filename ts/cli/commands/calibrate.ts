@@ -28,6 +28,7 @@ interface CalibrateArgs extends ModelArgs, PluginArgs {
   out: string;
   kind: "sencache" | "magcache" | "static-optimal";
   propagationSamples: number;
+  addPropagation?: string;
   propagationProbes?: number;
   nfe?: string;
   n: number;
@@ -151,6 +152,18 @@ async function run(args: CalibrateArgs): Promise<void> {
       }
       return;
     }
+    if (args.addPropagation !== undefined) {
+      const old = await loadProfile(args.addPropagation);
+      const p = await measurePropagation(model, old, { ...measureOptions, samples: Math.max(1, args.propagationSamples), seed: args.seed + 1_000 });
+      await saveProfile(args.out, { ...old, propagation: p.propagation });
+      if (args.json) console.log(JSON.stringify(p, null, 1));
+      else {
+        console.log(["t", "gain (± std)"].join("\t"));
+        p.propagation.timesteps.forEach((t, i) => console.log(`${+t.toFixed(3)}\t${fmt(p.propagation.gain[i]!)} ± ${fmt(p.propagation.gainStd?.[i] ?? 0)}`));
+        console.log(`propagation of ${args.addPropagation}: ${p.propagation.timesteps.length} probes × ${p.propagation.samples} runs, ${p.cost.referenceSteps + p.cost.propagationSteps} denoiser steps, ${(p.wallMs / 1000).toFixed(1)} s → ${args.out}`);
+      }
+      return;
+    }
     if (args.kind === "magcache") {
       const { ratios, report } = await calibrateMagcache(model, { ...common, onProgress });
       bar?.done();
@@ -209,7 +222,8 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("guidance", { type: "number", describe: "guidance scale of the uncached generations (default: the model's)" })
       .option("out", { type: "string", default: "profile.json", describe: "output JSON" })
       .option("kind", { type: "string", choices: ["sencache", "magcache", "static-optimal"], default: "sencache", describe: "what to calibrate: a SenCache profile, MagCache ratios, or static-optimal masks" })
-      .option("propagation-samples", { type: "number", default: 2, describe: "sencache: uncached runs for the propagation gain budget mode weighs steps by (0 = skip)" })
+      .option("propagation-samples", { type: "number", default: 4, describe: "sencache: uncached runs for the propagation gain budget mode weighs steps by (0 = skip)" })
+      .option("add-propagation", { type: "string", describe: "measure only the propagation gain for this existing profile (its schedule) and write the profile with it to --out" })
       .option("propagation-probes", { type: "number", describe: "steps probed for the propagation gain (default min(16, T − 1))" })
       .option("nfe", { type: "string", describe: "static-optimal: evaluation counts to search masks for, e.g. 15,18,21" })
       .option("n", { type: "number", default: 3, describe: "static-optimal: maximum consecutive reuses of a mask" })
