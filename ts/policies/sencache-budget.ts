@@ -120,12 +120,12 @@ export function earlyWeights(T: number): Float64Array {
   return Float64Array.from({ length: T }, (_, j) => (j < warm ? EARLY_WEIGHT : 1));
 }
 
-export function budgetWeights(profile: SensitivityProfile, timesteps: ArrayLike<number>, sigmas: ArrayLike<number>, exponent = 1): Float64Array {
+export function budgetWeights(profile: SensitivityProfile, timesteps: ArrayLike<number>, sigmas: ArrayLike<number>): Float64Array {
   const T = timesteps.length;
   const w = new Float64Array(T);
   for (let j = 0; j < T; j++) {
     const g = propagationGain(profile, timesteps[j]!);
-    w[j] = g === undefined ? 1 : g ** exponent * Math.abs((sigmas[j + 1] ?? 0) - (sigmas[j] ?? 0));
+    w[j] = g === undefined ? 1 : g * Math.abs((sigmas[j + 1] ?? 0) - (sigmas[j] ?? 0));
   }
   return w;
 }
@@ -164,7 +164,6 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
   let plan: Plan | undefined;
   let uIdx = NaN; // latent drift per step since the last compute
   let tauIdx = NaN; // timestep distance per step since the last compute
-  let rho = NaN; // latent drift per unit σ since the last compute
 
   const makePlan = (T: number): Plan => {
     const cap = Math.min(options.n, T);
@@ -230,12 +229,6 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     }
     const u = Number.isFinite(uIdx) ? uIdx : 0;
     const tau = Number.isFinite(tauIdx) ? tauIdx : 0;
-    const bySigma = false;
-    const sig = ctx.sigmas;
-    const tsx = ctx.timesteps;
-    const dSig = Math.abs(ctx.sigma - c0.sigma);
-    if (bySigma && dSig > 0 && Number.isFinite(s.drift)) rho = s.drift / dSig;
-    const rh = Number.isFinite(rho) ? rho : 0;
     const { ax, at, w } = tablesFor(p, profile, ctx);
     const wk = w[k]!;
     // Reusing now keeps the open segment going: reference c0, the drift growing from this step's measured one.
@@ -247,9 +240,9 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     const cap = p.cap;
     const span = Math.min(cap, T - 1 - k) + 1; // a reference serves at most `cap` reuses after it
     const open = new Float64Array(T);
-    for (let j = k + 1; j < T; j++) open[j] = bySigma ? w[j]! * (ax0 * (s.drift + rh * Math.abs(sig[j]! - ctx.sigma)) + at0 * Math.abs(tsx[j]! - c0.t)) : w[j]! * (ax0 * (s.drift + u * (j - k)) + at0 * tau * (j - c0.step));
+    for (let j = k + 1; j < T; j++) open[j] = w[j]! * (ax0 * (s.drift + u * (j - k)) + at0 * tau * (j - c0.step));
     const pred = new Float64Array(T * span); // pred[ref·span + d] = w_{ref+d}·Ŝ(ref, ref + d)
-    for (let ref = k; ref < T; ref++) for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = bySigma ? w[ref + d]! * (ax[ref]! * rh * Math.abs(sig[ref + d]! - sig[ref]!) + at[ref]! * Math.abs(tsx[ref + d]! - tsx[ref]!)) : w[ref + d]! * (ax[ref]! * u * d + at[ref]! * tau * d);
+    for (let ref = k; ref < T; ref++) for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = w[ref + d]! * (ax[ref]! * u * d + at[ref]! * tau * d);
     const lastForced = options.forceLast;
     const computesAt = (eps: number): number => {
       let reusing = m < cap && !(lastForced && k === T - 1) && wk * s.score <= eps;
@@ -310,7 +303,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
       }
       if (ctx.step === 0) {
         plan.decided.fill(-1);
-        uIdx = tauIdx = rho = NaN;
+        uIdx = tauIdx = NaN;
       }
       const decision = decideWith(ctx, plan, slot.get());
       plan.decided[ctx.step] = decision.action === "compute" ? 1 : 0;
