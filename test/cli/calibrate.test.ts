@@ -41,6 +41,8 @@ test.serial("sencache calibrate writes a profile, prints its table, and generate
   const profile = await loadProfile(out);
   t.is(profile.timesteps.length, 6);
   t.is(profile.validFor.steps, 6);
+  t.is(profile.propagation?.samples, 4, "the propagation gain is measured by default (4 runs)");
+  t.regex(cal.stdout, /propagation: 5 probes × 4 runs/);
   const gen = await sencache(["generate", "--model", model, "--prompt", "a green triangle", "--steps", "6", "--guidance", "3", ...sizeArgs, ...workerArgs, "--policy", `sencache:profile=${out},eps=0.5,n=2`, "--out", join(tmp, "gen.gif"), "--json"]);
   const summary = JSON.parse(gen.stdout) as { nfe: number; totalSteps: number; policy: string; diagnostics: string[] };
   t.log(`NFE ${summary.nfe}/${summary.totalSteps}`);
@@ -77,6 +79,17 @@ test("sencache calibrate --import-npz converts an official file with --valid-for
   t.deepEqual(p.validFor, { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" }, steps: 50, latentShape: [1, 16, 21, 60, 104] });
   const bad = await t.throwsAsync(sencache(["calibrate", "--import-npz", join(FIXTURES, "sensitivity-sample.npz"), "--valid-for", "model=x", "--out", out]));
   t.regex((bad as unknown as { stderr: string }).stderr, /family/);
+});
+
+test.serial("sencache calibrate --kind static-optimal writes masks that static-optimal:nfe=… applies", async (t) => {
+  const out = join(tmp, "static.json");
+  const cal = await sencache(["calibrate", "--kind", "static-optimal", "--model", model, "--samples", "2", "--steps", "6", "--nfe", "3,4", "--max-candidates", "2", "--propagation-probes", "2", "--out", out, ...sizeArgs, ...workerArgs]);
+  t.regex(cal.stdout, /nfe 3: compute 0,/);
+  t.regex(cal.stdout, /denoiser steps/);
+  const gen = await sencache(["generate", "--model", model, "--prompt", "a green triangle", "--steps", "6", ...sizeArgs, ...workerArgs, "--policy", `static-optimal:nfe=4,masks=${out}`, "--out", join(tmp, "static.gif"), "--json"]);
+  t.is((JSON.parse(gen.stdout) as { nfe: number }).nfe, 4);
+  const bad = await t.throwsAsync(sencache(["calibrate", "--kind", "static-optimal", "--model", model, "--steps", "6", "--out", out, ...sizeArgs, ...workerArgs]));
+  t.regex(String((bad as { stderr?: string }).stderr ?? bad?.message), /needs --nfe/);
 });
 
 test("sencache policies lists the registered policies and their options", async (t) => {
