@@ -32,6 +32,7 @@ OPS = (
     "ping",
     "load",
     "encode_prompt",
+    "encode_image",
     "prepare_latents",
     "denoise",
     "time_embedding",
@@ -461,12 +462,23 @@ class EncodePromptArgs:
 
 
 @dataclass(frozen=True)
+class EncodeImageArgs:
+    model: str
+    seed: int
+    height: int
+    width: int
+    num_frames: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
 class PrepareLatentsArgs:
     model: str
     seed: int
     height: int
     width: int
     num_frames: int
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -474,6 +486,7 @@ class DenoiseItem:
     cond: str
     t: float
     branch: str
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -555,6 +568,21 @@ def parse_args(req: Request):
             height=_arg(req, "height", "int", minimum=1),
             width=_arg(req, "width", "int", minimum=1),
             num_frames=_arg(req, "num_frames", "int", minimum=1),
+            image=_arg(req, "image", "str", None),
+        )
+    if op == "encode_image":
+        image = _tensor_arg(req, "image", ("uint8",), 3)
+        if image.shape[-1] != 3 or min(image.shape) == 0:
+            raise ProtocolError(
+                BAD_SHAPE, f"Tensor `image` must be [H, W, 3], not {list(image.shape)}.", req.op, req.id
+            )
+        return EncodeImageArgs(
+            model=_arg(req, "model", "str"),
+            seed=_arg(req, "seed", "int"),
+            height=_arg(req, "height", "int", minimum=1),
+            width=_arg(req, "width", "int", minimum=1),
+            num_frames=_arg(req, "num_frames", "int", minimum=1),
+            image=image,
         )
     if op == "denoise":
         model = _arg(req, "model", "str")
@@ -565,14 +593,16 @@ def parse_args(req: Request):
         for i, it in enumerate(raw):
             if not isinstance(it, dict):
                 raise _fail_args(req, f"`denoise` item {i} must be a map {{cond, t, branch}}.")
-            cond, t, branch = it.get("cond"), it.get("t"), it.get("branch", "cond")
+            cond, t, branch, image = it.get("cond"), it.get("t"), it.get("branch", "cond"), it.get("image")
+            if image is not None and not isinstance(image, str):
+                raise _fail_args(req, f"`denoise` item {i} `image` must be a string handle.")
             if not isinstance(cond, str):
                 raise _fail_args(req, f"`denoise` item {i} needs a string `cond` handle.")
             if not ((_is_int(t) or isinstance(t, float)) and math.isfinite(t)):
                 raise _fail_args(req, f"`denoise` item {i} needs a finite number `t`.")
             if not isinstance(branch, str):
                 raise _fail_args(req, f"`denoise` item {i} `branch` must be a string.")
-            items.append(DenoiseItem(cond=cond, t=float(t), branch=branch))
+            items.append(DenoiseItem(cond=cond, t=float(t), branch=branch, image=image))
         x = _tensor_arg(req, "x", ("float32",), 5)
         if x.shape[0] != len(items):
             raise ProtocolError(
@@ -663,7 +693,44 @@ class Defaults:
     num_frames: int
     guidance_scale: float
     num_inference_steps: int
+    max_sequence_length: int | None = None
     fps: float = 16.0
+    scheduler: str | None = None
+
+
+@dataclass(frozen=True)
+class Expert:
+    name: str
+    t_min: float
+    t_max: float
+
+
+@dataclass(frozen=True)
+class Guidance:
+    scale: float
+    scale_2: float | None
+    dynamic: bool
+
+
+@dataclass(frozen=True)
+class FrameRule:
+    multiple: int
+    plus: int
+
+
+@dataclass(frozen=True)
+class Geometry:
+    patch: tuple[int, int, int]
+    spatial_multiple: int
+    frame_rule: FrameRule
+    max_latent: tuple[int, int, int] | None
+    fixed_size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class SetTimesteps:
+    sigmas: str | None
+    mu: str | None
 
 
 @dataclass(frozen=True)
@@ -674,6 +741,16 @@ class LoadResult:
     scheduler: SchedulerInfo
     latent: LatentInfo
     defaults: Defaults
+    experts: tuple[Expert, ...] = ()
+    guidance: Guidance | None = None
+    geometry: Geometry | None = None
+    set_timesteps: SetTimesteps | None = None
+    image_to_video: bool = False
+
+
+@dataclass(frozen=True)
+class EncodeImageResult:
+    image: str
 
 
 @dataclass(frozen=True)

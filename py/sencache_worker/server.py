@@ -67,6 +67,7 @@ class Models:
         self.adapters: dict[str, Any] = {}
         self.by_key: dict[tuple, str] = {}
         self.conds: dict[str, tuple[str, Any]] = {}
+        self.images: dict[str, tuple[str, Any]] = {}  # image-to-video conditions (encode_image)
         self.serial = 0
 
     def _handle(self, kind: str) -> str:
@@ -88,6 +89,20 @@ class Models:
         if entry[0] != model:
             raise P.ProtocolError(
                 P.UNKNOWN_HANDLE, f"Condition handle {handle!r} belongs to another model; encode it with {model}."
+            )
+        return entry[1]
+
+    def image(self, model: str, handle: str | None):
+        if handle is None:
+            return None
+        entry = self.images.get(handle)
+        if entry is None:
+            raise P.ProtocolError(
+                P.UNKNOWN_HANDLE, f"Image handle {handle!r} is not known here; send the image with encode_image again."
+            )
+        if entry[0] != model:
+            raise P.ProtocolError(
+                P.UNKNOWN_HANDLE, f"Image handle {handle!r} belongs to another model; encode it with {model}."
             )
         return entry[1]
 
@@ -336,30 +351,32 @@ class Worker:
             try:
                 adapter = self.models.model(job.args.model)
                 conds = [self.models.cond(job.args.model, it.cond) for it in job.args.items]
+                images = [self.models.image(job.args.model, it.image) for it in job.args.items]
                 adapter.check_latent_shape(job.args.x.shape)
-                ready.append((job, conds))
+                ready.append((job, conds, images))
             except Exception as e:
                 self._fail(push, job, e)
         if not ready:
             return
         adapter = self.models.model(ready[0][0].args.model)
-        xs = [job.args.x for job, _ in ready]
+        xs = [job.args.x for job, _, _ in ready]
         x = xs[0] if len(xs) == 1 else np.concatenate(xs, axis=0)
-        t = np.array([it.t for job, _ in ready for it in job.args.items], dtype=np.float32)
-        conds = [c for _, cs in ready for c in cs]
+        t = np.array([it.t for job, _, _ in ready for it in job.args.items], dtype=np.float32)
+        conds = [c for _, cs, _ in ready for c in cs]
+        images = [im for _, _, ims in ready for im in ims]
         if self.debug_delay:
             time.sleep(self.debug_delay)
         try:
-            out = adapter.denoise(x, t, conds)
+            out = adapter.denoise(x, t, conds, images if any(im is not None for im in images) else None)
         except Exception as e:
-            for job, _ in ready:
+            for job, _, _ in ready:
                 self._fail(push, job, e)
             return
         finally:
             self.counters.add(forwards=1)
         self.counters.add(denoise_items=len(t))
         row = 0
-        for job, _ in ready:
+        for job, _, _ in ready:
             n = len(job.args.items)
             self._reply(push, job, P.reply_to(job.req.op, job.req.id, P.DenoiseResult(items=n, out=out[row:row + n])))
             row += n
@@ -381,7 +398,22 @@ class Worker:
             handle = m._handle("c")
             m.conds[handle] = (a.model, emb)
             return P.EncodePromptResult(cond=handle, tokens=int(tokens))
+        if op == "encode_image":
+            image = m.model(a.model).encode_image(a.image, a.seed, a.height, a.width, a.num_frames)
+            handle = m._handle("i")
+            m.images[handle] = (a.model, image)
+            return P.EncodeImageResult(image=handle)
         if op == "prepare_latents":
+            if a.image is not None:
+                image = m.image(a.model, a.image)
+                if (image.seed, image.height, image.width, image.num_frames) != (a.seed, a.height, a.width, a.num_frames):
+                    raise P.ProtocolError(
+                        P.BAD_ARGS,
+                        f"Image handle {a.image!r} was prepared for seed {image.seed} at {image.height}x{image.width}, "
+                        f"{image.num_frames} frames; call encode_image again for seed {a.seed} at "
+                        f"{a.height}x{a.width}, {a.num_frames} frames.",
+                    )
+                return P.PrepareLatentsResult(latents=image.latents)
             return P.PrepareLatentsResult(
                 latents=m.model(a.model).prepare_latents(a.seed, a.height, a.width, a.num_frames)
             )
@@ -425,8 +457,21 @@ class Worker:
                 num_frames=info.num_frames,
                 guidance_scale=info.guidance_scale,
                 num_inference_steps=info.num_inference_steps,
+                max_sequence_length=info.max_sequence_length,
                 fps=info.fps,
+                scheduler=info.scheduler_class,
             ),
+            experts=tuple(P.Expert(**e) for e in info.experts),
+            guidance=None if info.guidance is None else P.Guidance(**info.guidance),
+            geometry=None if info.geometry is None else P.Geometry(
+                patch=tuple(info.geometry["patch"]),
+                spatial_multiple=info.geometry["spatial_multiple"],
+                frame_rule=P.FrameRule(**info.geometry["frame_rule"]),
+                max_latent=info.geometry.get("max_latent"),
+                fixed_size=info.geometry.get("fixed_size"),
+            ),
+            set_timesteps=None if info.set_timesteps is None else P.SetTimesteps(**info.set_timesteps),
+            image_to_video=info.image_to_video,
         )
 
     def _encode_video(self, a: P.EncodeVideoArgs) -> P.EncodeVideoResult:
@@ -448,12 +493,17 @@ class Worker:
             if h in m.conds:
                 del m.conds[h]
                 released += 1
+            elif h in m.images:
+                del m.images[h]
+                released += 1
             elif h in m.adapters:
                 del m.adapters[h]
                 for key in [k for k, v in m.by_key.items() if v == h]:
                     del m.by_key[key]
                 for c in [c for c, (owner, _) in m.conds.items() if owner == h]:
                     del m.conds[c]
+                for i in [i for i, (owner, _) in m.images.items() if owner == h]:
+                    del m.images[i]
                 released += 1
         if released and m.device.type == "cuda":
             import torch

@@ -43,7 +43,13 @@ def test_load_reports_the_pipeline(model, client, tiny_dir):
     assert model["scheduler"]["config"]["shift"] == 3.0
     assert model["latent"] == {"channels": 4, "spatial_scale": 8, "temporal_scale": 4}
     assert model["defaults"] == {"height": 32, "width": 32, "num_frames": 5, "guidance_scale": 5.0,
-                                 "num_inference_steps": 10, "fps": 16.0}
+                                 "num_inference_steps": 10, "max_sequence_length": 16, "fps": 16.0,
+                                 "scheduler": "FlowMatchEulerDiscreteScheduler"}
+    assert model["experts"] == [{"name": "transformer", "t_min": 0.0, "t_max": 1000.0}]
+    assert model["guidance"] == {"scale": 5.0, "scale_2": None, "dynamic": False}
+    assert model["geometry"] == {"patch": [1, 2, 2], "spatial_multiple": 16, "frame_rule": {"multiple": 4, "plus": 1},
+                                 "max_latent": [32, 64, 64], "fixed_size": None}
+    assert model["set_timesteps"] == {"sigmas": None, "mu": None} and model["image_to_video"] is False
     assert client.ok("load", source=str(tiny_dir)).result["model"] == model["model"]  # same source, same handle
 
 
@@ -207,6 +213,15 @@ def test_bad_inputs_each_get_their_typed_error(client, model):
         (P.UNKNOWN_HANDLE, lambda: client.call("denoise", [P.tensor("x", rng_latent(SHAPE))], model=m,
                                                items=[P.DenoiseItem("c1.other", 1.0, "cond")])),
         (P.BAD_ARGS, lambda: client.call("prepare_latents", model=m, seed="one", height=32, width=32, num_frames=5)),
+        # image-to-video ops on a text-to-video model, and an unknown image handle
+        (P.BAD_ARGS, lambda: client.call("encode_image", [P.tensor("image", np.zeros((8, 8, 3), np.uint8))], model=m,
+                                         seed=1, height=32, width=32, num_frames=5)),
+        (P.BAD_SHAPE, lambda: client.call("encode_image", [P.tensor("image", np.zeros((8, 8, 4), np.uint8))], model=m,
+                                          seed=1, height=32, width=32, num_frames=5)),
+        (P.UNKNOWN_HANDLE, lambda: client.call("denoise", [P.tensor("x", rng_latent(SHAPE))], model=m,
+                                               items=[P.DenoiseItem(c, 1.0, "cond", image="i9.nope")])),
+        (P.UNKNOWN_HANDLE, lambda: client.call("prepare_latents", model=m, seed=1, height=32, width=32, num_frames=5,
+                                               image="i9.nope")),
         (P.TOO_LARGE, lambda: client.call("echo", [P.tensor("big", np.zeros(150_000, np.float32)),
                                                    P.tensor("big2", np.zeros(150_000, np.float32))])),
         (P.UNKNOWN_OP, lambda: _raw(client, [msgpack.packb({"v": 1, "op": "teleport", "id": 77})])),

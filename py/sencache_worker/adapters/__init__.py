@@ -1,6 +1,7 @@
 """Model-family adapters and the registry that picks one for a pipeline.
 
-To add a family (CogVideoX, LTX-Video, ...): write `adapters/<family>.py` with a subclass of `Adapter` (see
+Families: wan.py (Wan 2.1 / 2.2, T2V and I2V), cogvideox.py (CogVideoX 1.0 / 1.5, T2V and I2V), ltx.py (LTX-Video,
+T2V and I2V). To add a family: write `adapters/<family>.py` with a subclass of `Adapter` (see
 base.py for the contract and wan.py for a complete example), list the diffusers pipeline classes it serves in
 `pipeline_classes`, and add it to `ADAPTERS` below. Nothing else in the worker changes.
 """
@@ -15,11 +16,12 @@ import torch
 
 from ..protocol import BAD_ARGS, LOAD_FAILED, UNKNOWN_MODEL, ProtocolError
 from .base import TORCH_DTYPES, Adapter, ModelInfo
+from .cogvideox import CogVideoXAdapter
+from .ltx import LTXVideoAdapter
 from .wan import WanAdapter
 
-# family name -> adapter class. Extension point: CogVideoXAdapter ("CogVideoXPipeline"),
-# LTXVideoAdapter ("LTXPipeline") go here.
-ADAPTERS: dict[str, type[Adapter]] = {a.family: a for a in (WanAdapter,)}
+# family name -> adapter class.
+ADAPTERS: dict[str, type[Adapter]] = {a.family: a for a in (WanAdapter, CogVideoXAdapter, LTXVideoAdapter)}
 BY_PIPELINE: dict[str, type[Adapter]] = {cls_name: a for a in ADAPTERS.values() for cls_name in a.pipeline_classes}
 
 __all__ = ["ADAPTERS", "BY_PIPELINE", "Adapter", "ModelInfo", "TORCH_DTYPES", "load", "pipeline_class_of"]

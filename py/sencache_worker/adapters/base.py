@@ -33,8 +33,29 @@ class ModelInfo:
     num_frames: int
     guidance_scale: float
     num_inference_steps: int
+    # Added for every family (proto/SPEC.md, `load`): defaults beyond the size, the denoisers and their ranges,
+    # the guidance rule, the latent geometry the model accepts, and what the pipeline passes to set_timesteps.
+    max_sequence_length: int | None = None
     # Frames per second of the videos the pipeline is meant to make (what MP4 / GIF files play at).
     fps: float = 16.0
+    experts: tuple = ()
+    guidance: dict | None = None
+    geometry: dict | None = None
+    set_timesteps: dict | None = None
+    image_to_video: bool = False
+
+
+@dataclass
+class ImageCondition:
+    """What `encode_image` keeps for one conditioning image of one sample: the seed and size it was prepared for,
+    the initial latent the pipeline drew with it (wire layout), and the adapter's per-step conditioning."""
+
+    seed: int
+    height: int
+    width: int
+    num_frames: int
+    latents: np.ndarray
+    payload: dict
 
 
 def jsonable(value: Any) -> Any:
@@ -67,6 +88,26 @@ def sencache_defaults(source: str) -> dict:
         return {}
     d = data.get("defaults", data)
     return d if isinstance(d, dict) else {}
+
+
+def call_defaults(pipe) -> dict:
+    """The keyword defaults of the pipeline's own `__call__` (None where the pipeline derives them at call time)."""
+    import inspect
+
+    return {
+        name: p.default
+        for name, p in inspect.signature(type(pipe).__call__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def single_expert(pipe, name: str = "transformer") -> tuple:
+    n = float(pipe.scheduler.config.get("num_train_timesteps", 1000))
+    return ({"name": name, "t_min": 0.0, "t_max": n},)
+
+
+def frames_rule(temporal: int) -> dict:
+    return {"multiple": int(temporal), "plus": 1}
 
 
 def as_torch(array: np.ndarray) -> torch.Tensor:
@@ -112,13 +153,21 @@ class Adapter(ABC):
     def prepare_latents(self, seed: int, height: int, width: int, num_frames: int) -> np.ndarray:
         """The pipeline's own initial latent draw, float32 [1, C, F', H', W']."""
 
+    def encode_image(self, image: np.ndarray, seed: int, height: int, width: int, num_frames: int) -> ImageCondition:
+        """Image-to-video: run the pipeline's own image preprocessing and latent preparation for one sample."""
+        raise bad_args(
+            f"{type(self.pipe).__name__} is a text-to-video pipeline; load an image-to-video pipeline to condition on an image."
+        )
+
     @abstractmethod
     def check_latent_shape(self, shape: tuple[int, ...]) -> None:
         """Raise ProtocolError(bad_shape) when a [n, C, F', H', W'] latent cannot go through the denoiser."""
 
     @abstractmethod
-    def denoise(self, x: np.ndarray, timesteps: np.ndarray, conds: list[torch.Tensor]) -> np.ndarray:
-        """One forward: x float32 [n, C, F', H', W'], timesteps float32 [n], one condition per row -> float32."""
+    def denoise(self, x: np.ndarray, timesteps: np.ndarray, conds: list[torch.Tensor],
+                images: list[ImageCondition | None] | None = None) -> np.ndarray:
+        """One forward: x float32 [n, C, F', H', W'], timesteps float32 [n], one condition (and, for image-to-video,
+        one image condition) per row -> float32 [n, C, F', H', W']."""
 
     @abstractmethod
     def time_embedding(self, timesteps: np.ndarray) -> np.ndarray:

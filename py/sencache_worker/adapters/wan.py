@@ -1,7 +1,13 @@
-"""Wan 2.1 / 2.2 text-to-video (WanPipeline: WanTransformer3DModel, AutoencoderKLWan, UMT5 text encoder).
+"""Wan 2.1 / 2.2 text- and image-to-video (WanPipeline, WanImageToVideoPipeline: WanTransformer3DModel,
+AutoencoderKLWan, UMT5 text encoder; 2.1 I2V's CLIP image encoder; 2.2's TI2V-5B `expand_timesteps` and the
+two-expert A14B with `transformer_2`, `boundary_ratio` and `guidance_scale_2`).
 
-Every method reuses the pipeline's own code path (encode_prompt, prepare_latents, the VAE normalisation and the
-video processor) so that a loop driven from TypeScript reproduces `WanPipeline.__call__` exactly.
+Every method reuses the pipeline's own code path (encode_prompt, prepare_latents, encode_image, the VAE
+normalisation and the video processor) so that a loop driven from TypeScript reproduces `__call__` exactly.
+Image-to-video: 2.1 and A14B concatenate [latents, mask, encoded image video] on channels; TI2V-5B instead puts the
+encoded image into latent frame 0 of the model input with timestep 0 on its tokens. There the worker returns a zero
+prediction on frame 0 and `prepare_latents` already holds the image latent there, so the TS loop keeps frame 0 at the
+image latent, which is what the pipeline writes into frame 0 after its loop.
 """
 
 from __future__ import annotations
@@ -10,26 +16,35 @@ import numpy as np
 import torch
 
 from ..protocol import NON_FINITE, ProtocolError
-from .base import Adapter, ModelInfo, as_torch, bad_args, bad_shape, jsonable, sencache_defaults
+from .base import (
+    Adapter,
+    ImageCondition,
+    ModelInfo,
+    as_torch,
+    bad_args,
+    bad_shape,
+    call_defaults,
+    frames_rule,
+    jsonable,
+    sencache_defaults,
+    single_expert,
+)
 
-PIPELINE_DEFAULTS = {
-    "height": 480,
-    "width": 832,
-    "num_frames": 81,
-    "guidance_scale": 5.0,
-    "num_inference_steps": 50,
-    "max_sequence_length": 512,
-    "fps": 16,  # Wan 2.1 / 2.2 examples export at 16 fps
-}
+DEFAULT_KEYS = ("height", "width", "num_frames", "guidance_scale", "num_inference_steps", "max_sequence_length")
 
 
 class WanAdapter(Adapter):
     family = "wan"
-    pipeline_classes = ("WanPipeline",)
+    pipeline_classes = ("WanPipeline", "WanImageToVideoPipeline")
 
     def __init__(self, pipe, source, device, dtype):
         super().__init__(pipe, source, device, dtype)
-        self.defaults = {**PIPELINE_DEFAULTS, **sencache_defaults(source)}
+        sig = call_defaults(pipe)
+        d = {k: sig[k] for k in DEFAULT_KEYS}
+        d["guidance_scale_2"] = sig.get("guidance_scale_2")
+        d["fps"] = 24 if pipe.config.get("expand_timesteps", False) else 16  # Wan's export rates (2.2 5B: 24)
+        self.defaults = {**d, **sencache_defaults(source)}
+        self.i2v = type(pipe).__name__ == "WanImageToVideoPipeline"
         self.transformer = pipe.transformer if pipe.transformer is not None else pipe.transformer_2
         self.tdtype = self.transformer.dtype
         cfg = self.transformer.config
@@ -41,6 +56,9 @@ class WanAdapter(Adapter):
         ratio = pipe.config.get("boundary_ratio") if hasattr(pipe.config, "get") else None
         self.boundary = None if ratio is None else ratio * pipe.scheduler.config.num_train_timesteps
         self.expand_timesteps = bool(pipe.config.get("expand_timesteps", False))
+        # Image-to-video concatenates [latents, mask, condition] except TI2V-5B, which mixes in place.
+        self.z_dim = int(pipe.vae.config.z_dim)
+        self.concat = self.i2v and not self.expand_timesteps
 
     @classmethod
     def load(cls, source, device, dtype):
@@ -55,22 +73,47 @@ class WanAdapter(Adapter):
                 module.eval()
         return cls(pipe, source, device, dtype)
 
+    def _experts(self) -> tuple:
+        if self.boundary is None or self.pipe.transformer_2 is None:
+            return single_expert(self.pipe)
+        n = float(self.pipe.scheduler.config.num_train_timesteps)
+        return (
+            {"name": "transformer", "t_min": float(self.boundary), "t_max": n},
+            {"name": "transformer_2", "t_min": 0.0, "t_max": float(self.boundary)},
+        )
+
     def info(self) -> ModelInfo:
         d = self.defaults
+        g = float(d["guidance_scale"])
+        g2 = d.get("guidance_scale_2")
+        two = self.boundary is not None and self.pipe.transformer_2 is not None
         return ModelInfo(
             family=self.family,
             pipeline_class=type(self.pipe).__name__,
             scheduler_class=type(self.pipe.scheduler).__name__,
             scheduler_config=jsonable(dict(self.pipe.scheduler.config)),
-            channels=self.channels,
+            channels=self.z_dim,
             spatial_scale=self.spatial,
             temporal_scale=self.temporal,
             height=int(d["height"]),
             width=int(d["width"]),
             num_frames=int(d["num_frames"]),
-            guidance_scale=float(d["guidance_scale"]),
+            guidance_scale=g,
             num_inference_steps=int(d["num_inference_steps"]),
+            max_sequence_length=int(d["max_sequence_length"]),
             fps=float(d["fps"]),
+            experts=self._experts(),
+            # guidance_scale_2 defaults to guidance_scale where the pipeline has two experts (as __call__ does).
+            guidance={"scale": g, "scale_2": (float(g2) if g2 is not None else g) if two else None, "dynamic": False},
+            geometry={
+                "patch": list(self.patch),
+                "spatial_multiple": max(16, self.spatial * self.patch[1]),
+                "frame_rule": frames_rule(self.temporal),
+                "max_latent": [self.rope_max * p for p in self.patch],
+                "fixed_size": None,
+            },
+            set_timesteps={"sigmas": None, "mu": None},
+            image_to_video=self.i2v,
         )
 
     # -- prompts -----------------------------------------------------------------------------------------------
@@ -104,16 +147,43 @@ class WanAdapter(Adapter):
 
     @torch.inference_mode()
     def prepare_latents(self, seed, height, width, num_frames):
+        if self.i2v:
+            raise bad_args("This is an image-to-video model: send the image with encode_image and pass its handle.")
         self._check_size(height, width, num_frames)
         generator = torch.Generator("cpu").manual_seed(seed)
         latents = self.pipe.prepare_latents(
-            1, self.channels, height, width, num_frames, torch.float32, self.device, generator, None
+            1, self.z_dim, height, width, num_frames, torch.float32, self.device, generator, None
         )
         return latents.float().cpu().numpy()
 
+    @torch.inference_mode()
+    def encode_image(self, image, seed, height, width, num_frames):
+        if not self.i2v:
+            return super().encode_image(image, seed, height, width, num_frames)
+        from PIL import Image
+
+        self._check_size(height, width, num_frames)
+        pil = Image.fromarray(image)
+        payload = {"image_embeds": None}
+        if self.transformer.config.image_dim is not None:  # only Wan 2.1 I2V's transformer takes CLIP embeddings
+            payload["image_embeds"] = self.pipe.encode_image(pil, self.device).to(self.tdtype)
+        pixels = self.pipe.video_processor.preprocess(pil, height=height, width=width).to(self.device, dtype=torch.float32)
+        generator = torch.Generator("cpu").manual_seed(seed)
+        out = self.pipe.prepare_latents(
+            pixels, 1, self.z_dim, height, width, num_frames, torch.float32, self.device, generator, None, None
+        )
+        if self.expand_timesteps:
+            latents, condition, mask = out
+            payload["mask"] = mask
+            latents = (1 - mask) * condition + mask * latents  # frame 0 holds the image latent from the start
+        else:
+            latents, condition = out
+        payload["condition"] = condition
+        return ImageCondition(seed, height, width, num_frames, latents.float().cpu().numpy(), payload)
+
     def check_latent_shape(self, shape):
-        if len(shape) != 5 or shape[1] != self.channels:
-            raise bad_shape(f"latents must be [n, {self.channels}, F', H', W'] for this model, not {list(shape)}.")
+        if len(shape) != 5 or shape[1] != self.z_dim:
+            raise bad_shape(f"latents must be [n, {self.z_dim}, F', H', W'] for this model, not {list(shape)}.")
         pt, ph, pw = self.patch
         f, h, w = shape[2:]
         if min(f, h, w) == 0 or f % pt or h % ph or w % pw:
@@ -124,21 +194,46 @@ class WanAdapter(Adapter):
     # -- the denoiser ------------------------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def denoise(self, x, timesteps, conds):
+    def denoise(self, x, timesteps, conds, images=None):
         self.check_latent_shape(x.shape)
-        hidden = as_torch(x).to(self.device, self.tdtype)
+        hidden = as_torch(x).to(self.device, torch.float32)
         t = as_torch(np.asarray(timesteps, dtype=np.float32)).to(self.device)
         length = max(c.shape[0] for c in conds)
         ctx = torch.stack([torch.cat([c, c.new_zeros(length - c.shape[0], c.shape[1])]) for c in conds])
         ctx = ctx.to(self.device, self.tdtype)
+        image_embeds = None
+        f, h, w = x.shape[2:]
+        tokens = f * (h // self.patch[1]) * (w // self.patch[2])
+        mask = None
+        if self.i2v:
+            if images is None or any(im is None for im in images):
+                raise bad_args("This image-to-video model needs an `image` handle on every denoise item.")
+            condition = torch.cat([im.payload["condition"] for im in images]).to(self.device, torch.float32)
+            if condition.shape[3:] != hidden.shape[3:] or condition.shape[2] not in (1, hidden.shape[2]):
+                raise bad_shape(f"the image handle was prepared for latents {list(condition.shape)}, not {list(x.shape)}.")
+            if self.expand_timesteps:
+                mask = images[0].payload["mask"].to(self.device)
+                hidden = (1 - mask) * condition + mask * hidden
+            else:
+                hidden = torch.cat([hidden, condition], dim=1)
+            if images[0].payload["image_embeds"] is not None:
+                image_embeds = torch.cat([im.payload["image_embeds"] for im in images]).to(self.device, self.tdtype)
+        hidden = hidden.to(self.tdtype)
         out = torch.empty(x.shape, dtype=torch.float32, device=self.device)
         for model, rows in self._route(t):
             ts = t[rows]
             if self.expand_timesteps:
-                f, h, w = x.shape[2:]
-                ts = ts[:, None].expand(-1, f * (h // self.patch[1]) * (w // self.patch[2]))
-            pred = model(hidden_states=hidden[rows], timestep=ts, encoder_hidden_states=ctx[rows], return_dict=False)[0]
+                if mask is not None:  # the pipeline's per-token timesteps: 0 on the image frame
+                    ts = (mask[0][0][:, :: self.patch[1], :: self.patch[2]].flatten()[None, :] * ts[:, None])
+                else:
+                    ts = ts[:, None].expand(-1, tokens)
+            extra = {} if image_embeds is None else {"encoder_hidden_states_image": image_embeds[rows]}
+            pred = model(
+                hidden_states=hidden[rows], timestep=ts, encoder_hidden_states=ctx[rows], return_dict=False, **extra
+            )[0]
             out[rows] = pred.float()
+        if mask is not None:
+            out[:, :, 0] = 0.0  # frame 0 is the image: the TS loop must leave it where prepare_latents put it
         result = out.cpu().numpy()
         if not np.isfinite(result).all():
             raise ProtocolError(NON_FINITE, "The denoiser produced NaN or Inf; check the inputs and the model dtype.")
