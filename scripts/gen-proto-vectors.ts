@@ -29,6 +29,25 @@ const cases: Record<string, { description: string; id: number; request: Request 
       x: float32Tensor(Float32Array.from({ length: 2 * 2 * 1 * 2 * 3 }, (_, i) => (i - 11) / 8), [2, 2, 1, 2, 3]),
     },
   },
+  encode_image: {
+    description: "image-to-video: one sample's conditioning image [H, W, 3] uint8, prepared for its seed and size",
+    id: 10,
+    request: { op: "encodeImage", model: "m0", seed: 42, height: 32, width: 32, numFrames: 9, image: { dtype: "uint8", shape: [2, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => i * 21) } },
+  },
+  prepare_latents_image: { description: "the initial latent an image handle holds", id: 11, request: { op: "prepareLatents", model: "m0", seed: 42, height: 32, width: 32, numFrames: 9, image: "i3" } },
+  denoise_image: {
+    description: "an image-to-video CFG pair: each item names the sample's image handle",
+    id: 12,
+    request: {
+      op: "denoise",
+      model: "m0",
+      items: [
+        { cond: "c1", t: 999, branch: "cond", image: "i3" },
+        { cond: "c2", t: 999, branch: "uncond", image: "i3" },
+      ],
+      x: float32Tensor(Float32Array.from({ length: 2 * 2 * 1 * 1 * 2 }, (_, i) => i / 4), [2, 2, 1, 1, 2]),
+    },
+  },
   time_embedding: { description: "probe of the time embedding", id: 6, request: { op: "timeEmbedding", model: "m0", timesteps: [999, 500.25, 0] } },
   release: { description: "release handles", id: 7, request: { op: "release", handles: ["c1", "c2"] } },
   stats: { description: "counters", id: 8, request: { op: "stats" } },

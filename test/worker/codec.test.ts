@@ -80,3 +80,39 @@ test("encodeVideo: options as snake_case args, the frames as tensor `video`; the
   t.deepEqual({ ...r, data: Array.from(r.data) }, { data: [1, 2, 3], format: "mp4", width: 2, height: 2, frames: 2, fps: 8, padBottom: 0, padRight: 1 });
   t.throws(() => parseResult("encodeVideo", { format: "mp4" }, [file]), { instanceOf: ProtocolError });
 });
+
+test("load results carry experts, guidance, geometry and set_timesteps; an older worker's load result gets single-expert defaults", (t) => {
+  const parse = (f: string) => {
+    const v = JSON.parse(readFileSync(join(REPLIES_DIR, f), "utf8")) as { frames: string[] };
+    const reply = decodeReply(v.frames.map((b) => Buffer.from(b, "base64")));
+    if (!reply.ok) throw new Error(f);
+    return parseResult("load", reply.result, reply.tensors);
+  };
+  const two = parse("load_two_experts.json");
+  t.deepEqual(two.experts, [{ name: "transformer", tMin: 900, tMax: 1000 }, { name: "transformer_2", tMin: 0, tMax: 900 }]);
+  t.deepEqual(two.guidance, { scale: 5, scale2: 3, dynamic: false });
+  t.true(two.imageToVideo);
+  t.deepEqual(two.geometry, { patch: [1, 2, 2], spatialMultiple: 16, frameRule: { multiple: 4, plus: 1 }, maxLatent: [32, 64, 64] });
+  const ltx = parse("load_ltx.json");
+  t.deepEqual(ltx.setTimesteps, { sigmas: "linspace", mu: "sequence_length" });
+  t.is(ltx.geometry?.maxLatent, undefined);
+  t.is(ltx.defaults.fps, 25);
+  const { experts: _e, guidance: _g, geometry: _geo, set_timesteps: _s, image_to_video: _i, ...old } = (JSON.parse(readFileSync(join(REPLIES_DIR, "load.json"), "utf8")) as { header: { result: Record<string, unknown> } }).header.result;
+  const legacy = parseResult("load", old, []);
+  t.deepEqual(legacy.experts, [{ name: "transformer", tMin: 0, tMax: 1000 }]);
+  t.is(legacy.guidance, undefined);
+  t.deepEqual(legacy.setTimesteps, { sigmas: null, mu: null });
+  t.is(legacy.geometry, undefined);
+  t.false(legacy.imageToVideo);
+});
+
+test("encode_image carries the image as a uint8 tensor frame; denoise items name the handle, nothing else image-related", (t) => {
+  const image = { dtype: "uint8" as const, shape: [2, 2, 3], data: new Uint8Array(12) };
+  const frames = encodeRequest(3, { op: "encodeImage", model: "m", seed: 1, height: 32, width: 32, numFrames: 9, image });
+  const { header, tensors } = decodeFrames(frames);
+  t.like(header, { op: "encode_image", args: { model: "m", seed: 1, height: 32, width: 32, num_frames: 9 } });
+  t.deepEqual(tensors.map((x) => [x.name, x.dtype, x.shape]), [["image", "uint8", [2, 2, 3]]]);
+  const d = decodeFrames(encodeRequest(4, { op: "denoise", model: "m", items: [{ cond: "c", t: 1, branch: "cond", image: "i1" }], x: float32Tensor(new Float32Array(2), [1, 1, 1, 1, 2]) }));
+  t.deepEqual((d.header["args"] as { items: unknown[] }).items, [{ cond: "c", t: 1, branch: "cond", image: "i1" }]);
+  t.deepEqual(d.tensors.map((x) => x.name), ["x"]);
+});

@@ -1,6 +1,7 @@
 /**
- * `generate`: one text-to-video sample through a worker-backed model — encode the prompts, draw the
- * initial latent from the seed, run the loop with a cache policy, optionally decode.
+ * `generate`: one text- or image-to-video sample through a worker-backed model — encode the prompts
+ * (and send the conditioning image once), draw the initial latent from the seed, run the loop with a
+ * cache policy and the family's schedule and guidance rule (from the load result), optionally decode.
  */
 import { InvalidInputError } from "../errors.js";
 import type { CachePolicy } from "../policies/types.js";
@@ -11,6 +12,7 @@ import type { Tensor } from "../worker/codec.js";
 import { createScheduler } from "../schedulers/index.js";
 import { expertsOfModel } from "./experts.js";
 import { sample, type SampleResult } from "./loop.js";
+import { pipelineTimestepOptions } from "./family.js";
 import type { Model } from "./model.js";
 import type { Denoiser, StepEvent } from "./types.js";
 
@@ -37,6 +39,9 @@ export interface GenerateOptions {
   readonly width?: number;
   readonly numFrames?: number;
   readonly policy?: CachePolicy;
+  /** Image-to-video: the conditioning image [H, W, 3] uint8 (resized by the pipeline's own preprocessing). */
+  readonly image?: Tensor<Uint8Array>;
+  /** Added to (and overriding) the options the pipeline passes to set_timesteps (LTX-Video: linspace sigmas, mu). */
   readonly schedulerOptions?: SetTimestepsOptions;
   /**
    * Noise for stochastic schedulers (sde-dpmsolver++, CogVideoXDPM, stochastic flow sampling). The loop
@@ -71,16 +76,22 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
   const guidanceScale = options.guidanceScale ?? d.guidanceScale;
   if (!Number.isFinite(guidanceScale) || guidanceScale < 0) throw new InvalidInputError(`The guidance scale must be a finite number ≥ 0, not ${guidanceScale}.`);
   const size = { height: options.height ?? d.height, width: options.width ?? d.width, numFrames: options.numFrames ?? d.numFrames };
-  const latentShape = model.latentShape(size);
+  model.latentShape(size); // validates the size before anything is sent
+  if (model.info.imageToVideo && options.image === undefined) throw new InvalidInputError(`${model.info.pipelineClass} is an image-to-video pipeline; pass the conditioning image (image).`);
+  if (!model.info.imageToVideo && options.image !== undefined) throw new InvalidInputError(`${model.info.pipelineClass} is a text-to-video pipeline; it takes no conditioning image.`);
   const signal = options.signal;
   const guidanceAt = guidanceRule(model, steps, guidanceScale, options);
   const schedulerSpec = options.scheduler !== undefined ? { className: options.scheduler, config: model.info.scheduler.config } : model.info.scheduler;
-  const scheduler = createScheduler(schedulerSpec, steps, options.schedulerOptions ?? {});
+  const scheduler = createScheduler(schedulerSpec, steps, { ...pipelineTimestepOptions(model.info, steps, model.latentShape(size)), ...(options.schedulerOptions ?? {}) });
   const encodeOptions = { ...(signal ? { signal } : {}), ...(options.maxSequenceLength !== undefined ? { maxSequenceLength: options.maxSequenceLength } : {}) };
   const cond = await model.encodePrompt(options.prompt, encodeOptions);
   const uncond = guidanceScale > 1 ? await model.encodePrompt(options.negativePrompt ?? "", encodeOptions) : undefined;
+  let image: string | undefined;
   try {
-    const initial = await model.prepareLatents(options.seed, size, signal);
+    if (options.image !== undefined) image = await model.encodeImage(options.image, options.seed, size, signal);
+    const initial = await model.prepareLatents(options.seed, size, signal, image);
+    // The worker's shape is authoritative (CogVideoX 1.5 pads the latent frames to its temporal patch).
+    const latentShape = initial.shape;
     const result = await sample({
       denoiser: options.denoiser ?? model,
       scheduler,
@@ -90,6 +101,7 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
       ...(uncond !== undefined ? { uncond } : {}),
       guidanceScale,
       ...(guidanceAt ? { guidanceAt } : {}),
+      ...(image !== undefined ? { image } : {}),
       ...(options.policy ? { policy: options.policy } : {}),
       probes: model.probes,
       model: { family: model.family, source: model.identity },
@@ -103,7 +115,7 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
     const video = options.decode ? await model.decode(result.latent, latentShape, signal) : undefined;
     return { ...result, latentShape, ...(video ? { video } : {}) };
   } finally {
-    await model.release(uncond !== undefined ? [cond, uncond] : [cond]).catch(() => undefined);
+    await model.release([cond, ...(uncond !== undefined ? [uncond] : []), ...(image !== undefined ? [image] : [])]).catch(() => undefined);
   }
 }
 

@@ -26,6 +26,8 @@ export interface SampleOptions {
    * `guidanceScale` > 1, as the pipelines decide; this only changes the scale applied.
    */
   readonly guidanceAt?: (step: number, t: number, expert: string) => number;
+  /** Image-to-video: the sample's image handle, sent on every denoise item. */
+  readonly image?: string;
   readonly policy?: CachePolicy;
   /** Model probes a policy may ask for once per schedule (TeaCache's time embedding). */
   readonly probes?: ModelProbes;
@@ -174,8 +176,9 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
     let outputs: readonly Float32Array[];
     if (decision.action === "compute") {
       const input = scheduler.scaleModelInput(x, i);
-      const items: DenoiseItem[] = [{ cond, branch: "cond", t, x: input }];
-      if (useGuidance) items.push({ cond: options.uncond as string, branch: "uncond", t, x: input });
+      const image = options.image !== undefined ? { image: options.image } : {};
+      const items: DenoiseItem[] = [{ cond, branch: "cond", t, x: input, ...image }];
+      if (useGuidance) items.push({ cond: options.uncond as string, branch: "uncond", t, x: input, ...image });
       outputs = await denoiser.denoise(items, signal);
       if (outputs.length !== items.length || outputs.some((o) => o.length !== numElements)) {
         throw new InvalidInputError(`The denoiser returned ${outputs.length} outputs of the wrong size at step ${i}; it must return one output of ${numElements} values per item.`);

@@ -137,6 +137,8 @@ export class Model implements Denoiser {
   private encodes = 0;
   /** Caller's handle → the current worker's handle, after a restart. */
   private aliases = new Map<string, string>();
+  /** Image handles in use → the request that made them (re-sent after a restart). */
+  private readonly images = new Map<string, Request & { op: "encodeImage" }>();
 
   private constructor(client: WorkerLike, source: string, info: LoadResult, loadRequest: Request & { op: "load" }, options: LoadOptions) {
     this.currentClient = client;
@@ -228,6 +230,10 @@ export class Model implements Denoiser {
       const { cond } = await client.request({ op: "encodePrompt", model: info.model, text, ...(maxSequenceLength !== undefined ? { maxSequenceLength } : {}) });
       aliases.set(entry.resolved, cond);
     }
+    for (const [handle, request] of this.images) {
+      const { image } = await client.request({ ...request, model: info.model });
+      aliases.set(handle, image);
+    }
     this.currentClient = client;
     this.currentInfo = info;
     this.aliases = aliases;
@@ -279,7 +285,10 @@ export class Model implements Denoiser {
   latentShape(size: LatentSize): number[] {
     const { channels, spatialScale, temporalScale } = this.info.latent;
     checkSize(this.geometry, size, { model: `this model (${this.info.pipelineClass})`, vaeSpatial: spatialScale, vaeTemporal: temporalScale });
-    const frames = Math.floor((size.numFrames - 1) / temporalScale) + 1;
+    let frames = Math.floor((size.numFrames - 1) / temporalScale) + 1;
+    // CogVideoX 1.5 pads the latent frames to a multiple of its temporal patch (the worker's prepare_latents does the same).
+    const pt = this.geometry.patch[0];
+    if (this.info.family === "cogvideox" && frames % pt !== 0) frames += pt - (frames % pt);
     return [1, channels, frames, size.height / spatialScale, size.width / spatialScale];
   }
 
@@ -321,11 +330,29 @@ export class Model implements Denoiser {
     return cond;
   }
 
-  /** The initial latent for a seed, drawn by the worker's torch generator exactly as the pipeline draws it. */
-  async prepareLatents(seed: number, size: LatentSize, signal?: AbortSignal): Promise<Tensor<Float32Array>> {
+  /**
+   * Image-to-video: send one sample's conditioning image [H, W, 3] (any size; the pipeline resizes it) to
+   * the worker once. The worker prepares it as the pipeline does for this seed and size (the VAE encode
+   * may draw from the seed's generator); pass the handle to `prepareLatents` and on every denoise item,
+   * and `release` it after the sample. Nothing image-related travels on a denoise step.
+   */
+  async encodeImage(image: Tensor<Uint8Array>, seed: number, size: LatentSize, signal?: AbortSignal): Promise<string> {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidInputError(`The seed must be a non-negative integer, not ${seed}.`);
+    if (image.shape.length !== 3 || image.shape[2] !== 3) throw new InvalidInputError(`The conditioning image must be [H, W, 3] uint8, not [${image.shape.join(", ")}].`);
+    const base = { op: "encodeImage" as const, seed, height: size.height, width: size.width, numFrames: size.numFrames, image };
+    const { image: handle } = await this.call((client, model) => client.request({ ...base, model }, signal ? { signal } : {}));
+    this.images.set(handle, { ...base, model: this.currentInfo.model });
+    return handle;
+  }
+
+  /** The initial latent for a seed, drawn by the worker's torch generator exactly as the pipeline draws it (with `image`, the one `encodeImage` prepared). */
+  async prepareLatents(seed: number, size: LatentSize, signal?: AbortSignal, image?: string): Promise<Tensor<Float32Array>> {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidInputError(`The seed must be a non-negative integer, not ${seed}.`);
     const { latents } = await this.call((client, model) =>
-      client.request({ op: "prepareLatents", model, seed, height: size.height, width: size.width, numFrames: size.numFrames }, signal ? { signal } : {}),
+      client.request(
+        { op: "prepareLatents", model, seed, height: size.height, width: size.width, numFrames: size.numFrames, ...(image !== undefined ? { image: this.cond(image) } : {}) },
+        signal ? { signal } : {},
+      ),
     );
     this.rememberShape(latents.shape);
     return latents;
@@ -346,7 +373,10 @@ export class Model implements Denoiser {
     const wire = this.info.wireDtype;
     const x = wire === "float32" ? float32Tensor(stacked, shape) : { dtype: wire, shape, data: toHalf(wire, stacked) };
     const { out } = await this.call((client, model) =>
-      client.request({ op: "denoise", model, items: items.map(({ cond, t, branch }) => ({ cond: this.cond(cond), t, branch })), x }, signal ? { signal } : {}),
+      client.request(
+        { op: "denoise", model, items: items.map(({ cond, t, branch, image }) => ({ cond: this.cond(cond), t, branch, ...(image !== undefined ? { image: this.cond(image) } : {}) })), x },
+        signal ? { signal } : {},
+      ),
     );
     const data = out.data; // the codec widened a bf16/fp16 output to float32
     if (data.length !== n * items.length) throw new InvalidInputError(`The worker returned ${data.length} values for ${items.length} items of ${n}; this is a worker bug, report it.`);
@@ -396,6 +426,10 @@ export class Model implements Denoiser {
   async release(handles: readonly string[]): Promise<number> {
     const drop: string[] = [];
     for (const h of handles) {
+      if (this.images.delete(h)) {
+        drop.push(h);
+        continue;
+      }
       const key = this.promptKeys.get(h);
       const entry = key !== undefined ? this.prompts.get(key) : undefined;
       if (entry === undefined) {

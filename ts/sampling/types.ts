@@ -12,6 +12,8 @@ export interface DenoiseItem {
   readonly branch: Branch;
   readonly t: number;
   readonly x: Float32Array;
+  /** Image-to-video: the sample's image handle (from the worker's encode_image). */
+  readonly image?: string;
 }
 
 /**

@@ -22,6 +22,7 @@ import { basename, extname, join } from "node:path";
 import { AbortError, InvalidInputError } from "../errors.js";
 import { decodePng } from "../media/png.js";
 import { magnitudeRatios } from "../policies/magcache.js";
+import { pipelineTimestepOptions } from "../sampling/family.js";
 import { generate } from "../sampling/generate.js";
 import { sample } from "../sampling/loop.js";
 import type { LatentSize, Model } from "../sampling/model.js";
@@ -230,7 +231,7 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
   const media = options.media ?? [];
   const fromMedia = media.length > 0;
   const prompts = options.prompts !== undefined && options.prompts.length > 0 ? options.prompts : fromMedia ? [""] : DEFAULT_CALIBRATION_PROMPTS;
-  const schedule = model.scheduler(T, options.schedulerOptions ?? {});
+  const schedule = model.scheduler(T, { ...pipelineTimestepOptions(model.info, T, latentShape), ...(options.schedulerOptions ?? {}) });
   const timesteps = Array.from(schedule.timesteps);
   const sigmas = Array.from(schedule.sigmas);
   const flow = schedule.predictionType === "flow_prediction";
@@ -306,7 +307,7 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
         const ys = await send(ks.map((k, i) => ({ cond, branch: "cond", t: timesteps[k]!, x: input(xs[i]!, k) })));
         const xPrimes = ks.map((k, i) => {
           if (flow) return eulerStep(ys[i]!, xs[i]!, sigmas[k]!, sigmas[k + 1] ?? 0);
-          const fresh = model.scheduler(T, options.schedulerOptions ?? {});
+          const fresh = model.scheduler(T, { ...pipelineTimestepOptions(model.info, T, latentShape), ...(options.schedulerOptions ?? {}) });
           return fresh.step(ys[i]!, k, xs[i]!, new SeededNoiseSource(seed * 1_000_003 + s + 7919 * (k + 1)));
         });
         const second = await send([
@@ -403,7 +404,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
       const recorder = new RecordingDenoiser(model);
       const result = await sample({
         denoiser: recorder,
-        scheduler: model.scheduler(T, options.schedulerOptions ?? {}),
+        scheduler: model.scheduler(T, { ...pipelineTimestepOptions(model.info, T, latentShape), ...(options.schedulerOptions ?? {}) }),
         latent: initial.data,
         latentShape,
         cond: c,

@@ -135,6 +135,8 @@ export interface DenoiseItem {
   readonly cond: string;
   readonly t: number;
   readonly branch: Branch;
+  /** Image-to-video: the handle from `encodeImage` for this item's sample. */
+  readonly image?: string;
 }
 
 export type Request =
@@ -153,7 +155,8 @@ export type Request =
       readonly wireDtype?: "auto" | "float32" | "bfloat16" | "float16";
     }
   | { readonly op: "encodePrompt"; readonly model: string; readonly text: string; readonly maxSequenceLength?: number }
-  | { readonly op: "prepareLatents"; readonly model: string; readonly seed: number; readonly height: number; readonly width: number; readonly numFrames: number }
+  | { readonly op: "encodeImage"; readonly model: string; readonly seed: number; readonly height: number; readonly width: number; readonly numFrames: number; readonly image: Tensor<Uint8Array> }
+  | { readonly op: "prepareLatents"; readonly model: string; readonly seed: number; readonly height: number; readonly width: number; readonly numFrames: number; readonly image?: string }
   | { readonly op: "denoise"; readonly model: string; readonly items: readonly DenoiseItem[]; readonly x: Tensor<Float32Array> | Tensor<Uint16Array> }
   | { readonly op: "timeEmbedding"; readonly model: string; readonly timesteps: readonly number[] }
   | { readonly op: "decode"; readonly model: string; readonly latents: Tensor<Float32Array> }
@@ -184,6 +187,7 @@ const WIRE_OP: Record<Op, string> = {
   ping: "ping",
   load: "load",
   encodePrompt: "encode_prompt",
+  encodeImage: "encode_image",
   prepareLatents: "prepare_latents",
   denoise: "denoise",
   timeEmbedding: "time_embedding",
@@ -229,11 +233,15 @@ export function encodeRequest(id: number, req: Request, options: EncodeOptions =
     case "encodePrompt":
       args = definedOnly({ model: req.model, text: req.text, max_sequence_length: req.maxSequenceLength });
       break;
-    case "prepareLatents":
+    case "encodeImage":
       args = { model: req.model, seed: req.seed, height: req.height, width: req.width, num_frames: req.numFrames };
+      tensors.push({ name: "image", ...req.image });
+      break;
+    case "prepareLatents":
+      args = definedOnly({ model: req.model, seed: req.seed, height: req.height, width: req.width, num_frames: req.numFrames, image: req.image });
       break;
     case "denoise":
-      args = { model: req.model, items: req.items.map((it) => ({ cond: it.cond, t: it.t, branch: it.branch })) };
+      args = { model: req.model, items: req.items.map((it) => definedOnly({ cond: it.cond, t: it.t, branch: it.branch, image: it.image })) };
       tensors.push({ name: "x", ...req.x });
       break;
     case "timeEmbedding":
@@ -297,6 +305,8 @@ export interface LoadGeometry {
   readonly frameRule: { readonly multiple: number; readonly plus: number };
   /** The largest latent [F', H', W'] the positional range allows (absent: no limit known). */
   readonly maxLatent?: readonly [number, number, number];
+  /** The only [height, width] the model generates (learned positional embeddings: CogVideoX 5b-I2V); absent otherwise. */
+  readonly fixedSize?: readonly [number, number];
 }
 
 export interface LoadResult {
@@ -324,6 +334,23 @@ export interface LoadResult {
   readonly wireDtype: "float32" | "bfloat16" | "float16";
   /** The device-side load options the worker applied (dtype, offload, VAE tiling / slicing), as it reports them. */
   readonly loadOptions?: Readonly<Record<string, unknown>>;
+  /** What the pipeline passes to `set_timesteps` besides the step count (LTX-Video: sigmas and mu; nothing when the worker says nothing). */
+  readonly setTimesteps: SetTimestepsRule;
+  /** The pipeline needs a conditioning image (`encodeImage`) for every sample. */
+  readonly imageToVideo: boolean;
+}
+
+export interface SetTimestepsRule {
+  /** "linspace": custom sigmas linspace(1, 1/n, n); null: the scheduler's own spacing. */
+  readonly sigmas: "linspace" | null;
+  /** "sequence_length": mu = calculate_shift(F'·H'·W', scheduler config); null: no mu. */
+  readonly mu: "sequence_length" | null;
+}
+
+function parseSetTimesteps(r: Record<string, unknown>): SetTimestepsRule {
+  const st = r["set_timesteps"];
+  const o = (typeof st === "object" && st !== null && !Array.isArray(st) ? st : {}) as Record<string, unknown>;
+  return { sigmas: o["sigmas"] === "linspace" ? "linspace" : null, mu: o["mu"] === "sequence_length" ? "sequence_length" : null };
 }
 
 function parseExperts(r: Record<string, unknown>): LoadExpert[] | undefined {
@@ -355,6 +382,7 @@ function parseGeometry(r: Record<string, unknown>): LoadGeometry | undefined {
     spatialMultiple: num(o, "spatial_multiple", "load"),
     frameRule: { multiple: num(rule, "multiple", "load"), plus: num(rule, "plus", "load") },
     ...(max !== undefined && max !== null ? { maxLatent: triple("max_latent") } : {}),
+    ...(Array.isArray(o["fixed_size"]) && o["fixed_size"].length === 2 ? { fixedSize: o["fixed_size"] as [number, number] } : {}),
   };
 }
 
@@ -402,6 +430,7 @@ export interface ResultOf {
   ping: Record<string, never>;
   load: LoadResult;
   encodePrompt: { readonly cond: string; readonly tokens: number };
+  encodeImage: { readonly image: string };
   prepareLatents: { readonly latents: Tensor<Float32Array> };
   /** `out` is float32 whatever the wire carried; `wireDtype` says what that was. */
   denoise: { readonly out: Tensor<Float32Array>; readonly items: number; readonly wireDtype: "float32" | "bfloat16" | "float16" };
@@ -494,7 +523,7 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
           family: str(r, "family", op),
           pipelineClass: str(r, "pipeline_class", op),
           // The scheduler config stays in diffusers' own snake_case: the schedulers read it as diffusers does.
-          scheduler: { className: str(sched, "class_name", op), config: obj(sched, "config", op) },
+          scheduler: { className: str(sched, "class_name", op), config },
           latent: { channels: num(latent, "channels", op), spatialScale: num(latent, "spatial_scale", op), temporalScale: num(latent, "temporal_scale", op) },
           defaults: {
             height: num(d, "height", op),
@@ -510,10 +539,14 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
           ...(geometry ? { geometry } : {}),
           wireDtype: parseWireDtype(r),
           ...(typeof lo === "object" && lo !== null && !Array.isArray(lo) ? { loadOptions: lo as Record<string, unknown> } : {}),
+          setTimesteps: parseSetTimesteps(r),
+          imageToVideo: r["image_to_video"] === true,
         } satisfies LoadResult;
       }
       case "encodePrompt":
         return { cond: str(r, "cond", op), tokens: num(r, "tokens", op) };
+      case "encodeImage":
+        return { image: str(r, "image", op) };
       case "prepareLatents":
         return { latents: tensor(tensors, "latents", "float32", op) };
       case "denoise": {
