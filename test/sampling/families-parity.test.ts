@@ -105,5 +105,5 @@ test.serial("the load result reports each family's experts, guidance, geometry a
   t.deepEqual(cog.geometry?.patch, [2, 2, 2]);
   t.false(cog.guidance?.dynamic);
   t.deepEqual((models.get("cogvideox-5b-i2v") as Model).info.geometry?.fixedSize, [32, 32]);
-  for (const m of models.values()) t.is(m.info.imageToVideo, m.info.pipelineClass.includes("ImageToVideo"));
+  for (const m of models.values()) t.is(m.info.imageToVideo === true, m.info.pipelineClass.includes("ImageToVideo"));
 });

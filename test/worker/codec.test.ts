@@ -103,7 +103,7 @@ test("load results carry experts, guidance, geometry and set_timesteps; an older
   t.is(legacy.guidance, undefined);
   t.deepEqual(legacy.setTimesteps, { sigmas: null, mu: null });
   t.is(legacy.geometry, undefined);
-  t.false(legacy.imageToVideo);
+  t.falsy(legacy.imageToVideo);
 });
 
 test("encode_image carries the image as a uint8 tensor frame; denoise items name the handle, nothing else image-related", (t) => {

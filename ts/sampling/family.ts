@@ -14,7 +14,7 @@ function configNumber(config: Readonly<Record<string, unknown>>, key: string, fa
 
 /** The options the pipeline passes to `scheduler.set_timesteps` for `steps` steps on a latent of `latentShape` ([1, C, F', H', W']). */
 export function pipelineTimestepOptions(info: LoadResult, steps: number, latentShape: readonly number[]): SetTimestepsOptions {
-  const rule = info.setTimesteps;
+  const rule = info.setTimesteps ?? { sigmas: null, mu: null };
   const out: { sigmas?: number[]; mu?: number } = {};
   // LTX: sigmas = np.linspace(1.0, 1 / n, n) (float64; the scheduler stores them as float32).
   if (rule.sigmas === "linspace") out.sigmas = Array.from(linspace(1, 1 / steps, steps));

@@ -62,7 +62,8 @@ export interface GenerateOptions {
  * What `generate` (and `runMany`) use of a model: a worker-backed `Model`, or a stand-in such as
  * `FakeModel` from `sencache/testing`.
  */
-export type GenerateModel = Pick<Model, "info" | "identity" | "family" | "latentShape" | "encodePrompt" | "release" | "prepareLatents" | "denoise" | "probes" | "decode">;
+export type GenerateModel = Pick<Model, "info" | "identity" | "family" | "latentShape" | "encodePrompt" | "release" | "prepareLatents" | "denoise" | "probes" | "decode"> &
+  Partial<Pick<Model, "encodeImage">>;
 
 export interface GenerateResult extends SampleResult {
   readonly latentShape: readonly number[];
@@ -77,8 +78,9 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
   if (!Number.isFinite(guidanceScale) || guidanceScale < 0) throw new InvalidInputError(`The guidance scale must be a finite number ≥ 0, not ${guidanceScale}.`);
   const size = { height: options.height ?? d.height, width: options.width ?? d.width, numFrames: options.numFrames ?? d.numFrames };
   model.latentShape(size); // validates the size before anything is sent
-  if (model.info.imageToVideo && options.image === undefined) throw new InvalidInputError(`${model.info.pipelineClass} is an image-to-video pipeline; pass the conditioning image (image).`);
-  if (!model.info.imageToVideo && options.image !== undefined) throw new InvalidInputError(`${model.info.pipelineClass} is a text-to-video pipeline; it takes no conditioning image.`);
+  const i2v = model.info.imageToVideo === true;
+  if (i2v && (options.image === undefined || model.encodeImage === undefined)) throw new InvalidInputError(`${model.info.pipelineClass} is an image-to-video pipeline; pass the conditioning image (image).`);
+  if (!i2v && options.image !== undefined) throw new InvalidInputError(`${model.info.pipelineClass} is a text-to-video pipeline; it takes no conditioning image.`);
   const signal = options.signal;
   const guidanceAt = guidanceRule(model, steps, guidanceScale, options);
   const schedulerSpec = options.scheduler !== undefined ? { className: options.scheduler, config: model.info.scheduler.config } : model.info.scheduler;
@@ -88,7 +90,7 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
   const uncond = guidanceScale > 1 ? await model.encodePrompt(options.negativePrompt ?? "", encodeOptions) : undefined;
   let image: string | undefined;
   try {
-    if (options.image !== undefined) image = await model.encodeImage(options.image, options.seed, size, signal);
+    if (options.image !== undefined && model.encodeImage) image = await model.encodeImage(options.image, options.seed, size, signal);
     const initial = await model.prepareLatents(options.seed, size, signal, image);
     // The worker's shape is authoritative (CogVideoX 1.5 pads the latent frames to its temporal patch).
     const latentShape = initial.shape;

@@ -335,9 +335,9 @@ export interface LoadResult {
   /** The device-side load options the worker applied (dtype, offload, VAE tiling / slicing), as it reports them. */
   readonly loadOptions?: Readonly<Record<string, unknown>>;
   /** What the pipeline passes to `set_timesteps` besides the step count (LTX-Video: sigmas and mu; nothing when the worker says nothing). */
-  readonly setTimesteps: SetTimestepsRule;
-  /** The pipeline needs a conditioning image (`encodeImage`) for every sample. */
-  readonly imageToVideo: boolean;
+  readonly setTimesteps?: SetTimestepsRule;
+  /** The pipeline needs a conditioning image (`encodeImage`) for every sample (false when absent). */
+  readonly imageToVideo?: boolean;
 }
 
 export interface SetTimestepsRule {
