@@ -523,7 +523,7 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
           family: str(r, "family", op),
           pipelineClass: str(r, "pipeline_class", op),
           // The scheduler config stays in diffusers' own snake_case: the schedulers read it as diffusers does.
-          scheduler: { className: str(sched, "class_name", op), config },
+          scheduler: { className: str(sched, "class_name", op), config: obj(sched, "config", op) },
           latent: { channels: num(latent, "channels", op), spatialScale: num(latent, "spatial_scale", op), temporalScale: num(latent, "temporal_scale", op) },
           defaults: {
             height: num(d, "height", op),
