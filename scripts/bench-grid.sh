@@ -15,16 +15,18 @@ m=models/tiny-wan-t2v
 mkdir -p "$out"
 [ -f dist/cli/main.js ] || npx tsc -p tsconfig.json
 cli="node dist/cli/main.js"
+# a loaded machine can take minutes to start a worker: allow 10 min per reply
+to="--timeout 600"
 start=$(date +%s)
 log() { echo "[$(date -u +%H:%M:%S) +$(( $(date +%s) - start ))s] $*" | tee -a "$out/grid.log"; }
 
 # calibration files for step count T (skipped when present)
 calib() {
   T=$1
-  [ -f "$out/profile-T$T.json" ] || { log "calibrate sencache T=$T"; $cli calibrate --model $m --samples 8 --steps "$T" --concurrency 8 --out "$out/profile-T$T.json" > "$out/profile-T$T.log" 2>&1; tail -3 "$out/profile-T$T.log" | tee -a "$out/grid.log"; }
-  [ -f "$out/magcache-T$T.json" ] || { log "calibrate magcache T=$T"; $cli calibrate --kind magcache --model $m --samples 8 --steps "$T" --out "$out/magcache-T$T.json" > "$out/magcache-T$T.log" 2>&1; }
+  [ -f "$out/profile-T$T.json" ] || { log "calibrate sencache T=$T"; $cli calibrate $to --model $m --samples 8 --steps "$T" --concurrency 8 --out "$out/profile-T$T.json" > "$out/profile-T$T.log" 2>&1; tail -3 "$out/profile-T$T.log" | tee -a "$out/grid.log"; }
+  [ -f "$out/magcache-T$T.json" ] || { log "calibrate magcache T=$T"; $cli calibrate $to --kind magcache --model $m --samples 8 --steps "$T" --out "$out/magcache-T$T.json" > "$out/magcache-T$T.log" 2>&1; }
   pts=$(node -e "const T=$T;console.log([0.3,0.36,0.42,0.5,0.6,0.7].map(p=>Math.round(p*T)).join(','))")
-  [ -f "$out/static-T$T.json" ] || { log "search static-optimal T=$T nfe=$pts"; $cli calibrate --kind static-optimal --model $m --samples 4 --steps "$T" --nfe "$pts" --max-candidates 8 --propagation-probes 8 --concurrency 8 --prompts docs/bench/tune-8.txt --seed 10 --out "$out/static-T$T.json" > "$out/static-T$T.log" 2>&1; tail -2 "$out/static-T$T.log" | tee -a "$out/grid.log"; }
+  [ -f "$out/static-T$T.json" ] || { log "search static-optimal T=$T nfe=$pts"; $cli calibrate $to --kind static-optimal --model $m --samples 4 --steps "$T" --nfe "$pts" --max-candidates 8 --propagation-probes 8 --concurrency 8 --prompts docs/bench/tune-8.txt --seed 10 --out "$out/static-T$T.json" > "$out/static-T$T.log" 2>&1; tail -2 "$out/static-T$T.log" | tee -a "$out/grid.log"; }
 }
 
 # one grid setting: T, guidance, the step count whose calibration files it uses
@@ -37,7 +39,7 @@ bench() {
   sc() { node -e "const s=50/$T;console.log('$1'.split(',').map(v=>+(v*s).toPrecision(3)).join(','))"; }
   w2=$(node -e "console.log(Math.round(0.2*$T))"); w4=$(node -e "console.log(Math.round(0.4*$T))")
   log "bench T=$T guidance=$g"
-  nice -n 10 $cli bench --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance "$g" \
+  nice -n 10 $cli bench $to --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance "$g" \
     --profile "$out/profile-T$c.json" \
     --sweep "sencache:nfe=$pts" \
     --sweep "sencache:nfe=$pts,placement=propagation" \
@@ -58,7 +60,7 @@ transfer() {
   [ -f "$dir/results.json" ] && return 0
   pts=$(node -e "const T=$T;console.log([0.36,0.42].map(p=>Math.round(p*T)).join(','))")
   log "transfer T=$T"
-  nice -n 10 $cli bench --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance 5 \
+  nice -n 10 $cli bench $to --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance 5 \
     --sweep "sencache:nfe=$pts,profile=$out/profile-T50.json,resample=true" \
     --at-nfe "$pts" --concurrency 8 --timing-clips 0 --lpips off --out "$dir" > "$dir.log" 2>&1
 }
