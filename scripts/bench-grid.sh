@@ -6,11 +6,16 @@
 # (8 samples) and static-optimal masks (searched on 4 runs of docs/bench/tune-8.txt, seeds 10-13,
 # disjoint from the evaluation); the guidance settings use the T = 50 files. At T = 20, 30, 100 budget
 # mode also runs with the T = 50 profile carried over (the transfer table).
-# Usage: sh scripts/bench-grid.sh [OUT_DIR]   then   npx tsx scripts/bench-grid-table.ts OUT_DIR
+# Usage: sh scripts/bench-grid.sh [OUT_DIR [ONLY]]   then   npx tsx scripts/bench-grid-table.ts OUT_DIR
+# ONLY (optional) restricts the run to some settings, e.g. "T30 T20" or "g3 g7" (keys T<T> for the
+# step counts at guidance 5, g<g> for the guidance scales at T = 50); finished settings are skipped,
+# so an interrupted grid resumes where it stopped.
 # Settings run in this order (most informative first) and each writes OUT/T<T>-g<g>/ as it finishes.
 set -e
 cd "$(dirname "$0")/.."
 out=${1:-out/bench-grid}
+only=${2:-}
+want() { [ -z "$only" ] || case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 m=models/tiny-wan-t2v
 mkdir -p "$out"
 [ -f dist/cli/main.js ] || npx tsc -p tsconfig.json
@@ -65,12 +70,13 @@ transfer() {
     --at-nfe "$pts" --concurrency 8 --timing-clips 0 --lpips off --out "$dir" > "$dir.log" 2>&1
 }
 
-calib 50; bench 50 5 50
-calib 30; bench 30 5 30; transfer 30
-calib 20; bench 20 5 20; transfer 20
-bench 50 3 50
-bench 50 7 50
-bench 50 1 50
-calib 100; bench 100 5 100; transfer 100
+if want T50 || want g3 || want g7 || want g1; then calib 50; fi
+if want T50; then bench 50 5 50; fi
+if want T30; then calib 30; bench 30 5 30; transfer 30; fi
+if want T20; then calib 20; bench 20 5 20; transfer 20; fi
+if want g3; then bench 50 3 50; fi
+if want g7; then bench 50 7 50; fi
+if want g1; then bench 50 1 50; fi
+if want T100; then calib 100; bench 100 5 100; transfer 100; fi
 log "grid done in $(( $(date +%s) - start )) s"
 npx tsx scripts/bench-grid-table.ts "$out" > "$out/grid.md"
