@@ -12,26 +12,22 @@
  * PolicyOptionsError ("budget-infeasible") in `prepare`, or — with `onInfeasible: "clamp"` — clamped
  * into [lo, T] with a diagnostic.
  *
- * Placement. What a reuse at step k costs in the final output is its local error — the SenCache score
- * S_k = α_x‖x − x_ref‖ + α_t|t − t_ref| — times how much an error injected at step k survives to the
- * end. The second factor is measured during calibration (the profile's `propagation`: one reuse at a
- * probe step of uncached runs, final-latent change per unit |Δσ_k|·S_k), so the weight of step k is
+ * Placement. When both actions are feasible the policy is the SenCache rule on a weighted score —
+ * reuse while w_k·S_k ≤ ε — with ε chosen at every step so that the rule, simulated over the rest of
+ * the sample on predicted scores, makes exactly the remaining computes (the smallest such ε, by
+ * bisection; re-planned every step, so prediction errors are corrected as soon as they show). The
+ * future score of reusing step j against reference c is predicted as
+ * Ŝ(c, j) = α_x(t_c)·u·|j − c| + α_t(t_c)·τ·|j − c|, with u and τ the latent drift and timestep distance
+ * per step measured since the last compute. The step weights (`placement`):
  *
- *     w_k = gain(t_k) · |σ_{k+1} − σ_k|
+ *  - "early" (default): w_k = 10 for k < round(0.1·T), else 1 — the paper's ε_start / ε_main split,
+ *    with the constants measured best on a tuning set disjoint from the benchmark.
+ *  - "propagation": w_k = gain(t_k)·|σ_{k+1} − σ_k|, the profile's measured propagation gain (final-
+ *    latent error of one reuse per unit |Δσ|·S, see PropagationProfile), so that w_k·S_k predicts the
+ *    reuse's error in the final output. A profile without the measurement gets w_k = 1 and a diagnostic.
  *
- * (gain interpolated by timestep, Δσ the run's own step, so it carries over to other step counts).
- * When both actions are feasible the policy is the SenCache rule on the weighted score — reuse while
- * w_k·S_k ≤ ε — with ε chosen at every step so that the rule, simulated over the rest of the sample on
- * predicted scores, makes exactly the remaining computes (the smallest such ε, by bisection). This
- * holds the largest predicted final-error contribution of any reuse down, which is what a single ε
- * does in the paper's rule. The future score of reusing step j against reference c is predicted as
- * Ŝ(c, j) = α_x(t_c)·u·|j − c| + α_t(t_c)·τ·|j − c|, with u and τ the latent drift and timestep
- * distance per step measured since the last compute. Re-planned at every step. A profile without a
- * propagation measurement (older files, imported .npz) gets w_k = 1 and a diagnostic.
- *
- * Why these and nothing else: docs/benchmark.md ("Budget mode's placement") has the measurements on
- * a tuning set disjoint from the benchmark; the earlier hand-tuned early-step weighting (ε / 10 over
- * the first 10 % of steps) and the dynamic-programming objectives were dropped for the measured gain.
+ * docs/benchmark.md ("Budget mode: placement and options") has the measurements behind the default
+ * and the variants that were dropped (dynamic-programming objectives, other weightings).
  *
  * NFE counts steps on which the denoiser ran (one NFE covers both CFG branches, as the papers count).
  * Source of the score: Haghighi & Alahi, SenCache (CVPR 2026); the planner is this package's own.

@@ -84,11 +84,13 @@ export const PROPAGATION_VERSION = 1 as const;
  * The measured propagation gain: at probe step k of uncached runs, the step's output is replaced by
  * the previous step's (one reuse) and the run continues uncached;
  *
- *     gain_k = ‖x̂_final − x_final‖ / (|σ_{k+1} − σ_k| · ‖y_{k−1} − y_k‖)
+ *     gain_k = Σ_s ‖x̂_final − x_final‖ / Σ_s |σ_{k+1} − σ_k|·S_k
  *
- * (guided outputs y): the final-latent error per unit of the first-order latent error h·‖Δy‖ the
- * reuse injects. A reuse of step k with output error e then costs ≈ gain(t_k)·|Δσ_k|·e at the end,
- * on any schedule (gain is looked up by timestep; |Δσ_k| is the run's own step).
+ * with S_k this profile's SenCache score of that reuse: the final-latent error per unit of the
+ * first-order latent error the reuse injects. A reuse at step k with score S then costs
+ * ≈ gain(t_k)·|Δσ_k|·S at the end, on any schedule (gain looked up by timestep, Δσ the run's own step).
+ * Measured by `measurePropagation` (ts/sensitivity/static-search.ts); budget mode's
+ * `placement=propagation` weighs steps by it.
  */
 export interface PropagationProfile {
   readonly version: typeof PROPAGATION_VERSION;
