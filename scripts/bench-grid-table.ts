@@ -46,7 +46,7 @@ function curves(res: Res): Map<string, Curve> {
   const out = new Map<string, Curve>();
   for (const [setting, recs] of bySetting) {
     const id = recs[0]!.policy === "sencache" ? "sencache-budget" : recs[0]!.policy;
-    const curveKey = /profile=/.test(setting) ? `${id} (carried over)` : /placement=propagation/.test(setting) ? `${id} (propagation)` : id;
+    const curveKey = /resample=true/.test(setting) ? `${id} (carried over)` : /placement=propagation/.test(setting) ? `${id} (propagation)` : id;
     const c = out.get(curveKey) ?? out.set(curveKey, { points: [] }).get(curveKey)!;
     const nfe = recs.reduce((a, r) => a + r.nfe, 0) / recs.length;
     const exact = recs.every((r) => r.nfe === recs[0]!.nfe);
@@ -94,20 +94,21 @@ function paired(a: Map<string, number>, b: Map<string, number>): { mean: number;
 const f2 = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2);
 
 const lines: string[] = [];
-const dirs = readdirSync(out).filter((d) => /^T\d+-g[\d.]+$/.test(d)).sort((a, b) => {
+const dirs = [...new Set(readdirSync(out).filter((d) => /^T\d+-g[\d.]+(-transfer)?$/.test(d)).map((d) => d.replace(/-transfer$/, "")))].sort((a, b) => {
   const pa = /^T(\d+)-g([\d.]+)$/.exec(a)!;
   const pb = /^T(\d+)-g([\d.]+)$/.exec(b)!;
   return Number(pa[2]) - Number(pb[2]) || Number(pa[1]) - Number(pb[1]);
 });
 const summary: string[] = [];
 for (const dir of dirs) {
-  const res = load(dir);
+  const res = load(dir) ?? (load(`${dir}-transfer`) !== undefined ? ({ ...load(`${dir}-transfer`)!, records: [] } as Res) : undefined);
   if (res === undefined) continue;
   const T = res.environment.steps;
   const g = res.environment.guidanceScale;
   const cs = curves(res);
   const pairs = new Set(res.records.filter((r) => r.setting === "none").map((r) => key(r, res.clips))).size;
-  lines.push(`### T = ${T}, guidance ${g} (${pairs} pairs)`, "");
+  lines.push(`### T = ${T}, guidance ${g}${pairs > 0 ? ` (${pairs} pairs)` : ": the policy grid has not run"}`, "");
+  if (pairs > 0) {
   lines.push(`| NFE (of ${T}) | ${CURVES.map((c) => c[1]).join(" | ")} | best other | budget − best other | wins |`);
   lines.push(`|---:|${CURVES.map(() => "---:").join("|")}|---|---:|---:|`);
   const diffs: string[] = [`| NFE | ${CURVES.slice(1).map((c) => `vs ${c[1]}`).join(" | ")} |`, `|---:|${CURVES.slice(1).map(() => "---:").join("|")}|`];
@@ -137,14 +138,16 @@ for (const dir of dirs) {
     }).join(" | ")} |`);
   }
   lines.push("", "Paired differences, SenCache budget − other (mean ± SE over pairs):", "", ...diffs, "");
+  }
   // transfer
   const tr = load(`${dir}-transfer`);
   if (tr !== undefined) {
-    const ct = curves(tr).get("sencache-budget (carried over)");
+    const trc = curves(tr);
+    const ct = trc.get("sencache-budget (carried over)");
     const rows: string[] = [];
     for (const p of [0.36, 0.42]) {
       const x = Math.round(p * T);
-      const a = at(cs.get("sencache-budget"), x);
+      const a = at(trc.get("sencache-budget") ?? cs.get("sencache-budget"), x);
       const b = at(ct, x);
       if (a === undefined || b === undefined) continue;
       const d = paired(b.values, a.values);

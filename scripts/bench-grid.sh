@@ -8,7 +8,8 @@
 # mode also runs with the T = 50 profile carried over (the transfer table).
 # Usage: sh scripts/bench-grid.sh [OUT_DIR [ONLY]]   then   npx tsx scripts/bench-grid-table.ts OUT_DIR
 # ONLY (optional) restricts the run to some settings, e.g. "T30 T20" or "g3 g7" (keys T<T> for the
-# step counts at guidance 5, g<g> for the guidance scales at T = 50); finished settings are skipped,
+# step counts at guidance 5, g<g> for the guidance scales at T = 50, X<T> for only the transfer
+# runs of T = 20, 30, 100); finished settings are skipped,
 # so an interrupted grid resumes where it stopped.
 # Settings run in this order (most informative first) and each writes OUT/T<T>-g<g>/ as it finishes.
 set -e
@@ -58,7 +59,8 @@ bench() {
   log "done T=$T guidance=$g"
 }
 
-# budget mode at T with the T = 50 profile carried over (resample = interpolate in budget mode)
+# budget mode at T with the T = 50 profile carried over (budget mode's resample interpolates by
+# timestep) and with the profile recalibrated at T, at 36 % and 42 % of T (the transfer table)
 transfer() {
   T=$1
   dir="$out/T$T-g5-transfer"
@@ -66,17 +68,21 @@ transfer() {
   pts=$(node -e "const T=$T;console.log([0.36,0.42].map(p=>Math.round(p*T)).join(','))")
   log "transfer T=$T"
   nice -n 10 $cli bench $to --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps "$T" --guidance 5 \
+    --profile "$out/profile-T$T.json" --sweep "sencache:nfe=$pts" \
     --sweep "sencache:nfe=$pts,profile=$out/profile-T50.json,resample=true" \
     --at-nfe "$pts" --concurrency 8 --timing-clips 0 --lpips off --out "$dir" > "$dir.log" 2>&1
 }
 
 if want T50 || want g3 || want g7 || want g1; then calib 50; fi
 if want T50; then bench 50 5 50; fi
-if want T30; then calib 30; bench 30 5 30; transfer 30; fi
-if want T20; then calib 20; bench 20 5 20; transfer 20; fi
+if want T30 || want X30; then calib 30; transfer 30; fi
+if want T30; then bench 30 5 30; fi
+if want T20 || want X20; then calib 20; transfer 20; fi
+if want T20; then bench 20 5 20; fi
 if want g3; then bench 50 3 50; fi
 if want g7; then bench 50 7 50; fi
 if want g1; then bench 50 1 50; fi
-if want T100; then calib 100; bench 100 5 100; transfer 100; fi
+if want T100 || want X100; then calib 100; transfer 100; fi
+if want T100; then bench 100 5 100; fi
 log "grid done in $(( $(date +%s) - start )) s"
 npx tsx scripts/bench-grid-table.ts "$out" > "$out/grid.md"
