@@ -177,6 +177,57 @@ def encode_grid(videos: np.ndarray, labels: list[str], title: str = "", columns:
     return Encoded(_png(np.asarray(canvas)), width, height, r, 0.0)
 
 
+# ---- reading media (calibration inputs) -----------------------------------------------------------------
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+
+
+def _fit(image, width: int, height: int) -> np.ndarray:
+    """Centre-crop to the target aspect, then area-average (box filter) to width x height, RGB uint8."""
+    from PIL import Image, ImageOps
+
+    return np.asarray(ImageOps.fit(image.convert("RGB"), (width, height), method=Image.Resampling.BOX))
+
+
+def _frames_of(data: bytes, name: str) -> list:
+    """Every frame of one file as PIL images: a still image, an animated GIF / WebP / APNG, or a video."""
+    import io
+
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    if name.lower().endswith(VIDEO_SUFFIXES):
+        import imageio_ffmpeg
+
+        fd, path = tempfile.mkstemp(suffix=os.path.splitext(name)[1], prefix="sencache-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            reader = imageio_ffmpeg.read_frames(path)
+            meta = next(reader)
+            w, h = meta["size"]
+            return [Image.fromarray(np.frombuffer(b, np.uint8).reshape(h, w, 3), "RGB") for b in reader]
+        except (OSError, RuntimeError, StopIteration) as exc:
+            raise MediaError(f"{name} cannot be read as a video ({exc}); re-encode it as H.264 MP4.") from exc
+        finally:
+            os.unlink(path)
+    try:
+        image = Image.open(io.BytesIO(data))
+        return [frame.copy() for frame in ImageSequence.Iterator(image)]
+    except (UnidentifiedImageError, OSError) as exc:
+        raise MediaError(f"{name} cannot be read as an image ({exc}); save it as PNG or JPEG.") from exc
+
+
+def read_media(files: list[bytes], names: list[str], height: int, width: int, num_frames: int) -> np.ndarray:
+    """Files -> a uint8 video [num_frames, height, width, 3]: the frames of all files in order (one image
+    per frame of a folder; every frame of an animated image or a video), each centre-cropped and
+    area-resampled to the size, then nearest-frame sampled to `num_frames` (one still is repeated)."""
+    frames = [_fit(f, width, height) for data, name in zip(files, names) for f in _frames_of(data, name)]
+    if not frames:
+        raise MediaError(f"{', '.join(names)} holds no frames.")
+    n = len(frames)
+    return np.stack([frames[min(n - 1, (j * n) // num_frames)] for j in range(num_frames)])
+
+
 def encode(video: np.ndarray, fmt: str, fps: float, scale: int = 1, labels: list[str] | None = None,
            title: str = "", columns: list[int] | None = None) -> Encoded:
     """The `encode_video` op: frames (upscaled by `scale`) as `fmt` bytes."""

@@ -39,6 +39,7 @@ OPS = (
     "decode",
     "encode_media",
     "encode_video",
+    "read_media",
     "release",
     "echo",
     "stats",
@@ -530,6 +531,15 @@ VIDEO_FORMATS = ("mp4", "gif", "png", "grid")
 
 
 @dataclass(frozen=True)
+class ReadMediaArgs:
+    files: tuple[np.ndarray, ...]
+    names: tuple[str, ...]
+    height: int
+    width: int
+    num_frames: int
+
+
+@dataclass(frozen=True)
 class ReleaseArgs:
     handles: tuple[str, ...]
 
@@ -649,6 +659,13 @@ def parse_args(req: Request):
             raise ProtocolError(BAD_SHAPE, f"Tensor `video` must be {want}, not {list(video.shape)}.", req.op, req.id)
         return EncodeVideoArgs(video=video, format=fmt, fps=fps, scale=scale, labels=tuple(labels),
                                title=_arg(req, "title", "str", ""), columns=tuple(int(c) for c in columns))
+    if op == "read_media":
+        names = _arg(req, "names", "list")
+        if not names or not all(isinstance(n, str) for n in names):
+            raise _fail_args(req, "`read_media` argument `names` must be a non-empty list of file names.")
+        files = tuple(_tensor_arg(req, f"file{i}", ("uint8",), 1) for i in range(len(names)))
+        return ReadMediaArgs(files=files, names=tuple(names), height=_arg(req, "height", "int", minimum=1),
+                             width=_arg(req, "width", "int", minimum=1), num_frames=_arg(req, "num_frames", "int", minimum=1))
     if op == "release":
         handles = _arg(req, "handles", "list")
         if not all(isinstance(h, str) for h in handles):
@@ -795,6 +812,11 @@ class EncodeVideoResult:
     fps: float
     pad_bottom: int
     pad_right: int
+
+
+@dataclass(frozen=True)
+class ReadMediaResult:
+    video: np.ndarray  # uint8 [F, H, W, 3]
 
 
 @dataclass(frozen=True)

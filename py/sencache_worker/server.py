@@ -425,6 +425,13 @@ class Worker:
             return P.EncodeMediaResult(latents=m.model(a.model).encode_media(a.video, a.sample))
         if op == "encode_video":
             return self._encode_video(a)
+        if op == "read_media":
+            from . import media
+
+            try:
+                return P.ReadMediaResult(video=media.read_media([f.tobytes() for f in a.files], list(a.names), a.height, a.width, a.num_frames))
+            except media.MediaError as exc:
+                raise P.ProtocolError(P.BAD_ARGS, str(exc)) from exc
         if op == "release":
             return P.ReleaseResult(released=self._release(a.handles))
         raise P.ProtocolError(P.UNKNOWN_OP, f"Op {op!r} is not served by the compute thread.")

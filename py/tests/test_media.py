@@ -84,3 +84,19 @@ def test_bad_inputs_are_refused_with_a_sentence():
         media.encode(video.astype(np.float32), "gif", fps=8)
     with pytest.raises(media.MediaError, match="labels"):
         media.encode(np.stack([video]), "grid", fps=0, labels=["a", "b"])
+
+
+def test_read_media_fits_and_samples_frames(tmp_path):
+    still = io.BytesIO()
+    Image.fromarray(np.tile(np.arange(24, dtype=np.uint8)[None, :, None] * 10, (20, 1, 3))).save(still, "PNG")
+    v = media.read_media([still.getvalue()], ["a.png"], 8, 8, 5)
+    assert v.shape == (5, 8, 8, 3) and v.dtype == np.uint8 and (v[0] == v[4]).all()  # a still repeats
+    # centre crop 24x20 -> 20x20 (columns 2..21), box-averaged to 8 wide: increasing left to right
+    assert (np.diff(v[0, 0, :, 0].astype(int)) > 0).all() and v[0, 0, 0, 0] >= 20
+    clip = media.encode(moving_square(9, 16, 16), "mp4", fps=8)
+    frames = media.read_media([clip.data], ["c.mp4"], 16, 16, 3)
+    assert frames.shape == (3, 16, 16, 3)
+    gif = media.encode(moving_square(4, 16, 16), "gif", fps=8).data
+    assert media.read_media([gif], ["g.gif"], 16, 16, 4).shape == (4, 16, 16, 3)
+    with pytest.raises(media.MediaError, match="cannot be read as an image"):
+        media.read_media([b"not an image"], ["x.png"], 8, 8, 1)

@@ -323,3 +323,20 @@ def test_an_oversized_frame_is_dropped_at_the_transport(worker, client):
     assert big.call("ping").ok  # the DEALER reconnected; the message was lost, the worker was not
     assert client.ok("ping").ok
     big.sock.close()
+
+
+def test_read_media_decodes_files_into_frames(client):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((20, 24, 3), 90, np.uint8)).save(buf, "PNG")
+    png = np.frombuffer(buf.getvalue(), np.uint8)
+    rep = client.ok("read_media", [P.tensor("file0", png)], names=["a.png"], height=16, width=16, num_frames=5)
+    video = rep.get("video").array
+    assert video.shape == (5, 16, 16, 3) and (video == 90).all()
+    err = client.call("read_media", [P.tensor("file0", np.frombuffer(b"nope", np.uint8))], names=["a.png"], height=8,
+                      width=8, num_frames=1).error
+    assert err.code == P.BAD_ARGS and "a.png cannot be read as an image" in err.message
+    assert client.call("read_media", [], names=["a.png"], height=8, width=8, num_frames=1).error.code == P.BAD_ARGS

@@ -116,3 +116,9 @@ test("encode_image carries the image as a uint8 tensor frame; denoise items name
   t.deepEqual((d.header["args"] as { items: unknown[] }).items, [{ cond: "c", t: 1, branch: "cond", image: "i1" }]);
   t.deepEqual(d.tensors.map((x) => x.name), ["x"]);
 });
+
+test("readMedia: every file is its own uint8 tensor file<i>, names and size as args", (t) => {
+  const { header, tensors } = decodeFrames(encodeRequest(4, { op: "readMedia", files: [Uint8Array.of(1, 2), Uint8Array.of(3)], names: ["a.png", "b.png"], height: 8, width: 6, numFrames: 5 }));
+  t.like(header, { op: "read_media", args: { names: ["a.png", "b.png"], height: 8, width: 6, num_frames: 5 } });
+  t.deepEqual(tensors.map((x) => [x.name, x.dtype, x.shape]), [["file0", "uint8", [2]], ["file1", "uint8", [1]]]);
+});

@@ -172,6 +172,15 @@ export type Request =
       readonly title?: string;
       readonly columns?: readonly number[];
     }
+  | {
+      readonly op: "readMedia";
+      /** The files' bytes (one image per frame, or one animated image / video) and their names (the extension says the kind). */
+      readonly files: readonly Uint8Array[];
+      readonly names: readonly string[];
+      readonly height: number;
+      readonly width: number;
+      readonly numFrames: number;
+    }
   | { readonly op: "release"; readonly handles: readonly string[] }
   | { readonly op: "echo"; readonly tensors: readonly (Tensor & { readonly name: string })[] }
   | { readonly op: "stats" }
@@ -194,6 +203,7 @@ const WIRE_OP: Record<Op, string> = {
   decode: "decode",
   encodeMedia: "encode_media",
   encodeVideo: "encode_video",
+  readMedia: "read_media",
   release: "release",
   echo: "echo",
   stats: "stats",
@@ -258,6 +268,10 @@ export function encodeRequest(id: number, req: Request, options: EncodeOptions =
     case "encodeVideo":
       args = definedOnly({ format: req.format, fps: req.fps, scale: req.scale, labels: req.labels && [...req.labels], title: req.title, columns: req.columns && [...req.columns] });
       tensors.push({ name: "video", ...req.video });
+      break;
+    case "readMedia":
+      args = { names: [...req.names], height: req.height, width: req.width, num_frames: req.numFrames };
+      req.files.forEach((data, i) => tensors.push({ name: `file${i}`, dtype: "uint8", shape: [data.length], data }));
       break;
     case "release":
       args = { handles: [...req.handles] };
@@ -438,6 +452,7 @@ export interface ResultOf {
   decode: { readonly video: Tensor<Uint8Array> };
   encodeMedia: { readonly latents: Tensor<Float32Array> };
   encodeVideo: EncodeVideoResult;
+  readMedia: { readonly video: Tensor<Uint8Array> };
   release: { readonly released: number };
   echo: { readonly tensors: WireMessage["tensors"] };
   stats: StatsResult;
@@ -576,6 +591,8 @@ export function parseResult<O extends Op>(op: O, result: Record<string, unknown>
           padBottom: num(r, "pad_bottom", op),
           padRight: num(r, "pad_right", op),
         } satisfies EncodeVideoResult;
+      case "readMedia":
+        return { video: tensor(tensors, "video", "uint8", op) };
       case "release":
         return { released: num(r, "released", op) };
       case "echo":
