@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AbortError } from "../../ts/errors.js";
-import { encodePng } from "../../ts/media/png.js";
+import { PYTHON } from "../media/helpers.js";
+import { execFileSync } from "node:child_process";
 import { resolvePolicy } from "../../ts/policies/index.js";
 import { generate } from "../../ts/sampling/generate.js";
 import { Model } from "../../ts/sampling/model.js";
@@ -18,6 +19,7 @@ import {
   calibrateMagcache,
   compareProfiles,
   loadMagcacheRatiosSync,
+  loadMediaVideo,
   loadProfile,
   makeProfile,
   saveMagcacheRatios,
@@ -87,20 +89,34 @@ test.serial("calibration from uncached generations: a finite positive profile of
   fromGenerations = profile;
 });
 
-test.serial("calibration from media: PNG images and a folder of PNG frames, resized; the worker counts exactly 3·T·N items", async (t) => {
+/** Write test images with Pillow: a 24×20 gradient PNG, an 8×8 JPEG, a folder of three 32×32 PNG frames, a 4-frame GIF. */
+function writeMedia(dir: string): void {
+  const code = `
+import sys, numpy as np
+from PIL import Image
+d = sys.argv[1]
+x, y = np.meshgrid(np.arange(24), np.arange(20))
+Image.fromarray(np.stack([x * 10, y * 12, np.full_like(x, 128)], -1).astype(np.uint8)).save(f"{d}/a.png")
+b = np.zeros((8, 8, 3), np.uint8); b[:, :4, 0] = 255; b[..., 1] = 60; b[..., 2] = 200
+Image.fromarray(b).save(f"{d}/b.jpg", quality=95)
+x, y = np.meshgrid(np.arange(32), np.arange(32))
+frames = [Image.fromarray(np.stack([(x + 5 * i) * 8 % 256, y * 8, np.full_like(x, 40 * i)], -1).astype(np.uint8)) for i in range(4)]
+for i in range(3): frames[i].save(f"{d}/clip/frame{i + 1}.png")
+frames[0].save(f"{d}/moving.gif", save_all=True, append_images=frames[1:], duration=125)
+`;
+  execFileSync(PYTHON, ["-c", code, dir]);
+}
+
+test.serial("calibration from media: images, a GIF and a folder of frames, read and resized by the worker; exactly 3·T·N items", async (t) => {
   const dir = join(tmp, "media");
   mkdirSync(join(dir, "clip"), { recursive: true });
-  const img = (w: number, h: number, f: (x: number, y: number) => [number, number, number]): Buffer => {
-    const rgb = new Uint8Array(w * h * 3);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgb.set(f(x, y), (y * w + x) * 3);
-    return encodePng(rgb, w, h);
-  };
-  writeFileSync(join(dir, "a.png"), img(24, 20, (x, y) => [x * 10, y * 12, 128]));
-  writeFileSync(join(dir, "b.png"), img(8, 8, (x) => [x < 4 ? 255 : 0, 60, 200]));
-  for (let i = 0; i < 3; i++) writeFileSync(join(dir, "clip", `frame${i + 1}.png`), img(32, 32, (x, y) => [(x + 5 * i) * 8, y * 8, 40 * i]));
-  const N = 3;
+  writeMedia(dir);
+  const video = await loadMediaVideo(model, join(dir, "clip"), size);
+  t.deepEqual(video.shape, [size.numFrames, size.height, size.width, 3]);
+  t.is((await loadMediaVideo(worker.client, join(dir, "moving.gif"), size)).data.length, size.numFrames * size.height * size.width * 3);
+  const N = 4;
   const before = await worker.client.request({ op: "stats" });
-  const { profile, report } = await calibrate(model, { samples: N, steps: T, ...size, media: [join(dir, "a.png"), join(dir, "b.png"), join(dir, "clip")] });
+  const { profile, report } = await calibrate(model, { samples: N, steps: T, ...size, media: [join(dir, "a.png"), join(dir, "b.jpg"), join(dir, "clip"), join(dir, "moving.gif")] });
   const after = await worker.client.request({ op: "stats" });
   t.is(report.source, "media");
   t.is(after.denoiseItems - before.denoiseItems, 3 * T * N);
@@ -110,6 +126,9 @@ test.serial("calibration from media: PNG images and a folder of PNG frames, resi
   t.deepEqual(profile.validFor.latentShape, model.latentShape(size));
   const err = await t.throwsAsync(calibrate(model, { samples: 1, steps: T, ...size, media: [join(dir, "missing.gif")] }));
   t.regex(err.message, /does not exist/);
+  writeFileSync(join(dir, "broken.png"), "not a png");
+  const bad = await t.throwsAsync(calibrate(model, { samples: 1, steps: T, ...size, media: [join(dir, "broken.png")] }));
+  t.regex(bad.message, /broken\.png cannot be read as an image/);
 });
 
 test.serial("a calibrated profile used with another step count or latent shape is a typed error; with resample it runs and logs", async (t) => {
@@ -211,9 +230,11 @@ test("non-flow schedulers (CogVideoX DDIM, v-prediction): addNoise and a fresh s
       return xs.map((it) => fakeModel(it.x, it.t, it.branch, it.cond));
     },
     release: async () => 1,
+    // the worker's read_media, faked: a grey 24×24 clip of 5 frames
+    client: { request: async () => ({ video: { dtype: "uint8", shape: [5, 24, 24, 3], data: new Uint8Array(5 * 24 * 24 * 3).fill(90) } }) },
   } as unknown as Model;
   const png = join(mkdtempSync(join(tmpdir(), "sencache-cal-fake-")), "x.png");
-  writeFileSync(png, encodePng(new Uint8Array(4 * 4 * 3).fill(90), 4, 4));
+  writeFileSync(png, "read by the fake client, never decoded here");
   const { profile, report } = await calibrate(fake, { samples: 2, steps: 6, media: [png], maxItemsPerMessage: 4 });
   t.is(createScheduler(spec, 6).predictionType, "v_prediction");
   t.is(profile.timesteps.length, 6);

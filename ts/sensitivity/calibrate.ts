@@ -20,7 +20,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { AbortError, InvalidInputError } from "../errors.js";
-import { decodePng } from "../media/png.js";
 import { magnitudeRatios } from "../policies/magcache.js";
 import { pipelineTimestepOptions } from "../sampling/family.js";
 import { generate } from "../sampling/generate.js";
@@ -30,6 +29,7 @@ import type { Denoiser, DenoiseItem } from "../sampling/types.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
+import type { WorkerLike } from "../worker/client.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
 import { MAGCACHE_RATIOS_FORMAT, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
 import { schedulerConfigHash, withExpertSections, type ProfileValidity, type SensitivityProfile } from "./profile.js";
@@ -67,9 +67,9 @@ export interface CalibrateOptions {
   readonly width?: number;
   readonly numFrames?: number;
   /**
-   * Real media as clean samples: PNG images (replicated over the frames) or folders of PNG frames
-   * (one video per folder, frames in natural name order). Resized to the model's size by centre crop
-   * and area sampling. Fewer media than samples are cycled (fresh noise each time).
+   * Real media as clean samples: images (replicated over the frames), animated GIFs, videos (.mp4, …)
+   * or folders of image frames (one video per folder, frames in natural name order), read by the
+   * worker (Pillow, imageio-ffmpeg). Resized to the model's size by centre crop and area sampling. Fewer media than samples are cycled (fresh noise each time).
    */
   readonly media?: readonly string[];
   /**
@@ -111,83 +111,50 @@ export interface CalibrationResult {
 
 // ---- media ---------------------------------------------------------------------------------------
 
-function listPngFrames(dir: string): string[] {
+/** Image files a folder of frames may hold (read by Pillow in the worker). */
+const FRAME_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"]);
+/** Files read as one clip each: videos (imageio-ffmpeg in the worker) and animated or still images. */
+const MEDIA_EXTENSIONS = new Set([...FRAME_EXTENSIONS, ".gif", ".mp4", ".mov", ".mkv", ".webm", ".avi"]);
+
+function listFrames(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => extname(f).toLowerCase() === ".png")
+    .filter((f) => FRAME_EXTENSIONS.has(extname(f).toLowerCase()))
     .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
     .map((f) => join(dir, f));
 }
 
-/** Centre-crop to the target aspect, then area-average (nearest when upscaling) to w × h. */
-export function resizeRgb(src: Uint8Array, sw: number, sh: number, w: number, h: number): Uint8Array {
-  let cw = sw;
-  let ch = sh;
-  if (sw * h > sh * w) cw = Math.max(1, Math.round((sh * w) / h));
-  else if (sw * h < sh * w) ch = Math.max(1, Math.round((sw * h) / w));
-  const ox = Math.floor((sw - cw) / 2);
-  const oy = Math.floor((sh - ch) / 2);
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    const y0 = oy + Math.floor((y * ch) / h);
-    const y1 = Math.max(y0 + 1, oy + Math.floor(((y + 1) * ch) / h));
-    for (let x = 0; x < w; x++) {
-      const x0 = ox + Math.floor((x * cw) / w);
-      const x1 = Math.max(x0 + 1, ox + Math.floor(((x + 1) * cw) / w));
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let yy = y0; yy < y1; yy++) {
-        for (let xx = x0; xx < x1; xx++) {
-          const p = (yy * sw + xx) * 3;
-          r += src[p]!;
-          g += src[p + 1]!;
-          b += src[p + 2]!;
-        }
-      }
-      const n = (y1 - y0) * (x1 - x0);
-      const q = (y * w + x) * 3;
-      out[q] = Math.round(r / n);
-      out[q + 1] = Math.round(g / n);
-      out[q + 2] = Math.round(b / n);
-    }
-  }
-  return out;
-}
+/** What reads media files into frames: a worker client, or a model (its current client). */
+export type MediaReader = WorkerLike | { readonly client: WorkerLike };
 
 /**
- * Load one media item as a uint8 video [F, H, W, 3] of the given size: a PNG image (repeated over the
- * frames) or a folder of PNG frames (nearest-frame sampled to F frames).
+ * Load one media item as a uint8 video [F, H, W, 3] of the given size: an image (repeated over the
+ * frames), an animated GIF / WebP, a video file (.mp4, .mov, .mkv, .webm, .avi), or a folder of image
+ * frames (natural name order). The worker decodes them (Pillow, imageio-ffmpeg), centre-crops to the
+ * aspect, area-resamples to the size and nearest-frame samples to F frames.
  */
-export function loadMediaVideo(path: string, size: LatentSize): Tensor<Uint8Array> {
+export async function loadMediaVideo(reader: MediaReader, path: string, size: LatentSize, signal?: AbortSignal): Promise<Tensor<Uint8Array>> {
   let files: string[];
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();
   } catch {
-    throw new InvalidInputError(`The calibration media "${path}" does not exist; pass PNG images or folders of PNG frames.`);
+    throw new InvalidInputError(`The calibration media "${path}" does not exist; pass images, videos or folders of image frames.`);
   }
   if (isDir) {
-    files = listPngFrames(path);
-    if (files.length === 0) throw new InvalidInputError(`The folder "${path}" holds no PNG frames; pass PNG images or folders of PNG frames.`);
+    files = listFrames(path);
+    if (files.length === 0) throw new InvalidInputError(`The folder "${path}" holds no image frames (.png, .jpg, …); pass images, videos or folders of image frames.`);
   } else {
-    if (extname(path).toLowerCase() !== ".png") {
-      throw new InvalidInputError(`The calibration media "${basename(path)}" is not a PNG; convert it to PNG images or a folder of PNG frames.`);
+    if (!MEDIA_EXTENSIONS.has(extname(path).toLowerCase())) {
+      throw new InvalidInputError(`The calibration media "${basename(path)}" is neither an image nor a video sencache reads (${[...MEDIA_EXTENSIONS].join(", ")}); convert it to PNG or MP4.`);
     }
     files = [path];
   }
-  const { height: h, width: w, numFrames: f } = size;
-  const frames = files.map((file) => {
-    let img;
-    try {
-      img = decodePng(readFileSync(file));
-    } catch (cause) {
-      throw new InvalidInputError(`The image "${file}" cannot be decoded as PNG (${(cause as Error).message}); re-save it as a plain PNG.`);
-    }
-    return resizeRgb(img.rgb, img.width, img.height, w, h);
-  });
-  const data = new Uint8Array(f * h * w * 3);
-  for (let j = 0; j < f; j++) data.set(frames[Math.min(frames.length - 1, Math.floor((j * frames.length) / f))]!, j * h * w * 3);
-  return { dtype: "uint8", shape: [f, h, w, 3], data };
+  const client = "client" in reader ? reader.client : reader;
+  const { video } = await client.request(
+    { op: "readMedia", files: files.map((f) => readFileSync(f)), names: files.map((f) => basename(f)), height: size.height, width: size.width, numFrames: size.numFrames },
+    signal ? { signal } : {},
+  );
+  return video;
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -273,7 +240,7 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
       const prompt = prompts[s % prompts.length]!;
       let x0: Float32Array;
       if (fromMedia) {
-        const video = loadMediaVideo(media[s % media.length]!, size);
+        const video = await loadMediaVideo(model, media[s % media.length]!, size, signal);
         const latents = await model.encodeMedia(video, signal);
         if (latents.data.length !== numel || latents.shape.some((d, i) => d !== latentShape[i])) {
           throw new InvalidInputError(`The media "${media[s % media.length]}" encoded to latents [${latents.shape.join(", ")}] but the model's latent at this size is [${latentShape.join(", ")}]; pick a frame count the VAE accepts.`);

@@ -40,7 +40,6 @@ export {
   calibrate,
   calibrateMagcache,
   loadMediaVideo,
-  resizeRgb,
   validityOf,
   RecordingDenoiser,
   DEFAULT_CALIBRATION_PROMPTS,

@@ -216,7 +216,7 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("height", { type: "number" })
       .option("width", { type: "number" })
       .option("frames", { type: "number", describe: "number of video frames" })
-      .option("media", { type: "string", array: true, describe: "clean samples: PNG images or folders of PNG frames (default: uncached generations)" })
+      .option("media", { type: "string", array: true, describe: "clean samples: images, GIFs, videos (.mp4, …) or folders of image frames (default: uncached generations)" })
       .option("prompts", { type: "string", describe: "text file, one prompt per line (generations' prompts / the condition)" })
       .option("seed", { type: "number", default: 0, describe: "base seed of generations and calibration noise" })
       .option("guidance", { type: "number", describe: "guidance scale of the uncached generations (default: the model's)" })
