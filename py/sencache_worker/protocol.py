@@ -453,6 +453,10 @@ class LoadArgs:
     source: str
     dtype: str
     family: str | None
+    offload: str | None = None
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+    wire_dtype: str | None = None
 
 
 @dataclass(frozen=True)
@@ -495,6 +499,7 @@ class DenoiseArgs:
     model: str
     items: tuple[DenoiseItem, ...]
     x: np.ndarray
+    x_dtype: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -564,7 +569,21 @@ def parse_args(req: Request):
         dtype = _arg(req, "dtype", "str", "float32")
         if dtype not in MODEL_DTYPES:
             raise _fail_args(req, f"`load` argument `dtype` must be one of {', '.join(MODEL_DTYPES)}, not {dtype!r}.")
-        return LoadArgs(source=_arg(req, "source", "str"), dtype=dtype, family=_arg(req, "family", "str", None))
+        offload = _arg(req, "offload", "str", None)
+        if offload not in (None, "none", "model", "sequential"):
+            raise _fail_args(req, f"`load` argument `offload` must be none, model or sequential, not {offload!r}.")
+        wire = _arg(req, "wire_dtype", "str", None)
+        if wire not in (None, "auto", "float32", "bfloat16", "float16"):
+            raise _fail_args(req, f"`load` argument `wire_dtype` must be auto, float32, bfloat16 or float16, not {wire!r}.")
+        return LoadArgs(
+            source=_arg(req, "source", "str"),
+            dtype=dtype,
+            family=_arg(req, "family", "str", None),
+            offload=offload,
+            vae_tiling=bool(_arg(req, "vae_tiling", "bool", False)),
+            vae_slicing=bool(_arg(req, "vae_slicing", "bool", False)),
+            wire_dtype=wire,
+        )
     if op == "encode_prompt":
         return EncodePromptArgs(
             model=_arg(req, "model", "str"),
@@ -613,7 +632,7 @@ def parse_args(req: Request):
             if not isinstance(branch, str):
                 raise _fail_args(req, f"`denoise` item {i} `branch` must be a string.")
             items.append(DenoiseItem(cond=cond, t=float(t), branch=branch, image=image))
-        x = _tensor_arg(req, "x", ("float32",), 5)
+        x = _tensor_arg(req, "x", ("float32", "bfloat16", "float16"), 5)
         if x.shape[0] != len(items):
             raise ProtocolError(
                 BAD_SHAPE,
@@ -621,7 +640,7 @@ def parse_args(req: Request):
                 req.op,
                 req.id,
             )
-        return DenoiseArgs(model=model, items=tuple(items), x=x)
+        return DenoiseArgs(model=model, items=tuple(items), x=x, x_dtype=req.get("x").dtype)
     if op == "time_embedding":
         ts = _arg(req, "timesteps", "list")
         if not ts or not all((_is_int(t) or isinstance(t, float)) and math.isfinite(t) for t in ts):
@@ -763,6 +782,8 @@ class LoadResult:
     geometry: Geometry | None = None
     set_timesteps: SetTimesteps | None = None
     image_to_video: bool = False
+    wire_dtype: str = "float32"
+    load_options: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -865,6 +886,8 @@ def reply_to(req_op: str, req_id: int, result) -> Reply:
         value = getattr(result, f.name)
         if isinstance(value, np.ndarray):
             tensors.append(tensor(f.name, value))
+        elif isinstance(value, Tensor):
+            tensors.append(Tensor(f.name, value.array, value.dtype))
         else:
             plain[f.name] = _plain(value)
     return Reply(op=req_op, id=req_id, ok=True, result=plain, tensors=tensors)

@@ -359,7 +359,9 @@ class Worker:
         if not ready:
             return
         adapter = self.models.model(ready[0][0].args.model)
-        xs = [job.args.x for job, _, _ in ready]
+        from .device_options import float32_to_wire, wire_to_float32
+
+        xs = [wire_to_float32(job.args.x, job.args.x_dtype) for job, _, _ in ready]
         x = xs[0] if len(xs) == 1 else np.concatenate(xs, axis=0)
         t = np.array([it.t for job, _, _ in ready for it in job.args.items], dtype=np.float32)
         conds = [c for _, cs, _ in ready for c in cs]
@@ -378,7 +380,10 @@ class Worker:
         row = 0
         for job, _, _ in ready:
             n = len(job.args.items)
-            self._reply(push, job, P.reply_to(job.req.op, job.req.id, P.DenoiseResult(items=n, out=out[row:row + n])))
+            wire = getattr(adapter, "wire_dtype", "float32")
+            rows = out[row:row + n]
+            reply_out = rows if wire == "float32" else P.Tensor("out", float32_to_wire(rows, wire), wire)
+            self._reply(push, job, P.reply_to(job.req.op, job.req.id, P.DenoiseResult(items=n, out=reply_out)))
             row += n
 
     def _one(self, push, job: Job) -> None:
@@ -440,11 +445,14 @@ class Worker:
         from . import adapters
 
         m = self.models
-        key = (a.source, a.dtype, a.family)
+        from .device_options import apply_load_options
+
+        key = (a.source, a.dtype, a.family, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)
         handle = m.by_key.get(key)
         if handle is None:
             t0 = time.perf_counter()
             adapter = adapters.load(a.source, m.device, a.dtype, a.family)
+            adapter.load_report = apply_load_options(adapter, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)
             handle = m._handle("m")
             m.adapters[handle] = adapter
             m.by_key[key] = handle
@@ -479,6 +487,8 @@ class Worker:
             ),
             set_timesteps=None if info.set_timesteps is None else P.SetTimesteps(**info.set_timesteps),
             image_to_video=info.image_to_video,
+            wire_dtype=getattr(m.adapters[handle], "wire_dtype", "float32"),
+            load_options=getattr(m.adapters[handle], "load_report", None),
         )
 
     def _encode_video(self, a: P.EncodeVideoArgs) -> P.EncodeVideoResult:

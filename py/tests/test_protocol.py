@@ -160,7 +160,7 @@ ITEM = {"cond": "c", "t": 1.0, "branch": "cond"}
 
 
 def test_parse_args_typed_records():
-    assert parse("load", source="/m") == P.LoadArgs("/m", "float32", None)
+    assert parse("load", source="/m") == P.LoadArgs("/m", "float32", None)  # GPU options default off
     assert parse("encode_prompt", model="m", text="hi").max_sequence_length is None
     assert parse("prepare_latents", model="m", seed=3, height=32, width=32, num_frames=5).seed == 3
     assert parse("time_embedding", model="m", timesteps=[999, 0.5]).timesteps == (999.0, 0.5)

@@ -203,7 +203,7 @@ def test_bad_inputs_each_get_their_typed_error(client, model):
     nan = rng_latent(SHAPE)
     nan[0, 0, 0, 0, 0] = np.nan
     cases = [
-        (P.BAD_DTYPE, lambda: client.call("denoise", [P.tensor("x", rng_latent(SHAPE).astype(np.float16))], model=m, items=item)),
+        (P.BAD_DTYPE, lambda: client.call("denoise", [P.tensor("x", rng_latent(SHAPE).astype(np.float64))], model=m, items=item)),
         (P.BAD_SHAPE, lambda: client.call("denoise", [P.tensor("x", rng_latent((1, 3, 2, 4, 4)))], model=m, items=item)),
         (P.BAD_SHAPE, lambda: client.call("denoise", [P.tensor("x", rng_latent((1, 4, 2, 3, 4)))], model=m, items=item)),
         (P.BAD_SHAPE, lambda: client.call("decode", [P.tensor("latents", rng_latent((1, 5, 2, 4, 4)))], model=m)),
