@@ -14,7 +14,8 @@ export type PolicyOptionsErrorCode =
   | "missing-option" // a required key is absent
   | "invalid-spec" // a "policy:key=value" string that does not parse
   | "budget-infeasible" // a budget that no placement can meet
-  | "missing-profile"; // SenCache without a sensitivity profile
+  | "missing-profile" // SenCache without a sensitivity profile
+  | "unsupported-model"; // a policy whose published indicator this model family cannot provide
 
 export class PolicyOptionsError extends SencacheError {
   declare readonly code: PolicyOptionsErrorCode;

@@ -9,12 +9,21 @@
  * `run.probes.timeEmbedding(timesteps)` (a function of t only on Wan 2.1 and CogVideoX). Since A resets
  * on every compute, A at step k is the sum of poly4(rel) over the steps after the last computed one,
  * so it is derived from `context.last.step` rather than kept as hidden state (robust to interrupted
- * runs). Coefficients: published ones selected by `model` (constants.ts), or `coefficients`.
+ * runs). Coefficients: published ones selected by `model` (constants.ts), or `coefficients`; without
+ * either, the run's family picks them (wan: wan2.1-t2v-1.3b, cogvideox: cogvideox-2b).
+ *
+ * LTX-Video: TeaCache's published indicator there is the modulated input of transformer block 0, a
+ * function of the latent that only exists inside a forward pass. A reused step sends nothing to the
+ * worker, so that indicator cannot be had without running the transformer's first block on every
+ * step; on an LTX-Video run without `coefficients` `prepare` throws PolicyOptionsError
+ * "unsupported-model". With `coefficients` (fitted on LTX's time embedding) the policy runs as a
+ * time-embedding variant, which is not the published TeaCache and says so in its diagnostics.
  */
 
 import { DiagnosticLog, compute, meanAbs, meanAbsDiff, reuse } from "./common.js";
 import { TEACACHE_COEFFICIENTS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
+import { PolicyOptionsError } from "./errors.js";
 import { validateOptions, type OptionSchema } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 
@@ -54,16 +63,16 @@ export function relativeL1(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function createTeacachePolicy(input: Partial<TeacacheOptions> = {}): CachePolicy<TeacacheOptions> {
   const v = validateOptions("teacache", teacacheSchema, input as Record<string, unknown>);
   const model = (v.model as string | undefined) ?? "wan2.1-t2v-1.3b";
-  const published = TEACACHE_COEFFICIENTS[model]!;
   const retVariant = model.endsWith("-ret");
   const options: TeacacheOptions = {
     model,
-    coefficients: (v.coefficients as number[] | undefined) ?? [...published.coefficients],
+    coefficients: (v.coefficients as number[] | undefined) ?? [...TEACACHE_COEFFICIENTS[model]!.coefficients],
     delta: (v.delta as number | undefined) ?? 0.08,
     warmup: (v.warmup as number | undefined) ?? (retVariant ? 5 : 1),
     forceLast: (v.forceLast as boolean | undefined) ?? !retVariant,
   };
   const diag = new DiagnosticLog();
+  let coefficients: readonly number[] = options.coefficients; // the ones this run uses (see prepare)
   let increments: Float64Array | undefined; // poly4(rel_L1(I_k, I_{k−1})) per step (index 0 unused)
   let notes: string[] = [];
 
@@ -75,8 +84,23 @@ export function createTeacachePolicy(input: Partial<TeacacheOptions> = {}): Cach
       diag.clear();
       notes = [];
       increments = undefined;
+      const family = run.model.family;
+      if (family === "ltx" && v.coefficients === undefined) {
+        throw new PolicyOptionsError(
+          "unsupported-model",
+          "teacache",
+          "TeaCache's published LTX-Video indicator is the modulated input of transformer block 0, which exists only inside a forward pass, and a reused step sends nothing to the worker; use sencache, magcache, easycache or fixed-interval on LTX-Video, or pass coefficients=[…] fitted on LTX's time embedding for a time-embedding variant (not the published TeaCache).",
+          "model",
+        );
+      }
+      if (family === "ltx") notes.push("teacache: time-embedding variant on LTX-Video with your coefficients; the published LTX-Video TeaCache uses the block-0 modulated input instead");
+      // Without model= or coefficients=, the run's family picks its published time-embedding coefficients.
+      const key = v.model === undefined && v.coefficients === undefined && family === "cogvideox" ? "cogvideox-2b" : model;
+      const published = TEACACHE_COEFFICIENTS[key]!;
+      coefficients = v.coefficients === undefined ? published.coefficients : options.coefficients;
+      if (key !== model) notes.push(`teacache: using the published ${key} coefficients for this ${family} model`);
       if (v.coefficients === undefined && !published.timeOnly) {
-        notes.push(`teacache: the published coefficients for "${model}" were fitted on the ${published.indicator}; this policy uses the time embedding, so δ needs re-tuning (or fit your own coefficients)`);
+        notes.push(`teacache: the published coefficients for "${key}" were fitted on the ${published.indicator}; this policy uses the time embedding, so δ needs re-tuning (or fit your own coefficients)`);
       }
       let embeddings: Float32Array[];
       try {
@@ -90,7 +114,7 @@ export function createTeacachePolicy(input: Partial<TeacacheOptions> = {}): Cach
         return;
       }
       const inc = new Float64Array(run.totalSteps);
-      for (let k = 1; k < run.totalSteps; k++) inc[k] = polyval(options.coefficients, relativeL1(embeddings[k]!, embeddings[k - 1]!));
+      for (let k = 1; k < run.totalSteps; k++) inc[k] = polyval(coefficients, relativeL1(embeddings[k]!, embeddings[k - 1]!));
       increments = inc;
     },
     reset() {
