@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `sencache` command line: yargs command modules, one per file in ./commands. */
-import yargs from "yargs";
+import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SencacheError } from "../errors.js";
 import { demoCommand } from "./commands/demo.js";
@@ -13,18 +13,28 @@ import { profileCommand } from "./commands/profile.js";
 import { workerCommand } from "./commands/worker.js";
 import { keysCommand } from "./commands/keys.js";
 
+/**
+ * SENCACHE_CHECK_ARGS=1: parse and validate the arguments (the command, its options and their
+ * checks), then print one line instead of running the command. test/docs checks the commands of the
+ * README and docs/ this way where running them for real would take minutes.
+ */
+function checkOnly<T>(command: CommandModule<object, T>): CommandModule<object, T> {
+  if (process.env["SENCACHE_CHECK_ARGS"] !== "1") return command;
+  return { ...command, handler: () => console.log("sencache: arguments ok (SENCACHE_CHECK_ARGS=1, nothing was run)") };
+}
+
 export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName("sencache")
-    .command(demoCommand)
-    .command(doctorCommand)
-    .command(benchCommand)
-    .command(calibrateCommand)
-    .command(generateCommand)
-    .command(policiesCommand)
-    .command(profileCommand)
-    .command(workerCommand)
-    .command(keysCommand)
+    .command(checkOnly(demoCommand))
+    .command(checkOnly(doctorCommand))
+    .command(checkOnly(benchCommand))
+    .command(checkOnly(calibrateCommand))
+    .command(checkOnly(generateCommand))
+    .command(checkOnly(policiesCommand))
+    .command(checkOnly(profileCommand))
+    .command(checkOnly(workerCommand))
+    .command(checkOnly(keysCommand))
     .demandCommand(1, "Name a command; see --help.")
     .strict()
     .fail((message, error, y) => {
