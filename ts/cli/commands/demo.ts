@@ -131,7 +131,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
           label: `prompt ${r.prompt + 1} · ${r.result.summary.policy} · NFE ${r.result.summary.nfe}${r.spec === "none" ? " (reference)" : ` · PSNR ${psnr(video(r.result), video(reference(r.prompt))).toFixed(1)} dB`}`,
           video: r.result.video as NonNullable<GenerateResult["video"]>,
         })),
-        { title: `sencache demo: ${steps} steps, cached vs uncached (row groups = prompts 1–${prompts.length})`, scale: 3 },
+        { title: `sencache demo: ${steps} steps, cached vs uncached (row groups = prompts 1 to ${prompts.length})`, scale: 3 },
       );
 
       console.log(`\nprompts (seed = ${args.seed} + index):`);
