@@ -1,6 +1,6 @@
 /**
  * "teacache": TeaCache (Liu et al., "Timestep Embedding Tells: It's Time to Cache for Video Diffusion
- * Model", CVPR 2025; ali-vilab/TeaCache, commit 7c10efc). ../shared/design/METHOD.md §5:
+ * Model", CVPR 2025; ali-vilab/TeaCache, commit 7c10efc). The rule:
  *
  *   A += poly4(rel_L1(I_k, I_{k−1})),  rel_L1(a, b) = mean|a − b| / mean|b|
  *   reuse while A < δ; compute (and reset A = 0) otherwise; first step(s) and last step computed.
