@@ -707,6 +707,7 @@ class HelloResult:
     torch: str
     diffusers: str
     max_message_bytes: int
+    limits: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

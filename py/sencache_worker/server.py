@@ -26,6 +26,7 @@ import zmq
 
 from . import WORKER_NAME, __version__
 from . import protocol as P
+from . import limits as L
 from . import security
 
 log = logging.getLogger("sencache_worker")
@@ -110,8 +111,10 @@ class Models:
 class Worker:
     def __init__(self, endpoint: str, device: str, threads: int | None, max_message_bytes: int,
                  max_batch_items: int = 64, debug_delay_ms: int = 0, curve_secret: bytes | None = None,
-                 batching: str = "merge"):
+                 batching: str = "merge", limits: L.Limits | None = None):
         self.endpoint = endpoint
+        self.limits = limits or L.Limits()
+        self.t_max: dict[str, float] = {}
         self.batching = batching
         self.curve_secret = curve_secret
         self.device_arg = device
@@ -158,6 +161,7 @@ class Worker:
             torch=torch.__version__,
             diffusers=diffusers.__version__,
             max_message_bytes=self.max_message_bytes,
+            limits=self.limits.as_dict(),
         )
         self.models = Models(self.torch_device)
 
@@ -235,7 +239,9 @@ class Worker:
             if req.op in INLINE_OPS:
                 self._inline(router, identity, req)
             else:
-                self.jobs.put(Job(identity, req, P.parse_args(req)))
+                args = P.parse_args(req)
+                L.check(req, args, self.limits)
+                self.jobs.put(Job(identity, req, args))
         except P.ProtocolError as e:
             self._send(router, identity, P.error_reply(e, req.op, req.id))
 
@@ -353,6 +359,7 @@ class Worker:
                 conds = [self.models.cond(job.args.model, it.cond) for it in job.args.items]
                 images = [self.models.image(job.args.model, it.image) for it in job.args.items]
                 adapter.check_latent_shape(job.args.x.shape)
+                L.check_t(job.req, job.args.items, self.t_max.get(job.args.model, 1000.0))
                 ready.append((job, conds, images))
             except Exception as e:
                 self._fail(push, job, e)
@@ -447,17 +454,25 @@ class Worker:
         m = self.models
         from .device_options import apply_load_options
 
-        key = (a.source, a.dtype, a.family, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)
+        source = L.canonical_source(a.source)
+        if os.path.isdir(source):
+            if not os.path.isfile(os.path.join(source, "model_index.json")):
+                raise L.not_a_pipeline(a.source)
+            L.check_folder(source)
+        elif os.path.exists(source) or adapters._looks_like_path(source):
+            raise L.not_a_pipeline(a.source)
+        key = (source, a.dtype, a.family, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)
         handle = m.by_key.get(key)
         if handle is None:
             t0 = time.perf_counter()
-            adapter = adapters.load(a.source, m.device, a.dtype, a.family)
+            adapter = adapters.load(source, m.device, a.dtype, a.family)
             adapter.load_report = apply_load_options(adapter, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)
             handle = m._handle("m")
             m.adapters[handle] = adapter
             m.by_key[key] = handle
-            log.info("loaded %s as %s in %.1f s", a.source, handle, time.perf_counter() - t0)
+            log.info("loaded %s as %s in %.1f s", source, handle, time.perf_counter() - t0)
         info = m.adapters[handle].info()
+        self.t_max[handle] = float(info.scheduler_config.get("num_train_timesteps", 1000))
         return P.LoadResult(
             model=handle,
             family=info.family,
@@ -505,6 +520,12 @@ class Worker:
 
     def _release(self, handles) -> int:
         m = self.models
+        unknown = [h for h in handles if h not in m.conds and h not in m.adapters]
+        if unknown:
+            raise P.ProtocolError(
+                P.UNKNOWN_HANDLE, f"{len(unknown)} handle(s) are not known here ({', '.join(map(repr, unknown[:3]))}); "
+                "nothing was released — release only handles this worker gave you."
+            )
         released = 0
         for h in handles:
             if h in m.conds:
@@ -563,6 +584,8 @@ def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
                    help="merge: waiting denoise requests of one model and shape share a forward (faster under concurrency; a row "
                         "may differ by ~1e-6 with what else is in the batch); request: one forward per request, so a sample's "
                         "result never depends on what else is in flight (bit-identical under concurrency)")
+    p.add_argument("--limit", action="append", default=[], metavar="NAME=N",
+                   help="raise or lower one request bound (see proto/SPEC.md, Limits), e.g. --limit max_frames=513")
     p.add_argument("--curve-secret", default=None, metavar="FILE",
                    help="the worker's CURVE secret key file (from `sencache keys new`): only clients that know its public key can talk to it")
     p.add_argument("--insecure", action="store_true",
@@ -581,12 +604,13 @@ def main(argv: list[str] | None = None) -> int:
     delay = (args.debug_delay_ms or int(os.environ.get("SENCACHE_WORKER_DEBUG_DELAY_MS", "0"))) if debug else 0
     try:
         secret = security.read_key(args.curve_secret) if args.curve_secret else None
+        limits = L.Limits.parse(args.limit)
         security.check_endpoint(args.endpoint, secret is not None, args.insecure)
     except ValueError as e:
         log.error("%s", e)
         return 2
     worker = Worker(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay,
-                    curve_secret=secret, batching=args.batching)
+                    curve_secret=secret, batching=args.batching, limits=limits)
 
     def stop(signum, _frame):
         log.info("signal %d: stopping", signum)

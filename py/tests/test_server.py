@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,7 +73,7 @@ def test_encode_video_returns_the_file_as_a_frame(client):
 def test_load_failures(client, tmp_path):
     assert client.call("load", source=str(tmp_path / "missing")).error.code == P.UNKNOWN_MODEL
     assert client.call("load", source="nobody/no-such-model").error.code == P.UNKNOWN_MODEL
-    assert client.call("load", source=str(tmp_path)).error.code == P.LOAD_FAILED  # no model_index.json
+    assert client.call("load", source=str(tmp_path)).error.code == P.UNKNOWN_MODEL  # no model_index.json: as if absent
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     err = client.call("load", source=str(tmp_path)).error
     assert err.code == P.LOAD_FAILED and "WanPipeline" in err.message
@@ -179,9 +181,10 @@ def test_release_and_stats(client, model):
     c = encode(client, model, "a dog")["cond"]
     before = client.ok("stats").result
     assert set(before) == {"messages", "denoise_requests", "denoise_items", "forwards", "errors", "models", "conds"}
-    assert client.ok("release", handles=[c, "c999.zzzzzz"]).result == {"released": 1}
+    assert client.call("release", handles=[c, "c999.zzzzzz"]).error.code == P.UNKNOWN_HANDLE  # all or nothing
+    assert client.ok("release", handles=[c]).result == {"released": 1}
     after = client.ok("stats").result
-    assert after["conds"] == before["conds"] - 1 and after["messages"] == before["messages"] + 2
+    assert after["conds"] == before["conds"] - 1 and after["messages"] == before["messages"] + 3
     x = rng_latent(SHAPE)
     err = client.call("denoise", [P.tensor("x", x)], model=model["model"], items=[P.DenoiseItem(c, 1.0, "cond")]).error
     assert err.code == P.UNKNOWN_HANDLE
@@ -340,3 +343,31 @@ def test_read_media_decodes_files_into_frames(client):
                       width=8, num_frames=1).error
     assert err.code == P.BAD_ARGS and "a.png cannot be read as an image" in err.message
     assert client.call("read_media", [], names=["a.png"], height=8, width=8, num_frames=1).error.code == P.BAD_ARGS
+
+def test_small_hardening_items(client, model, tiny_dir, tmp_path):
+    """t range, branch, release of unknown handles, load "" / same folder spelled three ways / symlinks out, limits in hello."""
+    m = model["model"]
+    c = encode(client, model, "a red square")["cond"]
+    x = P.tensor("x", rng_latent(SHAPE))
+    for t, branch in [(-1, "cond"), (1e30, "cond"), (1001, "cond"), (500, "bogus")]:
+        rep = client.call("denoise", [x], model=m, items=[P.DenoiseItem(c, t, branch)])
+        assert rep.error.code == P.BAD_ARGS, (t, branch)
+    assert client.ok("denoise", [x], model=m, items=[P.DenoiseItem(c, 1000, "uncond")]).ok
+    assert client.call("release", handles=["c9.nope"]).error.code == P.UNKNOWN_HANDLE
+    assert client.call("load", source="").error.code == P.BAD_ARGS
+    rel = os.path.relpath(tiny_dir, PY_DIR)  # the worker runs in py/
+    assert {client.ok("load", source=s).result["model"] for s in (str(tiny_dir), str(tiny_dir) + "/", rel)} == {m}
+    missing = client.call("load", source=str(tmp_path / "nothing-here")).error
+    empty = client.call("load", source=str(tmp_path)).error
+    assert missing.code == empty.code == P.UNKNOWN_MODEL
+    evil = tmp_path / "evil"
+    shutil.copytree(tiny_dir, evil, symlinks=True)
+    target = evil / "scheduler" / "scheduler_config.json"
+    target.unlink()
+    target.symlink_to("/etc/hostname")
+    assert client.call("load", source=str(evil)).error.code == P.LOAD_FAILED
+    limits = client.ok("hello", client="t", protocols=[1]).result["limits"]
+    assert limits["max_sequence_length"] >= 512 and limits["max_items"] >= 2
+    assert client.call("encode_prompt", model=m, text="x", max_sequence_length=10**7).error.code == P.TOO_LARGE
+    assert client.call("prepare_latents", model=m, seed=0, height=100_000, width=100_000, num_frames=5).error.code == P.TOO_LARGE
+    assert client.call("time_embedding", model=m, timesteps=[1.0] * 20_000).error.code == P.TOO_LARGE

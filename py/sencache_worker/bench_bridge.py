@@ -1,0 +1,88 @@
+"""Python halves of scripts/bench-bridge.ts (benchmarks, not part of the worker).
+
+    python -m sencache_worker.bench_bridge loop --model DIR --steps N --every K --threads T
+        Reads one line per run on stdin ("run <seed>") and answers with the wall seconds of the same
+        sampling loop the TS side drives (CFG, the pipeline's scheduler, compute every K-th step and
+        reuse the last output between), all in this one process.
+    python -m sencache_worker.bench_bridge echo --endpoint ipc:///…
+        A raw ROUTER that sends every message back unchanged (the floor for the SDK's echo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def loop(a) -> int:
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from . import adapters
+
+    ad = adapters.load(os.path.abspath(a.model), torch.device("cpu"), "float32", None)
+    info = ad.info()
+    steps = a.steps or info.num_inference_steps
+    cond, _ = ad.encode_prompt(a.prompt, None)
+    uncond, _ = ad.encode_prompt("", None)
+    g = float(info.guidance_scale)
+    print(json.dumps({"ready": True, "steps": steps}), flush=True)
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts or parts[0] != "run":
+            break
+        seed = int(parts[1])
+        t0 = time.perf_counter()
+        x0 = ad.prepare_latents(seed, info.height, info.width, info.num_frames)
+        sched = ad.pipe.scheduler.__class__.from_config(ad.pipe.scheduler.config)
+        sched.set_timesteps(steps)
+        x = torch.from_numpy(x0)
+        last = None
+        for i, t in enumerate(sched.timesteps):
+            if last is None or i % a.every == 0:
+                both = np.concatenate([x.numpy(), x.numpy()])
+                out = ad.denoise(both, np.array([float(t), float(t)], np.float32), [cond, uncond])
+                last = torch.from_numpy(out[1:2] + np.float32(g) * (out[0:1] - out[1:2]))
+            x = sched.step(last, t, x, return_dict=False)[0]
+        wall = time.perf_counter() - t0
+        print(json.dumps({"seconds": wall, "checksum": float(x.double().sum())}), flush=True)
+    return 0
+
+
+def echo(a) -> int:
+    import zmq
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.bind(a.endpoint)
+    while True:
+        frames = sock.recv_multipart(copy=False)
+        if len(frames) == 2 and frames[1].bytes == b"stop":
+            break
+        sock.send_multipart(frames, copy=False)
+    sock.close(0)
+    ctx.term()
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m sencache_worker.bench_bridge")
+    sub = p.add_subparsers(dest="mode", required=True)
+    lp = sub.add_parser("loop")
+    lp.add_argument("--model", required=True)
+    lp.add_argument("--steps", type=int, default=0)
+    lp.add_argument("--every", type=int, default=2)
+    lp.add_argument("--threads", type=int, default=1)
+    lp.add_argument("--prompt", default="a red circle moving right")
+    ep = sub.add_parser("echo")
+    ep.add_argument("--endpoint", required=True)
+    a = p.parse_args(argv)
+    return loop(a) if a.mode == "loop" else echo(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

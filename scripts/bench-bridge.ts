@@ -1,0 +1,126 @@
+/**
+ * What the TS ⇄ Python bridge costs, as ratios measured in one run (interleaved, medians):
+ *
+ * 1. Sampling: the bundled model driven from TS through the worker (`generate`, CFG, the pipeline's
+ *    scheduler, a fixed schedule computing every K-th step) against the same loop in one Python
+ *    process (`python -m sencache_worker.bench_bridge loop`). Goal: ≤ 1.03×.
+ * 2. Echo: the SDK's `echo` (WorkerClient → worker) against a raw zeromq.js DEALER ⇄ raw pyzmq ROUTER
+ *    echo of the same header + frame, at 10 KB and 8.4 MB. Goal: ≤ 1.25×.
+ *
+ *   nice -n 10 npx tsx scripts/bench-bridge.ts [--runs 7] [--steps 20] [--every 2] [--threads 1] [--echo-repeats 200]
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { Dealer } from "zeromq";
+import { createFixedIntervalPolicy } from "../ts/policies/fixed-interval.js";
+import { generate } from "../ts/sampling/generate.js";
+import { Model } from "../ts/sampling/model.js";
+import { encodeFrames, float32Tensor } from "../ts/worker/codec.js";
+import { defaultPython, PACKAGE_ROOT, WorkerProcess } from "../ts/worker/supervisor.js";
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "7" },
+    steps: { type: "string", default: "20" },
+    every: { type: "string", default: "2" },
+    threads: { type: "string", default: "1" },
+    "echo-repeats": { type: "string", default: "200" },
+    model: { type: "string", default: join(PACKAGE_ROOT, "models", "tiny-wan-t2v") },
+    only: { type: "string" },
+  },
+});
+const runs = Number(values.runs);
+const steps = Number(values.steps);
+const every = Number(values.every);
+const threads = Number(values.threads);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const env = { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, "py"), OMP_WAIT_POLICY: "PASSIVE", HF_HUB_OFFLINE: "1" };
+const prompt = "a red circle moving right";
+
+async function samplingRatio(): Promise<void> {
+  const worker = await WorkerProcess.start({ device: "cpu", threads });
+  const py = spawn(defaultPython(), ["-m", "sencache_worker.bench_bridge", "loop", "--model", values.model as string, "--steps", String(steps), "--every", String(every), "--threads", String(threads), "--prompt", prompt], { env, stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, number>> => JSON.parse(((await lines.next()).value as string) ?? "{}") as Record<string, number>;
+  await next(); // ready
+  try {
+    const model = await Model.load(worker.client, values.model as string);
+    const run = (seed: number) => generate(model, { prompt, seed, steps, policy: createFixedIntervalPolicy({ k: every }), decode: false });
+    await run(0); // warm-up: prompt handles, first forward
+    py.stdin.write("run 0\n");
+    await next();
+    const ts: number[] = [];
+    const pys: number[] = [];
+    let nfe = 0;
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      const res = await run(r + 1);
+      ts.push((performance.now() - t0) / 1000);
+      nfe = res.summary.nfe;
+      py.stdin.write(`run ${r + 1}\n`);
+      pys.push((await next())["seconds"] as number);
+    }
+    const a = median(ts);
+    const b = median(pys);
+    console.log(`sampling, ${steps} steps, compute every ${every} (NFE ${nfe}), CFG, torch threads ${threads}, ${runs} interleaved runs`);
+    console.log(`  TS-driven through the worker: median ${(a * 1000).toFixed(1)} ms   [${ts.map((x) => (x * 1000).toFixed(0)).join(", ")}]`);
+    console.log(`  one Python process:           median ${(b * 1000).toFixed(1)} ms   [${pys.map((x) => (x * 1000).toFixed(0)).join(", ")}]`);
+    console.log(`  ratio TS/Python: ${(a / b).toFixed(3)}×  (goal ≤ 1.03×)`);
+  } finally {
+    py.stdin.end();
+    await worker.shutdown();
+  }
+}
+
+async function echoRatio(): Promise<void> {
+  const repeats = Number(values["echo-repeats"]);
+  const dir = mkdtempSync(join(tmpdir(), "sencache-echo-"));
+  const rawEndpoint = `ipc://${join(dir, "raw.sock")}`;
+  const raw = spawn(defaultPython(), ["-m", "sencache_worker.bench_bridge", "echo", "--endpoint", rawEndpoint], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const worker = await WorkerProcess.start({ device: "cpu", threads });
+  const dealer = new Dealer({ linger: 0 });
+  dealer.connect(rawEndpoint);
+  try {
+    for (const [label, n] of [["10 KB", 2_560], ["8.4 MB (Wan 480p latent, f32)", 16 * 21 * 60 * 104]] as const) {
+      const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+      const tensor = { name: "x", ...float32Tensor(data, [n]) };
+      const frames = encodeFrames({ v: 1, op: "echo", id: 1 }, [tensor]);
+      const sdk: number[] = [];
+      const rawT: number[] = [];
+      const reps = n > 100_000 ? Math.max(20, Math.round(repeats / 10)) : repeats;
+      for (let r = 0; r < reps + 5; r++) {
+        const t0 = performance.now();
+        await dealer.send(frames);
+        const back = await dealer.receive();
+        const t1 = performance.now();
+        const { tensors } = await worker.client.request({ op: "echo", tensors: [tensor] });
+        const t2 = performance.now();
+        if (back[1]?.byteLength !== n * 4 || (tensors[0]?.data as Float32Array)[n - 1] !== data[n - 1]) throw new Error("an echo came back different");
+        if (r >= 5) {
+          rawT.push(t1 - t0);
+          sdk.push(t2 - t1);
+        }
+      }
+      const a = median(sdk);
+      const b = median(rawT);
+      console.log(`echo ${label}: SDK ${a.toFixed(3)} ms, raw DEALER⇄ROUTER ${b.toFixed(3)} ms, ratio ${(a / b).toFixed(2)}× (goal ≤ 1.25×), median of ${reps} interleaved`);
+    }
+  } finally {
+    await dealer.send([Buffer.from("stop")]).catch(() => undefined);
+    dealer.close();
+    raw.kill();
+    await worker.shutdown();
+  }
+}
+
+if (values.only !== "echo") await samplingRatio();
+if (values.only !== "sampling") await echoRatio();
+process.exit(0);
