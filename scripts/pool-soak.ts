@@ -1,0 +1,67 @@
+/**
+ * Soak: S concurrent samplers against a pool of W local workers for M minutes, in deterministic
+ * batching mode. Each sampler repeats its own (prompt, seed) generation and compares every result
+ * with its first one bit for bit, so a reply delivered to the wrong request shows up as a mismatch.
+ * Prints samples/s, mismatches, and worker / client memory at the start and the end.
+ *
+ *   nice -n 10 npx tsx scripts/pool-soak.ts [--samplers 32] [--workers 2] [--minutes 10] [--steps 6]
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { generate } from "../ts/sampling/generate.js";
+import { Model } from "../ts/sampling/model.js";
+import { openPool } from "../ts/worker/pool.js";
+import { PACKAGE_ROOT } from "../ts/worker/supervisor.js";
+
+const { values } = parseArgs({
+  options: {
+    samplers: { type: "string", default: "32" },
+    workers: { type: "string", default: "2" },
+    minutes: { type: "string", default: "10" },
+    steps: { type: "string", default: "6" },
+    threads: { type: "string", default: "1" },
+    model: { type: "string", default: join(PACKAGE_ROOT, "models", "tiny-wan-t2v") },
+  },
+});
+const rssMb = (pid: number | undefined): number => {
+  if (pid === undefined) return Number.NaN;
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+};
+const pool = await openPool({ spawn: Number(values.workers), minReady: Number(values.workers), spawnOptions: { device: "cpu", threads: Number(values.threads), args: ["--batching", "request"] } });
+const model = await Model.load(pool, values.model as string);
+const prompts = ["a red circle moving right", "a blue square growing", "a green triangle rotating", "a yellow circle shrinking"];
+const memory = (): string =>
+  `workers ${pool.status.map((s, i) => rssMb(pool.processOf(i)?.pid ?? s.pid).toFixed(0)).join(" / ")} MB RSS, client ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB RSS (heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB)`;
+
+const deadline = Date.now() + Number(values.minutes) * 60_000;
+let done = 0;
+let mismatches = 0;
+let failures = 0;
+let warm = "";
+const t0 = performance.now();
+const lane = async (k: number): Promise<void> => {
+  let first: Buffer | undefined;
+  while (Date.now() < deadline) {
+    try {
+      const r = await generate(model, { prompt: prompts[k % prompts.length] as string, seed: 7_000 + k, steps: Number(values.steps), decode: false });
+      const bytes = Buffer.from(r.latent.buffer, r.latent.byteOffset, r.latent.byteLength);
+      if (first === undefined) first = Buffer.from(bytes);
+      else if (Buffer.compare(first, bytes) !== 0) mismatches++;
+      done++;
+      if (done === Number(values.samplers)) warm = memory();
+    } catch (error) {
+      failures++;
+      console.error(`sampler ${k}: ${String(error)}`);
+    }
+  }
+};
+await Promise.all(Array.from({ length: Number(values.samplers) }, (_, k) => lane(k)));
+const seconds = (performance.now() - t0) / 1000;
+console.log(`${values.samplers} samplers × pool of ${values.workers}, ${values.minutes} min, ${values.steps} steps each`);
+console.log(`  samples: ${done} (${(done / seconds).toFixed(2)} samples/s), mismatched replies: ${mismatches}, failed samples: ${failures}`);
+console.log(`  memory after the first round: ${warm}`);
+console.log(`  memory at the end:            ${memory()}`);
+await pool.close();
+process.exit(mismatches === 0 && failures === 0 ? 0 : 1);
