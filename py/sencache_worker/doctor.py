@@ -40,9 +40,20 @@ def _encoder() -> dict:
     except ImportError as e:
         return {"ok": False, "reason": f"imageio-ffmpeg is not installed ({e})"}
     try:
-        return {"ok": True, "ffmpeg": imageio_ffmpeg.get_ffmpeg_exe(), "version": imageio_ffmpeg.get_ffmpeg_version()}
+        exe, version = imageio_ffmpeg.get_ffmpeg_exe(), imageio_ffmpeg.get_ffmpeg_version()
     except Exception as e:  # noqa: BLE001
         return {"ok": False, "reason": f"imageio-ffmpeg has no ffmpeg binary ({str(e).splitlines()[0]})"}
+    try:  # what `generate --out clip.mp4` runs: two 16x16 frames through libx264, and a GIF through Pillow
+        import numpy as np
+
+        from . import media
+
+        frames = np.zeros((2, 16, 16, 3), np.uint8)
+        if not media.encode(frames, "mp4", 8).data or not media.encode(frames, "gif", 8).data:
+            raise media.MediaError("an empty file")
+    except Exception as e:  # noqa: BLE001
+        return {"ok": False, "reason": f"ffmpeg {version} cannot encode H.264 / Pillow cannot write GIF here ({str(e).splitlines()[0]})"}
+    return {"ok": True, "ffmpeg": exe, "version": version}
 
 
 def probe() -> dict:
