@@ -48,13 +48,24 @@ const SEED = 7;
 let worker: WorkerProcess;
 const models = new Map<string, Model>();
 let dirs: Record<string, string>;
-let refs: Reference[];
+let jobs: ReferenceJob[];
+const refs = new Map<number, Reference>();
+/** References come in batches of this many runs per Python process (each batch reports back, so a loaded machine never hits ava's inactivity timeout). */
+const BATCH = 4;
+
+function referenceOf(i: number): Reference {
+  if (!refs.has(i)) {
+    const start = i - (i % BATCH);
+    pipelineReferences(jobs.slice(start, start + BATCH)).forEach((ref, k) => refs.set(start + k, ref));
+  }
+  return refs.get(i) as Reference;
+}
 
 test.before(async () => {
   dirs = familyModels([...new Set(RUNS.map((r) => r.case))]);
   worker = await WorkerProcess.start({ device: "cpu", threads: 1 });
   for (const [name, dir] of Object.entries(dirs)) models.set(name, await Model.load(worker.client, dir));
-  const jobs: ReferenceJob[] = RUNS.map((r) => {
+  jobs = RUNS.map((r) => {
     const m = models.get(r.case) as Model;
     const d = m.info.defaults;
     const args: Record<string, unknown> = {
@@ -65,7 +76,6 @@ test.before(async () => {
     if (r.guidance2 !== undefined) args["guidance_scale_2"] = r.guidance2;
     return { model: dirs[r.case] as string, args, ...(m.info.imageToVideo ? { image: testImage(d.height, d.width) } : {}) };
   });
-  refs = pipelineReferences(jobs);
 });
 
 test.after.always(async () => {
@@ -75,7 +85,7 @@ test.after.always(async () => {
 RUNS.forEach((r, i) => {
   test.serial(`policy none reproduces ${r.name} to ≤ 1e-5 (guidance ${r.guidance}${r.dynamic ? ", dynamic" : ""})`, async (t) => {
     const m = models.get(r.case) as Model;
-    const ref = refs[i] as Reference;
+    const ref = referenceOf(i);
     const d = m.info.defaults;
     const numel = ref.shape.reduce((a, b) => a * b, 1);
     const ours = await generate(m, {
