@@ -1,0 +1,46 @@
+#!/bin/sh
+# GPU check (never in CI): per-step time of a transformer shaped like a released video model (random init, bf16),
+# in-process in Python (the worker's own denoise path: adapter.denoise, both CFG branches in one forward) versus
+# driven by the TS loop through the bridge (spawned worker over ipc, latents bf16 on the wire). The bridge must add
+# < 1 % to the step time. Rows: Wan 2.1 T2V 1.3B (480p latent 16x21x60x104), CogVideoX-5b (16x13x60x90),
+# LTX-Video 0.9 (128x16x16x24). One table; about 5-8 minutes on one large GPU (building the random weights included).
+#
+#   scripts/gpu-check.sh [--device cuda:0] [--steps 10] [--families "wan cogvideox ltx"]
+#   scripts/gpu-check.sh --tiny --device cpu     # tiny stand-in shapes: checks the script itself on a CPU (seconds)
+#
+# See docs/models.md ("GPU check"). It has not been run on a GPU in this repository's history yet.
+set -e
+cd "$(dirname "$0")/.."
+DEVICE=cuda; STEPS=10; FAMILIES="wan cogvideox ltx"; TINY=""; THREADS=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --device) DEVICE=$2; shift 2 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --families) FAMILIES=$2; shift 2 ;;
+    --tiny) TINY=--tiny; THREADS=1; shift ;;
+    *) echo "unknown option $1 (use --device, --steps, --families, --tiny)" >&2; exit 2 ;;
+  esac
+done
+PY=${SENCACHE_PYTHON:-.venv/bin/python}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sencache-gpu-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export HF_HUB_OFFLINE=1 PYTHONPATH="$PWD/py" OMP_WAIT_POLICY=PASSIVE
+[ -n "$THREADS" ] && export OMP_NUM_THREADS=$THREADS
+field() { "$PY" -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])" "$1"; }
+ROWS=""
+for f in $FAMILIES; do
+  dir="$WORK/$f"
+  built=$("$PY" scripts/gpu_check.py build --family "$f" --out "$dir" $TINY 2>/dev/null) || { ROWS="$ROWS|$f|build failed||||\n"; continue; }
+  h=$(echo "$built" | field height); w=$(echo "$built" | field width); n=$(echo "$built" | field frames)
+  label=$(echo "$built" | field label); latent=$(echo "$built" | field latent)
+  py=$("$PY" scripts/gpu_check.py time --model "$dir" --device "$DEVICE" --dtype bfloat16 --steps "$STEPS" --height "$h" --width "$w" --frames "$n" 2>"$WORK/$f.py.err" | field ms_per_step) || { ROWS="$ROWS|$label|$latent|python failed: $(tail -1 "$WORK/$f.py.err")|||\n"; continue; }
+  ts=$(node --import tsx scripts/gpu-check.ts --model "$dir" --device "$DEVICE" --dtype bfloat16 --steps "$STEPS" 2>"$WORK/$f.ts.err" | field ms_per_step) || { ROWS="$ROWS|$label|$latent|$py|TS failed: $(tail -1 "$WORK/$f.ts.err")||\n"; continue; }
+  pct=$("$PY" -c "import sys; p,t=map(float,sys.argv[1:]); print(f'{100*(t-p)/p:+.2f} %')" "$py" "$ts")
+  ok=$("$PY" -c "import sys; p,t=map(float,sys.argv[1:]); print('yes' if (t-p)/p < 0.01 else 'NO')" "$py" "$ts")
+  ROWS="$ROWS|$label|$latent|$(printf %.1f "$py")|$(printf %.1f "$ts")|$pct|$ok|\n"
+done
+echo "device: $DEVICE ($("$PY" -c "import torch,sys; d=sys.argv[1]; print(torch.cuda.get_device_name(torch.device(d)) if d.startswith('cuda') and torch.cuda.is_available() else 'cpu')" "$DEVICE")), bf16 weights and wire, CFG (2 items per step), median of $STEPS steps after 2 warm-up${TINY:+, TINY stand-in shapes (not a measurement)}"
+echo
+echo "| model | latent [C, F', H', W'] | Python in-process ms/step | TS loop via bridge ms/step | bridge adds | < 1 % |"
+echo "|---|---|---|---|---|---|"
+printf "%b" "$ROWS"

@@ -1,0 +1,44 @@
+/**
+ * GPU check, TS side (scripts/gpu-check.sh): the per-step time of the TS loop driving a model through the
+ * bridge (spawned worker, ipc), policy none, guidance 5 (both branches in one denoise message), as JSON.
+ *
+ *   node --import tsx scripts/gpu-check.ts --model DIR --device cuda --dtype bfloat16 --steps 10
+ */
+import { sample } from "../ts/sampling/loop.js";
+import { Model } from "../ts/sampling/model.js";
+import { openWorker } from "../ts/worker/open.js";
+
+function arg(name: string, fallback?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i > 0 ? process.argv[i + 1] : fallback;
+  if (v === undefined) throw new Error(`--${name} is required`);
+  return v;
+}
+
+const steps = Number(arg("steps", "10"));
+const worker = await openWorker({ device: arg("device", "cuda"), timeoutMs: 600_000, startTimeoutMs: 120_000 });
+try {
+  const model = await Model.load(worker.client, arg("model"), { dtype: arg("dtype", "bfloat16") });
+  const d = model.info.defaults;
+  const size = { height: d.height, width: d.width, numFrames: d.numFrames };
+  const cond = await model.encodePrompt("a red square", { maxSequenceLength: 8 });
+  const uncond = await model.encodePrompt("", { maxSequenceLength: 8 });
+  const latents = await model.prepareLatents(0, size);
+  const stamps: number[] = [];
+  await sample({
+    denoiser: model,
+    scheduler: model.scheduler(steps + 2),
+    latent: latents.data,
+    latentShape: latents.shape,
+    cond,
+    uncond,
+    guidanceScale: 5,
+    experts: model.experts,
+    onStep: (e) => stamps.push(e.elapsedMs),
+  });
+  const per = stamps.slice(2).map((s, i) => s - stamps[i + 1]!).sort((a, b) => a - b);
+  const median = per.length % 2 ? per[(per.length - 1) / 2]! : (per[per.length / 2 - 1]! + per[per.length / 2]!) / 2;
+  console.log(JSON.stringify({ ms_per_step: median, steps: per.length, latent: latents.shape, wire: model.info.wireDtype, device: worker.hello.device }));
+} finally {
+  await worker.close();
+}
