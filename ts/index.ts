@@ -4,7 +4,7 @@
  * cache policies, calibrate profiles, benchmark. Wire-level codec functions and numeric helpers stay
  * inside the package (their modules are not part of the API).
  */
-export { SencacheError, WorkerError, ProtocolError, WorkerTimeoutError, WorkerDiedError, InvalidInputError, AbortError } from "./errors.js";
+export { SencacheError, WorkerError, ProtocolError, WorkerTimeoutError, WorkerDiedError, WorkerAuthError, InvalidInputError, AbortError } from "./errors.js";
 
 // Opening a model and its worker.
 export { load, type OpenModel, type OpenModelOptions } from "./sampling/open-model.js";

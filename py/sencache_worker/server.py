@@ -1,9 +1,10 @@
-"""The worker process: a ZeroMQ ROUTER served by one I/O thread, and one compute thread that owns the models.
+"""The worker process: a ZeroMQ ROUTER shared by one I/O thread and one compute thread that owns the models.
 
-The I/O thread owns the ROUTER. It answers `hello`, `ping`, `stats` and `shutdown` itself (so heartbeats are
-answered during a long forward) and queues every other op for the compute thread. The compute thread merges the
-waiting `denoise` requests of the same model and latent shape into one forward with per-item timesteps, then sends
-each reply back through an inproc PUSH socket; only the I/O thread ever touches the ROUTER.
+The I/O thread reads the ROUTER. It answers `hello`, `ping`, `echo`, `stats` and `shutdown` itself (so heartbeats
+are answered during a long forward) and queues every other op for the compute thread. The compute thread merges the
+waiting `denoise` requests of the same model and latent shape into one forward with per-item timesteps (unless
+--batching request), then sends each reply on the ROUTER itself, under the lock both threads use (SharedRouter):
+no hop back through the I/O thread.
 """
 
 from __future__ import annotations
@@ -31,7 +32,46 @@ from . import security
 
 log = logging.getLogger("sencache_worker")
 
-RESULTS_ENDPOINT = "inproc://sencache-results"
+
+
+class SharedRouter:
+    """The ROUTER, used by the I/O thread and the compute thread alike, every call under one lock.
+
+    The compute thread sends its replies itself (no hop through the I/O thread). Nobody waits while holding the
+    lock: the I/O thread waits on the socket's ZMQ_FD outside it. A send can consume libzmq's notice of a message
+    that arrived meanwhile, so after each send the sender checks ZMQ_EVENTS and wakes the I/O thread through a pipe.
+    """
+
+    def __init__(self, sock: zmq.Socket):
+        self.sock = sock
+        self.lock = threading.RLock()
+        self.fd = sock.getsockopt(zmq.FD)
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+
+    def send_multipart(self, frames, copy: bool = False) -> None:
+        with self.lock:
+            self.sock.send_multipart(frames, copy=copy)
+            if self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                self.wake()
+
+    def wake(self) -> None:
+        try:
+            os.write(self.wake_w, b"x")
+        except BlockingIOError:
+            pass
+
+    def drain_wake(self) -> None:
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        os.close(self.wake_r)
+        os.close(self.wake_w)
 INLINE_OPS = frozenset({"hello", "ping", "echo", "stats", "shutdown"})
 DEBUG_ENV = "SENCACHE_WORKER_DEBUG"
 
@@ -175,8 +215,7 @@ class Worker:
             public = security.curve_server(router, self.curve_secret)
             log.info("CURVE on: clients need the server key %s", public)
         router.bind(self.endpoint)
-        results = self.ctx.socket(zmq.PULL)
-        results.bind(RESULTS_ENDPOINT)
+        shared = self.shared = SharedRouter(router)
         # Messages queue in ZeroMQ until we read them: the first hello is answered only once this returns.
         self._init_compute()
         compute = threading.Thread(target=self._compute_main, name="compute", daemon=True)
@@ -184,32 +223,30 @@ class Worker:
         log.info("ready on %s (device %s, pid %d)", self.endpoint, self.torch_device, os.getpid())
 
         poller = zmq.Poller()
-        poller.register(router, zmq.POLLIN)
-        poller.register(results, zmq.POLLIN)
+        poller.register(shared.fd, zmq.POLLIN)
+        poller.register(shared.wake_r, zmq.POLLIN)
         try:
             while not self.stopping:
                 if self.compute_error is not None:
                     raise RuntimeError("the compute thread died") from self.compute_error
-                events = dict(poller.poll(200))
-                if results in events:
-                    while True:
-                        try:
-                            frames = results.recv_multipart(zmq.NOBLOCK, copy=False)
-                        except zmq.Again:
-                            break
-                        router.send_multipart(frames, copy=False)
-                if router in events:
+                # Drain until EAGAIN (which re-arms ZMQ_FD), then wait on the FD outside the lock.
+                with shared.lock:
                     while not self.stopping:
                         try:
                             frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
                         except zmq.Again:
                             break
-                        self._on_message(router, frames)
+                        self._on_message(shared, frames)
+                if self.stopping:
+                    break
+                poller.poll(200)
+                shared.drain_wake()
         finally:
             self.jobs.put(None)
             compute.join(timeout=5.0)
-            router.close(linger=2000)
-            results.close(linger=0)
+            with shared.lock:
+                router.close(linger=2000)
+            shared.close()
         if compute.is_alive():
             log.warning("a forward is still running; exiting without waiting for it")
             time.sleep(0.2)
@@ -281,16 +318,11 @@ class Worker:
     # -- compute thread ----------------------------------------------------------------------------------------
 
     def _compute_main(self) -> None:
-        push = self.ctx.socket(zmq.PUSH)
-        push.setsockopt(zmq.LINGER, 0)
-        push.connect(RESULTS_ENDPOINT)
         try:
-            self._compute_loop(push)
+            self._compute_loop(self.shared)  # replies go straight to the ROUTER, under its lock
         except BaseException as e:  # a bug here must not leave a worker that never answers
             log.error("compute thread crashed:\n%s", traceback.format_exc())
             self.compute_error = e
-        finally:
-            push.close()
 
     def _compute_loop(self, push) -> None:
         pending: collections.deque = collections.deque()
