@@ -26,7 +26,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sencache-gpu-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export HF_HUB_OFFLINE=1 PYTHONPATH="$PWD/py" OMP_WAIT_POLICY=PASSIVE
 [ -n "$THREADS" ] && export OMP_NUM_THREADS=$THREADS
-field() { "$PY" -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])" "$1"; }
+field() { "$PY" -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])" "$1" 2>/dev/null; }
 ROWS=""
 for f in $FAMILIES; do
   dir="$WORK/$f"

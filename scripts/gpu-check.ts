@@ -4,7 +4,9 @@
  *
  *   node --import tsx scripts/gpu-check.ts --model DIR --device cuda --dtype bfloat16 --steps 10
  */
+import { pipelineTimestepOptions } from "../ts/sampling/family.js";
 import { sample } from "../ts/sampling/loop.js";
+import { SeededNoiseSource } from "../ts/schedulers/noise.js";
 import { Model } from "../ts/sampling/model.js";
 import { openWorker } from "../ts/worker/open.js";
 
@@ -27,7 +29,8 @@ try {
   const stamps: number[] = [];
   await sample({
     denoiser: model,
-    scheduler: model.scheduler(steps + 2),
+    scheduler: model.scheduler(steps + 2, pipelineTimestepOptions(model.info, steps + 2, latents.shape)),
+    noise: new SeededNoiseSource(0),
     latent: latents.data,
     latentShape: latents.shape,
     cond,
