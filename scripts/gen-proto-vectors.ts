@@ -52,6 +52,38 @@ const cases: Record<string, { description: string; id: number; request: Request 
   release: { description: "release handles", id: 7, request: { op: "release", handles: ["c1", "c2"] } },
   stats: { description: "counters", id: 8, request: { op: "stats" } },
   ping: { description: "heartbeat", id: 9, request: { op: "ping" } },
+  decode: {
+    description: "decode a float32 latent",
+    id: 10,
+    request: { op: "decode", model: "m0", latents: float32Tensor(Float32Array.from({ length: 2 * 1 * 2 * 2 }, (_, i) => i / 4 - 1), [1, 2, 1, 2, 2]) },
+  },
+  encode_media: {
+    description: "encode a uint8 video [F, H, W, 3], sampling the posterior",
+    id: 11,
+    request: { op: "encodeMedia", model: "m0", sample: true, video: { dtype: "uint8", shape: [1, 2, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => i * 21) } },
+  },
+  echo: {
+    description: "two tensors of different dtypes to be sent back",
+    id: 12,
+    request: {
+      op: "echo",
+      tensors: [
+        { name: "a", ...float32Tensor(Float32Array.of(0.5, -1.25), [2]) },
+        { name: "b", dtype: "int64", shape: [2], data: BigInt64Array.of(-(2n ** 40n), 7n) },
+      ],
+    },
+  },
+  shutdown: { description: "stop the worker", id: 13, request: { op: "shutdown" } },
+  read_media: {
+    description: "two image files (their bytes, one uint8 tensor each) read as a 2-frame video",
+    id: 15,
+    request: { op: "readMedia", names: ["a.png", "b.png"], height: 16, width: 16, numFrames: 2, files: [Uint8Array.of(137, 80, 78, 71), Uint8Array.of(137, 80)] },
+  },
+  encode_video: {
+    description: "a two-frame video as an MP4 at 8 fps, upscaled 4x",
+    id: 14,
+    request: { op: "encodeVideo", format: "mp4", fps: 8, scale: 4, video: { dtype: "uint8", shape: [2, 1, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => 255 - i * 20) } },
+  },
 };
 
 function toJsonValue(v: unknown): unknown {

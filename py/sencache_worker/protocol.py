@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import msgpack
 import numpy as np
@@ -26,25 +26,6 @@ MAX_HEADER_DEPTH = 32
 MAX_SHAPE_PRODUCT = 1 << 48
 # Frames below this size may be packed at odd offsets by libzmq: copying them is cheaper than worrying.
 SMALL_FRAME_BYTES = 8192
-
-OPS = (
-    "hello",
-    "ping",
-    "load",
-    "encode_prompt",
-    "encode_image",
-    "prepare_latents",
-    "denoise",
-    "time_embedding",
-    "decode",
-    "encode_media",
-    "encode_video",
-    "read_media",
-    "release",
-    "echo",
-    "stats",
-    "shutdown",
-)
 
 # Wire dtype name -> numpy dtype of the raw frame. bfloat16 has no numpy dtype: it travels as uint16 bit patterns.
 DTYPES: dict[str, np.dtype] = {
@@ -389,19 +370,59 @@ def header_of(frames: Sequence) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Typed op arguments
+# Op schemas. An op's arguments and its result are dataclasses whose field names are the wire keys. An argument
+# field says its kind with `arg(...)` or `tensor_arg(...)`; a result field holding an ndarray travels as a tensor
+# frame named after the field. `OPS` below lists every op; parsing, replies and the server's dispatch follow it.
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """An argument that is a list of `kind` (a scalar kind name or a record dataclass)."""
+
+    kind: Any
+    nonempty: bool = False
+
+
+MODEL_DTYPES = ("float32", "float16", "bfloat16")
+_KIND_NAMES = {"str": "a string", "int": "an int", "float": "a finite number", "bool": "a boolean"}
+
+
+def arg(kind, default: Any = dataclasses.MISSING, *, minimum: float | None = None, maximum: float | None = None,
+        choices: tuple | None = None):
+    """An argument field: `kind` is "str", "int", "float", "bool", a `ListOf`, or a record dataclass (a map);
+    `minimum` / `maximum` bound a number (inclusive), `choices` lists the values allowed."""
+    meta = {"kind": kind, "minimum": minimum, "maximum": maximum, "choices": choices}
+    return field(default=default, metadata=meta)
+
+
+def tensor_arg(dtypes: tuple[str, ...], rank: int | None):
+    """A tensor of the request with one of `dtypes` and `rank` dims (None: the op's check decides; float tensors
+    must be finite)."""
+    return field(metadata={"tensor": (dtypes, rank)})
+
+
+ANY_TENSORS = {"tensors": "any"}  # a result field holding a list of Tensor, sent as they are
+
+
+DERIVED = {"derived": True}  # an argument field the op's check fills in from the request (not a wire key)
 
 
 def _fail_args(req: Request, message: str) -> ProtocolError:
     return ProtocolError(BAD_ARGS, message, req.op, req.id)
 
 
-def _arg(req: Request, key: str, kind: str, default: Any = ..., *, minimum: int | None = None) -> Any:
-    if key not in req.args or req.args[key] is None:
-        if default is ...:
-            raise _fail_args(req, f"`{req.op}` needs the argument `{key}` ({kind}).")
-        return default
-    value = req.args[key]
+def _value(req: Request, where: str, value: Any, kind) -> Any:
+    """`value` checked against `kind` (ProtocolError bad_args when it does not fit), converted to its record."""
+    if isinstance(kind, ListOf):
+        if not isinstance(value, list):
+            raise _fail_args(req, f"`{req.op}` argument `{where}` must be a list, not {type(value).__name__}.")
+        if kind.nonempty and not value:
+            raise _fail_args(req, f"`{req.op}` argument `{where}` must not be empty.")
+        return tuple(_value(req, f"{where}[{i}]", v, kind.kind) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise _fail_args(req, f"`{req.op}` argument `{where}` must be a map.")
+        return _record(req, kind, value, f"{where}.")
     if kind == "str":
         ok = isinstance(value, str)
     elif kind == "int":
@@ -411,18 +432,42 @@ def _arg(req: Request, key: str, kind: str, default: Any = ..., *, minimum: int 
         value = float(value) if ok else value
     elif kind == "bool":
         ok = isinstance(value, bool)
-    elif kind == "list":
-        ok = isinstance(value, list)
     else:  # pragma: no cover
         raise AssertionError(kind)
     if not ok:
-        raise _fail_args(req, f"`{req.op}` argument `{key}` must be a {kind}, not {type(value).__name__}.")
-    if minimum is not None and value < minimum:
-        raise _fail_args(req, f"`{req.op}` argument `{key}` must be at least {minimum}, not {value}.")
+        raise _fail_args(req, f"`{req.op}` argument `{where}` must be {_KIND_NAMES[kind]}, not {type(value).__name__}.")
     return value
 
 
-def _tensor_arg(req: Request, name: str, dtypes: tuple[str, ...], rank: int) -> np.ndarray:
+def _record(req: Request, cls, values: dict, prefix: str = ""):
+    """An instance of the argument dataclass `cls` from a map of wire values, each field checked."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("derived"):
+            continue
+        if "tensor" in f.metadata:
+            out[f.name] = _tensor_arg(req, f.name, *f.metadata["tensor"])
+            continue
+        where = f"{prefix}{f.name}"
+        value = values.get(f.name)
+        if value is None:
+            if f.default is dataclasses.MISSING:
+                raise _fail_args(req, f"`{req.op}` needs the argument `{where}`.")
+            out[f.name] = f.default
+            continue
+        value = _value(req, where, value, f.metadata["kind"])
+        minimum, maximum, choices = f.metadata.get("minimum"), f.metadata.get("maximum"), f.metadata.get("choices")
+        if minimum is not None and value < minimum:
+            raise _fail_args(req, f"`{req.op}` argument `{where}` must be at least {minimum}, not {value}.")
+        if maximum is not None and value > maximum:
+            raise _fail_args(req, f"`{req.op}` argument `{where}` must be at most {maximum}, not {value}.")
+        if choices is not None and value not in choices:
+            raise _fail_args(req, f"`{req.op}` argument `{where}` must be one of {', '.join(choices)}, not {value!r}.")
+        out[f.name] = value
+    return cls(**out)
+
+
+def _tensor_arg(req: Request, name: str, dtypes: tuple[str, ...], rank: int | None) -> np.ndarray:
     t = req.get(name)
     if t is None:
         raise _fail_args(req, f"`{req.op}` needs the tensor `{name}`.")
@@ -430,7 +475,7 @@ def _tensor_arg(req: Request, name: str, dtypes: tuple[str, ...], rank: int) -> 
         raise ProtocolError(
             BAD_DTYPE, f"Tensor `{name}` of `{req.op}` must be {' or '.join(dtypes)}, not {t.dtype}.", req.op, req.id
         )
-    if t.array.ndim != rank:
+    if rank is not None and t.array.ndim != rank:
         raise ProtocolError(
             BAD_SHAPE,
             f"Tensor `{name}` of `{req.op}` must have {rank} dims, not shape {list(t.array.shape)}.",
@@ -442,111 +487,7 @@ def _tensor_arg(req: Request, name: str, dtypes: tuple[str, ...], rank: int) -> 
     return t.array
 
 
-@dataclass(frozen=True)
-class HelloArgs:
-    client: str
-    protocols: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class LoadArgs:
-    source: str
-    dtype: str
-    family: str | None
-    offload: str | None = None
-    vae_tiling: bool = False
-    vae_slicing: bool = False
-    wire_dtype: str | None = None
-
-
-@dataclass(frozen=True)
-class EncodePromptArgs:
-    model: str
-    text: str
-    max_sequence_length: int | None
-
-
-@dataclass(frozen=True)
-class EncodeImageArgs:
-    model: str
-    seed: int
-    height: int
-    width: int
-    num_frames: int
-    image: np.ndarray
-
-
-@dataclass(frozen=True)
-class PrepareLatentsArgs:
-    model: str
-    seed: int
-    height: int
-    width: int
-    num_frames: int
-    image: str | None = None
-
-
-@dataclass(frozen=True)
-class DenoiseItem:
-    cond: str
-    t: float
-    branch: str
-    image: str | None = None
-
-
-@dataclass(frozen=True)
-class DenoiseArgs:
-    model: str
-    items: tuple[DenoiseItem, ...]
-    x: np.ndarray
-    x_dtype: str = "float32"
-
-
-@dataclass(frozen=True)
-class TimeEmbeddingArgs:
-    model: str
-    timesteps: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class DecodeArgs:
-    model: str
-    latents: np.ndarray
-
-
-@dataclass(frozen=True)
-class EncodeMediaArgs:
-    model: str
-    video: np.ndarray
-    sample: bool
-
-
-@dataclass(frozen=True)
-class EncodeVideoArgs:
-    video: np.ndarray
-    format: str
-    fps: float
-    scale: int
-    labels: tuple[str, ...]
-    title: str
-    columns: tuple[int, ...]
-
-
-VIDEO_FORMATS = ("mp4", "gif", "png", "grid")
-
-
-@dataclass(frozen=True)
-class ReadMediaArgs:
-    files: tuple[np.ndarray, ...]
-    names: tuple[str, ...]
-    height: int
-    width: int
-    num_frames: int
-
-
-@dataclass(frozen=True)
-class ReleaseArgs:
-    handles: tuple[str, ...]
+# -- arguments
 
 
 @dataclass(frozen=True)
@@ -554,147 +495,153 @@ class NoArgs:
     pass
 
 
-MODEL_DTYPES = ("float32", "float16", "bfloat16")
+@dataclass(frozen=True)
+class HelloArgs:
+    client: str = arg("str", "")
+    protocols: tuple[int, ...] = arg(ListOf("int"), (PROTOCOL_VERSION,))
 
 
-def parse_args(req: Request):
-    """The typed arguments of a request, or ProtocolError (bad_args, bad_dtype, bad_shape, non_finite)."""
-    op = req.op
-    if op == "hello":
-        protocols = _arg(req, "protocols", "list", [PROTOCOL_VERSION])
-        if not all(_is_int(p) for p in protocols):
-            raise _fail_args(req, "`hello` argument `protocols` must be a list of ints.")
-        return HelloArgs(client=_arg(req, "client", "str", ""), protocols=tuple(protocols))
-    if op == "load":
-        dtype = _arg(req, "dtype", "str", "float32")
-        if dtype not in MODEL_DTYPES:
-            raise _fail_args(req, f"`load` argument `dtype` must be one of {', '.join(MODEL_DTYPES)}, not {dtype!r}.")
-        offload = _arg(req, "offload", "str", None)
-        if offload not in (None, "none", "model", "sequential"):
-            raise _fail_args(req, f"`load` argument `offload` must be none, model or sequential, not {offload!r}.")
-        wire = _arg(req, "wire_dtype", "str", None)
-        if wire not in (None, "auto", "float32", "bfloat16", "float16"):
-            raise _fail_args(req, f"`load` argument `wire_dtype` must be auto, float32, bfloat16 or float16, not {wire!r}.")
-        return LoadArgs(
-            source=_arg(req, "source", "str"),
-            dtype=dtype,
-            family=_arg(req, "family", "str", None),
-            offload=offload,
-            vae_tiling=bool(_arg(req, "vae_tiling", "bool", False)),
-            vae_slicing=bool(_arg(req, "vae_slicing", "bool", False)),
-            wire_dtype=wire,
-        )
-    if op == "encode_prompt":
-        return EncodePromptArgs(
-            model=_arg(req, "model", "str"),
-            text=_arg(req, "text", "str"),
-            max_sequence_length=_arg(req, "max_sequence_length", "int", None, minimum=1),
-        )
-    if op == "prepare_latents":
-        return PrepareLatentsArgs(
-            model=_arg(req, "model", "str"),
-            seed=_arg(req, "seed", "int"),
-            height=_arg(req, "height", "int", minimum=1),
-            width=_arg(req, "width", "int", minimum=1),
-            num_frames=_arg(req, "num_frames", "int", minimum=1),
-            image=_arg(req, "image", "str", None),
-        )
-    if op == "encode_image":
-        image = _tensor_arg(req, "image", ("uint8",), 3)
-        if image.shape[-1] != 3 or min(image.shape) == 0:
-            raise ProtocolError(
-                BAD_SHAPE, f"Tensor `image` must be [H, W, 3], not {list(image.shape)}.", req.op, req.id
-            )
-        return EncodeImageArgs(
-            model=_arg(req, "model", "str"),
-            seed=_arg(req, "seed", "int"),
-            height=_arg(req, "height", "int", minimum=1),
-            width=_arg(req, "width", "int", minimum=1),
-            num_frames=_arg(req, "num_frames", "int", minimum=1),
-            image=image,
-        )
-    if op == "denoise":
-        model = _arg(req, "model", "str")
-        raw = _arg(req, "items", "list")
-        if not raw:
-            raise _fail_args(req, "`denoise` needs at least one item.")
-        items = []
-        for i, it in enumerate(raw):
-            if not isinstance(it, dict):
-                raise _fail_args(req, f"`denoise` item {i} must be a map {{cond, t, branch}}.")
-            cond, t, branch, image = it.get("cond"), it.get("t"), it.get("branch", "cond"), it.get("image")
-            if image is not None and not isinstance(image, str):
-                raise _fail_args(req, f"`denoise` item {i} `image` must be a string handle.")
-            if not isinstance(cond, str):
-                raise _fail_args(req, f"`denoise` item {i} needs a string `cond` handle.")
-            if not ((_is_int(t) or isinstance(t, float)) and math.isfinite(t)):
-                raise _fail_args(req, f"`denoise` item {i} needs a finite number `t`.")
-            if not isinstance(branch, str):
-                raise _fail_args(req, f"`denoise` item {i} `branch` must be a string.")
-            items.append(DenoiseItem(cond=cond, t=float(t), branch=branch, image=image))
-        x = _tensor_arg(req, "x", ("float32", "bfloat16", "float16"), 5)
-        if x.shape[0] != len(items):
-            raise ProtocolError(
-                BAD_SHAPE,
-                f"Tensor `x` has {x.shape[0]} rows but `items` has {len(items)}; send one row per item.",
-                req.op,
-                req.id,
-            )
-        return DenoiseArgs(model=model, items=tuple(items), x=x, x_dtype=req.get("x").dtype)
-    if op == "time_embedding":
-        ts = _arg(req, "timesteps", "list")
-        if not ts or not all((_is_int(t) or isinstance(t, float)) and math.isfinite(t) for t in ts):
-            raise _fail_args(req, "`time_embedding` argument `timesteps` must be a non-empty list of finite numbers.")
-        return TimeEmbeddingArgs(model=_arg(req, "model", "str"), timesteps=tuple(float(t) for t in ts))
-    if op == "decode":
-        model = _arg(req, "model", "str")
-        return DecodeArgs(model=model, latents=_tensor_arg(req, "latents", ("float32",), 5))
-    if op == "encode_media":
-        model = _arg(req, "model", "str")
-        sample = _arg(req, "sample", "bool", False)
-        video = _tensor_arg(req, "video", ("uint8",), 4)
-        if video.shape[-1] != 3:
-            raise ProtocolError(
-                BAD_SHAPE, f"Tensor `video` must be [F, H, W, 3], not {list(video.shape)}.", req.op, req.id
-            )
-        return EncodeMediaArgs(model=model, video=video, sample=sample)
-    if op == "encode_video":
-        fmt = _arg(req, "format", "str")
-        if fmt not in VIDEO_FORMATS:
-            raise _fail_args(req, f"`encode_video` argument `format` must be one of {', '.join(VIDEO_FORMATS)}, not {fmt!r}.")
-        fps = _arg(req, "fps", "float", 16.0)
-        if not 0 < fps <= 240:
-            raise _fail_args(req, f"`encode_video` argument `fps` must be in (0, 240], not {fps}.")
-        scale = _arg(req, "scale", "int", 1, minimum=1)
-        if scale > 64:
-            raise _fail_args(req, f"`encode_video` argument `scale` must be at most 64, not {scale}.")
-        labels = _arg(req, "labels", "list", [])
-        columns = _arg(req, "columns", "list", [])
-        if not all(isinstance(x, str) for x in labels) or not all(_is_int(c) for c in columns):
-            raise _fail_args(req, "`encode_video` arguments `labels` must be strings and `columns` ints.")
-        video = _tensor_arg(req, "video", ("uint8",), 5 if fmt == "grid" else 4)
-        if video.shape[-1] != 3 or 0 in video.shape:
-            want = "[R, F, H, W, 3]" if fmt == "grid" else "[F, H, W, 3]"
-            raise ProtocolError(BAD_SHAPE, f"Tensor `video` must be {want}, not {list(video.shape)}.", req.op, req.id)
-        return EncodeVideoArgs(video=video, format=fmt, fps=fps, scale=scale, labels=tuple(labels),
-                               title=_arg(req, "title", "str", ""), columns=tuple(int(c) for c in columns))
-    if op == "read_media":
-        names = _arg(req, "names", "list")
-        if not names or not all(isinstance(n, str) for n in names):
-            raise _fail_args(req, "`read_media` argument `names` must be a non-empty list of file names.")
-        files = tuple(_tensor_arg(req, f"file{i}", ("uint8",), 1) for i in range(len(names)))
-        return ReadMediaArgs(files=files, names=tuple(names), height=_arg(req, "height", "int", minimum=1),
-                             width=_arg(req, "width", "int", minimum=1), num_frames=_arg(req, "num_frames", "int", minimum=1))
-    if op == "release":
-        handles = _arg(req, "handles", "list")
-        if not all(isinstance(h, str) for h in handles):
-            raise _fail_args(req, "`release` argument `handles` must be a list of strings.")
-        return ReleaseArgs(handles=tuple(handles))
-    return NoArgs()
+@dataclass(frozen=True)
+class LoadArgs:
+    source: str = arg("str")
+    dtype: str = arg("str", "float32", choices=MODEL_DTYPES)
+    family: str | None = arg("str", None)
+    offload: str | None = arg("str", None, choices=("none", "model", "sequential"))
+    vae_tiling: bool = arg("bool", False)
+    vae_slicing: bool = arg("bool", False)
+    wire_dtype: str | None = arg("str", None, choices=("auto", "float32", "bfloat16", "float16"))
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Typed op results. Field names are the wire keys; ndarray fields travel as tensor frames named after the field.
+@dataclass(frozen=True)
+class EncodePromptArgs:
+    model: str = arg("str")
+    text: str = arg("str")
+    max_sequence_length: int | None = arg("int", None, minimum=1)
+
+
+@dataclass(frozen=True)
+class EncodeImageArgs:
+    model: str = arg("str")
+    seed: int = arg("int")
+    height: int = arg("int", minimum=1)
+    width: int = arg("int", minimum=1)
+    num_frames: int = arg("int", minimum=1)
+    image: np.ndarray = tensor_arg(("uint8",), 3)
+
+
+def _check_encode_image(req: Request, a: EncodeImageArgs) -> None:
+    if a.image.shape[-1] != 3 or min(a.image.shape) == 0:
+        raise ProtocolError(BAD_SHAPE, f"Tensor `image` must be [H, W, 3], not {list(a.image.shape)}.", req.op, req.id)
+
+
+@dataclass(frozen=True)
+class PrepareLatentsArgs:
+    model: str = arg("str")
+    seed: int = arg("int")
+    height: int = arg("int", minimum=1)
+    width: int = arg("int", minimum=1)
+    num_frames: int = arg("int", minimum=1)
+    image: str | None = arg("str", None)  # an encode_image handle: its latents are the sample's initial latent
+
+
+@dataclass(frozen=True)
+class DenoiseItem:
+    cond: str = arg("str")
+    t: float = arg("float")
+    branch: str = arg("str", "cond")
+    image: str | None = arg("str", None)  # image-to-video: the sample's encode_image handle
+
+
+@dataclass(frozen=True)
+class DenoiseArgs:
+    model: str = arg("str")
+    items: tuple[DenoiseItem, ...] = arg(ListOf(DenoiseItem, nonempty=True))
+    x: np.ndarray = tensor_arg(("float32", "bfloat16", "float16"), 5)
+    x_dtype: str = field(default="float32", metadata=DERIVED)  # the wire dtype x travelled in
+
+
+def _check_denoise(req: Request, a: DenoiseArgs) -> DenoiseArgs:
+    if a.x.shape[0] != len(a.items):
+        raise ProtocolError(
+            BAD_SHAPE,
+            f"Tensor `x` has {a.x.shape[0]} rows but `items` has {len(a.items)}; send one row per item.",
+            req.op,
+            req.id,
+        )
+    return dataclasses.replace(a, x_dtype=req.get("x").dtype)
+
+
+@dataclass(frozen=True)
+class TimeEmbeddingArgs:
+    model: str = arg("str")
+    timesteps: tuple[float, ...] = arg(ListOf("float", nonempty=True))
+
+
+@dataclass(frozen=True)
+class DecodeArgs:
+    model: str = arg("str")
+    latents: np.ndarray = tensor_arg(("float32",), 5)
+
+
+@dataclass(frozen=True)
+class EncodeMediaArgs:
+    model: str = arg("str")
+    video: np.ndarray = tensor_arg(("uint8",), 4)
+    sample: bool = arg("bool", False)
+
+
+def _check_encode_media(req: Request, a: EncodeMediaArgs) -> None:
+    if a.video.shape[-1] != 3:
+        raise ProtocolError(BAD_SHAPE, f"Tensor `video` must be [F, H, W, 3], not {list(a.video.shape)}.", req.op, req.id)
+
+
+VIDEO_FORMATS = ("mp4", "gif", "png", "grid")
+
+
+@dataclass(frozen=True)
+class EncodeVideoArgs:
+    video: np.ndarray = tensor_arg(("uint8",), None)
+    format: str = arg("str", choices=VIDEO_FORMATS)
+    fps: float = arg("float", 16.0, maximum=240)
+    scale: int = arg("int", 1, minimum=1, maximum=64)
+    labels: tuple[str, ...] = arg(ListOf("str"), ())
+    title: str = arg("str", "")
+    columns: tuple[int, ...] = arg(ListOf("int"), ())
+
+
+def _check_encode_video(req: Request, a: EncodeVideoArgs) -> None:
+    if not a.fps > 0:
+        raise _fail_args(req, f"`encode_video` argument `fps` must be in (0, 240], not {a.fps}.")
+    rank = 5 if a.format == "grid" else 4
+    if a.video.ndim != rank or a.video.shape[-1] != 3 or 0 in a.video.shape:
+        want = "[R, F, H, W, 3]" if a.format == "grid" else "[F, H, W, 3]"
+        raise ProtocolError(BAD_SHAPE, f"Tensor `video` must be {want}, not {list(a.video.shape)}.", req.op, req.id)
+
+
+@dataclass(frozen=True)
+class ReadMediaArgs:
+    names: tuple[str, ...] = arg(ListOf("str", nonempty=True))
+    height: int = arg("int", minimum=1)
+    width: int = arg("int", minimum=1)
+    num_frames: int = arg("int", minimum=1)
+    files: tuple[np.ndarray, ...] = field(default=(), metadata=DERIVED)  # tensors file0 .. file{len(names) - 1}
+
+
+def _check_read_media(req: Request, a: ReadMediaArgs) -> ReadMediaArgs:
+    return dataclasses.replace(a, files=tuple(_tensor_arg(req, f"file{i}", ("uint8",), 1) for i in range(len(a.names))))
+
+
+@dataclass(frozen=True)
+class ReleaseArgs:
+    handles: tuple[str, ...] = arg(ListOf("str"))
+
+
+# -- results
+
+
+@dataclass(frozen=True)
+class Empty:
+    pass
 
 
 @dataclass(frozen=True)
@@ -731,6 +678,7 @@ class Defaults:
     guidance_scale: float
     num_inference_steps: int
     max_sequence_length: int | None = None
+    # Frames per second of the videos the pipeline is meant to make (what MP4 / GIF files play at).
     fps: float = 16.0
     scheduler: str | None = None
 
@@ -847,6 +795,11 @@ class ReleaseResult:
 
 
 @dataclass(frozen=True)
+class EchoResult:
+    tensors: list = field(metadata=ANY_TENSORS)
+
+
+@dataclass(frozen=True)
 class StatsResult:
     messages: int
     denoise_requests: int
@@ -857,14 +810,52 @@ class StatsResult:
     conds: int
 
 
+# --------------------------------------------------------------------------------------------------------------
+# The op table
+
+
 @dataclass(frozen=True)
-class Empty:
-    pass
+class OpSpec:
+    """One wire op: its arguments and result records, whether the I/O thread answers it (`inline`: also during
+    a long forward) or the compute thread does, an optional check across its arguments, and whether a request
+    may carry any tensors (`echo`). ts/worker/codec.ts has the same table for the client."""
+
+    name: str
+    args: type = NoArgs
+    result: type = Empty
+    inline: bool = False
+    # Checks across the arguments; it may return the arguments with derived fields filled in.
+    check: Callable[[Request, Any], Any] | None = None
+    any_tensors: bool = False
 
 
-def echo_reply(req: Request) -> Reply:
-    """`echo`: the request's tensors back, unchanged (bridge benchmarks and diagnostics)."""
-    return Reply(op=req.op, id=req.id, ok=True, result={}, tensors=list(req.tensors))
+OPS: dict[str, OpSpec] = {s.name: s for s in (
+    OpSpec("hello", HelloArgs, HelloResult, inline=True),
+    OpSpec("ping", inline=True),
+    OpSpec("load", LoadArgs, LoadResult),
+    OpSpec("encode_prompt", EncodePromptArgs, EncodePromptResult),
+    OpSpec("encode_image", EncodeImageArgs, EncodeImageResult, check=_check_encode_image),
+    OpSpec("prepare_latents", PrepareLatentsArgs, PrepareLatentsResult),
+    OpSpec("denoise", DenoiseArgs, DenoiseResult, check=_check_denoise),
+    OpSpec("time_embedding", TimeEmbeddingArgs, TimeEmbeddingResult),
+    OpSpec("decode", DecodeArgs, DecodeResult),
+    OpSpec("encode_media", EncodeMediaArgs, EncodeMediaResult, check=_check_encode_media),
+    OpSpec("encode_video", EncodeVideoArgs, EncodeVideoResult, check=_check_encode_video),
+    OpSpec("read_media", ReadMediaArgs, ReadMediaResult, check=_check_read_media),
+    OpSpec("release", ReleaseArgs, ReleaseResult),
+    OpSpec("echo", result=EchoResult, inline=True, any_tensors=True),
+    OpSpec("stats", result=StatsResult, inline=True),
+    OpSpec("shutdown", inline=True),
+)}
+
+
+def parse_args(req: Request):
+    """The typed arguments of a request, or ProtocolError (bad_args, bad_dtype, bad_shape, non_finite)."""
+    spec = OPS[req.op]
+    args = _record(req, spec.args, req.args)
+    if spec.check is not None:
+        args = spec.check(req, args) or args
+    return args
 
 
 def _plain(value):
@@ -885,7 +876,9 @@ def reply_to(req_op: str, req_id: int, result) -> Reply:
     tensors: list[Tensor] = []
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
-        if isinstance(value, np.ndarray):
+        if f.metadata.get("tensors") == "any":
+            tensors.extend(value)
+        elif isinstance(value, np.ndarray):
             tensors.append(tensor(f.name, value))
         elif isinstance(value, Tensor):
             tensors.append(Tensor(f.name, value.array, value.dtype))
@@ -894,13 +887,15 @@ def reply_to(req_op: str, req_id: int, result) -> Reply:
     return Reply(op=req_op, id=req_id, ok=True, result=plain, tensors=tensors)
 
 
+def echo_reply(req: Request) -> Reply:
+    """`echo`: the request's tensors back, unchanged (bridge benchmarks and diagnostics)."""
+    return reply_to(req.op, req.id, EchoResult(tensors=list(req.tensors)))
+
+
 def hello_request(id: int, client: str = "python", protocols: Sequence[int] = (PROTOCOL_VERSION,)) -> Request:
     return Request(op="hello", id=id, args={"client": client, "protocols": list(protocols)})
 
 
 def request(op: str, id: int, tensors: Sequence[Tensor] = (), v: int = PROTOCOL_VERSION, **args) -> Request:
     """A request for Python clients and tests: `request("denoise", 3, [tensor("x", x)], model=m, items=[...])`."""
-    items = args.get("items")
-    if items is not None:
-        args["items"] = [dataclasses.asdict(i) if dataclasses.is_dataclass(i) else i for i in items]
     return Request(op=op, id=id, args={k: _plain(v_) for k, v_ in args.items()}, tensors=list(tensors), v=v)

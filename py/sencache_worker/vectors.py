@@ -109,10 +109,16 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             P.DecodeResult(video=_ramp((1, 2, 2, 3), 0, 21, np.uint8)))),
         ("encode_media", "normalised latents of a video", P.reply_to("encode_media", 9,
             P.EncodeMediaResult(latents=_ramp((1, 2, 1, 1, 2), 0.75, -0.5)))),
+        ("encode_video", "an encoded file (a stand-in: these bytes are not a real MP4) and its geometry",
+         P.reply_to("encode_video", 16, P.EncodeVideoResult(
+             data=np.frombuffer(b"\x00\x00\x00\x18ftypisom", np.uint8), format="mp4", width=8, height=4, frames=2,
+             fps=8.0, pad_bottom=0, pad_right=0))),
+        ("read_media", "media files read into a uint8 video [F, H, W, 3]",
+         P.reply_to("read_media", 19, P.ReadMediaResult(video=_ramp((1, 2, 2, 3), 0, 20, np.uint8)))),
         ("release", "handles released", P.reply_to("release", 10, P.ReleaseResult(released=2))),
         ("stats", "worker counters", P.reply_to("stats", 11, P.StatsResult(
             messages=12, denoise_requests=5, denoise_items=10, forwards=3, errors=1, models=1, conds=2))),
-        ("echo", "every dtype back unchanged, a scalar and an empty tensor", P.Reply(op="echo", id=12, tensors=[
+        ("echo", "every dtype back unchanged, a scalar and an empty tensor", P.reply_to("echo", 12, P.EchoResult(tensors=[
             P.tensor("f32", _ramp((2, 2), -0.5, 0.25)),
             P.tensor("f64", _ramp((3,), 0.1, 0.2, np.float64)),
             P.tensor("f16", _ramp((2, 2), -1.0, 0.5, np.float16)),
@@ -121,7 +127,7 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             P.tensor("i64", np.array([-(2**40), -1, 0, 2**40], dtype=np.int64)),
             P.tensor("scalar", np.array(2.5, dtype=np.float32)),
             P.tensor("empty", np.zeros((0, 3), dtype=np.float32)),
-        ])),
+        ]))),
         ("shutdown", "shutdown acknowledged", P.reply_to("shutdown", 13, P.Empty())),
         ("error_unknown_handle", "a typed error for a released condition handle", err(P.ProtocolError(
             P.UNKNOWN_HANDLE, "Condition handle 'c9.a1b2c3' is not known here; encode the prompt again."), "denoise", 14)),

@@ -228,6 +228,12 @@ def test_request_vectors_from_the_typescript_codec_decode():
         P.parse_args(req)  # and their arguments are what the worker expects
 
 
+def test_every_op_of_the_table_has_a_request_and_a_reply_vector():
+    for name in P.OPS:
+        assert (REPO / "proto" / "vectors" / "requests" / f"{name}.json").is_file(), name
+        assert (REPO / "proto" / "vectors" / "replies" / f"{name}.json").is_file(), name
+
+
 def test_reply_vectors_are_up_to_date():
     assert vectors.main(["--check"]) == 0, "run: .venv/bin/python -m sencache_worker.vectors"
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProtocolError } from "../../ts/errors.js";
-import { decodeFrames, decodeReply, encodeFrames, encodeRequest, float32Tensor, parseResult } from "../../ts/worker/codec.js";
+import { decodeFrames, decodeReply, encodeFrames, encodeRequest, float32Tensor, OPS, parseResult } from "../../ts/worker/codec.js";
 import { buildRequestVectors, REQUESTS_DIR } from "../../scripts/gen-proto-vectors.js";
 
 const REPLIES_DIR = fileURLToPath(new URL("../../proto/vectors/replies/", import.meta.url));
@@ -43,6 +43,26 @@ test("reply vectors written by the Python protocol module decode to their stated
     if (reply.ok && reply.op !== "unknown") t.notThrows(() => parseResult(reply.op as never, reply.result, reply.tensors), f);
     if (!reply.ok) t.regex(reply.error.code, /^[a-z_]+$/, f);
   }
+});
+
+test("every op of the table has a golden request vector and a golden reply vector", (t) => {
+  const requests = new Set(readdirSync(REQUESTS_DIR));
+  const replies = new Set(readdirSync(REPLIES_DIR));
+  for (const spec of Object.values(OPS)) {
+    t.true(requests.has(`${spec.wire}.json`), `proto/vectors/requests/${spec.wire}.json`);
+    t.true(replies.has(`${spec.wire}.json`), `proto/vectors/replies/${spec.wire}.json`);
+  }
+});
+
+test("a reply that lacks a field of its op's table entry is a ProtocolError naming the field", (t) => {
+  const result = { model: "m", family: "wan", pipeline_class: "P", scheduler: { class_name: "S", config: {} }, latent: { channels: 4, spatial_scale: 8, temporal_scale: 4 } };
+  const defaults = { height: 32, width: 32, num_frames: 5, guidance_scale: 5, num_inference_steps: 10 };
+  t.throws(() => parseResult("load", { ...result, defaults: { ...defaults, height: "32" } }, []), { instanceOf: ProtocolError, message: /load reply lacks the whole number "defaults.height"/ });
+  t.throws(() => parseResult("load", result, []), { instanceOf: ProtocolError, message: /lacks the map "defaults"/ });
+  const parsed = parseResult("load", { ...result, defaults, extra: 1 }, []);
+  t.deepEqual(parsed.defaults, { height: 32, width: 32, numFrames: 5, guidanceScale: 5, numInferenceSteps: 10 });
+  t.is(parsed.scheduler.className, "S");
+  t.throws(() => parseResult("denoise", { items: 1 }, []), { instanceOf: ProtocolError, message: /lacks the float32 or bfloat16 or float16 tensor "out"/ });
 });
 
 test("truncated, garbage and mislabelled frames are ProtocolErrors, before any tensor is built", (t) => {

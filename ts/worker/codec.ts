@@ -3,7 +3,7 @@
  * knows wire keys: everything else sees camelCase requests and typed results.
  */
 import { Packr, Unpackr } from "msgpackr";
-import { ProtocolError } from "../errors.js";
+import { InvalidInputError, ProtocolError } from "../errors.js";
 import { fromHalf } from "./half.js";
 
 export const PROTOCOL_VERSION = 1;
@@ -127,93 +127,390 @@ export function encodeFrames(header: Record<string, unknown>, tensors: readonly 
   return [packr.pack(withDescriptors), ...tensors.map((t) => frameOf(t.data))];
 }
 
-// ---------------------------------------------------------------- requests
+// ---------------------------------------------------------------- schemas
 
-export type Branch = "cond" | "uncond";
-
-export interface DenoiseItem {
-  readonly cond: string;
-  readonly t: number;
-  readonly branch: Branch;
-  /** Image-to-video: the handle from `encodeImage` for this item's sample. */
-  readonly image?: string;
+/**
+ * A kind of header value: how a TypeScript value is written into a header, and how a decoded header
+ * value is checked and read back. `what` names the kind in error sentences.
+ */
+export interface Kind<T> {
+  readonly what: string;
+  read(value: unknown, path: string, op: string): T;
+  write(value: T): unknown;
 }
 
-export type Request =
-  | { readonly op: "hello"; readonly client: string }
-  | { readonly op: "ping" }
-  | {
-      readonly op: "load";
-      readonly source: string;
-      readonly dtype?: string;
-      readonly family?: string;
-      /** "model": diffusers' enable_model_cpu_offload (weights wait in CPU memory, one component on the device at a time). */
-      readonly offload?: "model" | "sequential";
-      readonly vaeTiling?: boolean;
-      readonly vaeSlicing?: boolean;
-      /** Latents on the wire for denoise: "auto" (the transformer's dtype when it is bf16/fp16), or one dtype. */
-      readonly wireDtype?: "auto" | "float32" | "bfloat16" | "float16";
-    }
-  | { readonly op: "encodePrompt"; readonly model: string; readonly text: string; readonly maxSequenceLength?: number }
-  | { readonly op: "encodeImage"; readonly model: string; readonly seed: number; readonly height: number; readonly width: number; readonly numFrames: number; readonly image: Tensor<Uint8Array> }
-  | { readonly op: "prepareLatents"; readonly model: string; readonly seed: number; readonly height: number; readonly width: number; readonly numFrames: number; readonly image?: string }
-  | { readonly op: "denoise"; readonly model: string; readonly items: readonly DenoiseItem[]; readonly x: Tensor<Float32Array> | Tensor<Uint16Array> }
-  | { readonly op: "timeEmbedding"; readonly model: string; readonly timesteps: readonly number[] }
-  | { readonly op: "decode"; readonly model: string; readonly latents: Tensor<Float32Array> }
-  | { readonly op: "encodeMedia"; readonly model: string; readonly video: Tensor<Uint8Array>; readonly sample?: boolean }
-  | {
-      readonly op: "encodeVideo";
-      /** [F, H, W, 3] (for "grid": [R, F, H, W, 3]) uint8 RGB. */
-      readonly video: Tensor<Uint8Array>;
-      readonly format: VideoFormat;
-      readonly fps?: number;
-      readonly scale?: number;
-      readonly labels?: readonly string[];
-      readonly title?: string;
-      readonly columns?: readonly number[];
-    }
-  | {
-      readonly op: "readMedia";
-      /** The files' bytes (one image per frame, or one animated image / video) and their names (the extension says the kind). */
-      readonly files: readonly Uint8Array[];
-      readonly names: readonly string[];
-      readonly height: number;
-      readonly width: number;
-      readonly numFrames: number;
-    }
-  | { readonly op: "release"; readonly handles: readonly string[] }
-  | { readonly op: "echo"; readonly tensors: readonly (Tensor & { readonly name: string })[] }
-  | { readonly op: "stats" }
-  | { readonly op: "shutdown" };
+/**
+ * A field a message may leave out. With `fill`, a request carries `fill` when the caller gives nothing,
+ * and a reply that lacks the field reads as `fill` (so the result always has it).
+ */
+export interface Optional<T> {
+  readonly optional: Kind<T>;
+  readonly fill?: T;
+}
 
-export type Op = Request["op"];
+type Field = Kind<any> | Optional<any>;
+/** The fields of a map, keyed by their wire (snake_case) names; the TypeScript side sees them in camelCase. */
+export type Fields = { readonly [wireKey: string]: Field };
 
-/** Files `encodeVideo` makes: MP4 (H.264 yuv420p), animated GIF, a PNG strip of the frames, a labelled PNG grid of several videos. */
-export type VideoFormat = "mp4" | "gif" | "png" | "grid";
+/** `max_sequence_length` → `maxSequenceLength`, as a type. */
+export type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+type ValueOf<F> = F extends Optional<infer T> ? T : F extends Kind<infer T> ? T : never;
+/** Which side reads the map: a caller writing a request ("in") may leave out a filled field; a result ("out") always has it. */
+type Side = "in" | "out";
+type IsOptional<F, D extends Side> = F extends Optional<any> ? (D extends "out" ? (F extends { readonly fill: unknown } ? false : true) : true) : false;
+type RequiredKeys<S, D extends Side> = { [K in keyof S]: IsOptional<S[K], D> extends true ? never : K }[keyof S] & string;
+type OptionalKeys<S, D extends Side> = { [K in keyof S]: IsOptional<S[K], D> extends true ? K : never }[keyof S] & string;
+/** The TypeScript value of a map with these fields. */
+export type Infer<S extends Fields, D extends Side = "out"> = Simplify<
+  { readonly [K in RequiredKeys<S, D> as Camel<K>]: ValueOf<S[K]> } & { readonly [K in OptionalKeys<S, D> as Camel<K>]?: ValueOf<S[K]> }
+>;
 
-const WIRE_OP: Record<Op, string> = {
-  hello: "hello",
-  ping: "ping",
-  load: "load",
-  encodePrompt: "encode_prompt",
-  encodeImage: "encode_image",
-  prepareLatents: "prepare_latents",
-  denoise: "denoise",
-  timeEmbedding: "time_embedding",
-  decode: "decode",
-  encodeMedia: "encode_media",
-  encodeVideo: "encode_video",
-  readMedia: "read_media",
-  release: "release",
-  echo: "echo",
-  stats: "stats",
-  shutdown: "shutdown",
+/** `max_sequence_length` → `maxSequenceLength`. */
+export function camel(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function lacks(op: string, what: string, path: string): ProtocolError {
+  return new ProtocolError(`The worker's ${op} reply lacks ${what} "${path}"; it does not follow proto/SPEC.md.`);
+}
+
+function scalar<T>(what: string, is: (v: unknown) => v is T): Kind<T> {
+  return {
+    what,
+    read(value, path, op) {
+      if (!is(value)) throw lacks(op, what, path);
+      return value;
+    },
+    write: (value) => value,
+  };
+}
+
+export const str = scalar("the string", (v): v is string => typeof v === "string");
+export const num = scalar("the number", (v): v is number => typeof v === "number");
+export const int = scalar("the whole number", (v): v is number => Number.isInteger(v));
+export const bool = scalar("the boolean", (v): v is boolean => typeof v === "boolean");
+/** A map passed through as it is (keys stay snake_case): the diffusers scheduler config. */
+export const opaque = scalar("the map", (v): v is Readonly<Record<string, unknown>> => typeof v === "object" && v !== null && !Array.isArray(v));
+
+/** A value that may be nil (`scale_2: null`). */
+export function nullable<T>(of: Kind<T>): Kind<T | null> {
+  return { what: of.what, read: (value, path, op) => (value === null ? null : of.read(value, path, op)), write: (value) => (value === null ? null : of.write(value)) };
+}
+
+/** Two whole numbers ([height, width]). */
+export const dims2 = scalar("the two whole numbers", (v): v is readonly [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x)));
+
+/** Three positive whole numbers ([pt, ph, pw], [F', H', W']). */
+export const dims3 = scalar(
+  "the three positive whole numbers",
+  (v): v is readonly [number, number, number] => Array.isArray(v) && v.length === 3 && v.every((x) => Number.isInteger(x) && (x as number) > 0),
+);
+
+export function oneOf<const V extends string>(...values: readonly V[]): Kind<V> {
+  return scalar(`one of ${values.map((v) => `"${v}"`).join(", ")} as`, (v): v is V => values.includes(v as V));
+}
+
+export function list<T>(of: Kind<T>): Kind<readonly T[]> {
+  return {
+    what: `the list of ${of.what.replace(/^the /, "")}s`,
+    read(value, path, op) {
+      if (!Array.isArray(value)) throw lacks(op, this.what, path);
+      return value.map((v: unknown, i) => of.read(v, `${path}[${i}]`, op));
+    },
+    write: (value) => value.map((v) => of.write(v)),
+  };
+}
+
+/** A nested map with its own fields. */
+export function record<const S extends Fields>(fields: S): Kind<Infer<S>> {
+  return {
+    what: "the map",
+    read(value, path, op) {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) throw lacks(op, "the map", path);
+      return readFields(fields, value as Record<string, unknown>, op, `${path}.`) as Infer<S>;
+    },
+    write: (value) => writeFields(fields, value as Record<string, unknown>, "a nested map"),
+  };
+}
+
+export function optional<T>(kind: Kind<T>): Optional<T> {
+  return { optional: kind };
+}
+
+/** An optional field with a default (see `Optional`). */
+export function withDefault<T>(kind: Kind<T>, fill: T): Optional<T> & { readonly fill: T } {
+  return { optional: kind, fill };
+}
+
+function isOptional(field: Field): field is Optional<any> {
+  return "optional" in field;
+}
+
+function writeFields(fields: Fields, value: Record<string, unknown>, op: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(fields)) {
+    const given = value[camel(key)];
+    if (isOptional(field)) {
+      const v = given === undefined ? field.fill : given;
+      if (v !== undefined) out[key] = field.optional.write(v);
+    } else {
+      if (given === undefined) throw new InvalidInputError(`A "${op}" request needs "${camel(key)}"; pass it.`);
+      out[key] = field.write(given);
+    }
+  }
+  return out;
+}
+
+function readFields(fields: Fields, value: Record<string, unknown>, op: string, prefix = ""): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(fields)) {
+    const v = value[key];
+    const kind = isOptional(field) ? field.optional : field;
+    if (v === undefined || v === null) {
+      if (isOptional(field)) {
+        if ("fill" in field) out[camel(key)] = field.fill;
+        continue;
+      }
+      throw lacks(op, kind.what, `${prefix}${key}`);
+    }
+    out[camel(key)] = kind.read(v, `${prefix}${key}`, op);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the ops
+
+/**
+ * The tensors of a message, by wire name and dtype (or the dtypes it may travel in); `"any"`: whatever
+ * tensors the caller sends (echo).
+ */
+export type TensorSpec = { readonly [name: string]: DType | readonly DType[] | TensorList } | "any";
+/** A list of 1-D tensors named `<prefix>0`, `<prefix>1`, …: the caller passes their data arrays (read_media's files). */
+export interface TensorList {
+  readonly list: DType;
+  readonly prefix: string;
+}
+type DataOf = { float32: Float32Array; float64: Float64Array; float16: Uint16Array; bfloat16: Uint16Array; uint8: Uint8Array; int64: BigInt64Array };
+export type NamedTensor = Tensor & { readonly name: string };
+type TensorsOf<T> = T extends "any"
+  ? { readonly tensors: readonly NamedTensor[] }
+  : { readonly [K in keyof T & string as Camel<K>]: TensorOf<T[K]> };
+type TensorOf<D> = D extends { readonly list: infer E }
+  ? readonly DataOf[E & DType][]
+  : D extends readonly (infer E)[] ? (E extends DType ? Tensor<DataOf[E]> : never) : D extends DType ? Tensor<DataOf[D]> : never;
+type RawResult<R extends Fields, TO extends TensorSpec> = Simplify<Infer<R> & TensorsOf<TO>>;
+
+function dtypesOf(spec: DType | readonly DType[] | TensorList): readonly DType[] {
+  return typeof spec === "string" ? [spec] : "list" in spec ? [spec.list] : spec;
+}
+
+/**
+ * One wire op: its wire name, its arguments and result (header fields) and its tensors in and out,
+ * and whether the worker answers it on its I/O thread (`inline`: answered during a long forward too)
+ * or queues it for the compute thread. Encoding, reply validation and the TypeScript types follow
+ * from it; py/sencache_worker/protocol.py has the same table for the worker.
+ */
+export interface OpSpec<A extends Fields = Fields, TI extends TensorSpec = TensorSpec, R extends Fields = Fields, TO extends TensorSpec = TensorSpec, F = unknown> {
+  readonly wire: string;
+  readonly inline: boolean;
+  readonly args: A;
+  readonly tensorsIn: TI;
+  readonly result: R;
+  readonly tensorsOut: TO;
+  /** The typed result from the checked reply: fills what the reply may leave out, widens half-precision tensors. */
+  finish(raw: RawResult<R, TO>): F;
+}
+
+type None = Record<never, never>;
+
+interface OpParts<A extends Fields, TI extends TensorSpec, R extends Fields, TO extends TensorSpec, F> {
+  readonly inline?: boolean;
+  readonly args?: A;
+  readonly tensorsIn?: TI;
+  readonly result?: R;
+  readonly tensorsOut?: TO;
+  finish?(raw: RawResult<R, TO>): F;
+}
+
+function op<
+  const A extends Fields = None,
+  const TI extends TensorSpec = None,
+  const R extends Fields = None,
+  const TO extends TensorSpec = None,
+  F = RawResult<R, TO>,
+>(wire: string, spec: OpParts<A, TI, R, TO, F> = {}): OpSpec<A, TI, R, TO, F> {
+  const none = {} as never;
+  const finish = spec.finish ?? ((raw: RawResult<R, TO>) => raw as unknown as F);
+  return { wire, inline: spec.inline ?? false, args: spec.args ?? none, tensorsIn: spec.tensorsIn ?? none, result: spec.result ?? none, tensorsOut: spec.tensorsOut ?? none, finish };
+}
+
+
+
+const model = str;
+const halfOrFloat = ["float32", "bfloat16", "float16"] as const;
+const wireDtype = oneOf(...halfOrFloat);
+const videoFormat = oneOf("mp4", "gif", "png", "grid");
+const expert = record({ name: str, t_min: num, t_max: num });
+
+const LOAD_RESULT = {
+  model,
+  family: str,
+  pipeline_class: str,
+  // The scheduler config stays in diffusers' own snake_case: the schedulers read it as diffusers does.
+  scheduler: record({ class_name: str, config: opaque }),
+  latent: record({ channels: int, spatial_scale: int, temporal_scale: int }),
+  defaults: record({
+    height: int,
+    width: int,
+    num_frames: int,
+    guidance_scale: num,
+    num_inference_steps: int,
+    max_sequence_length: optional(int),
+    /** Frames per second the pipeline's videos play at (older workers do not send it). */
+    fps: optional(num),
+  }),
+  /** The transformers and their timestep ranges (Wan 2.2 A14B: two, split at boundary_ratio·1000); absent from an older worker: see Model.experts. */
+  experts: optional(list(expert)),
+  /** The pipeline's guidance defaults (scale_2: Wan 2.2's guidance of the low-noise expert; dynamic: CogVideoX's use_dynamic_cfg). */
+  guidance: optional(record({ scale: num, scale_2: withDefault(nullable(num), null), dynamic: withDefault(bool, false) })),
+  /** What sizes the model accepts. */
+  geometry: optional(
+    record({
+      /** Transformer patch [pt, ph, pw] in latent cells. */
+      patch: dims3,
+      /** Height and width must be multiples of this (pixels). */
+      spatial_multiple: int,
+      /** num_frames = multiple·k + plus (Wan, CogVideoX: 4k+1; LTX-Video: 8k+1). */
+      frame_rule: record({ multiple: int, plus: int }),
+      /** The largest latent [F', H', W'] the positional range allows (absent: no limit known). */
+      max_latent: optional(dims3),
+      /** The only [height, width] the model generates (learned positional embeddings: CogVideoX 5b-I2V); absent otherwise. */
+      fixed_size: optional(dims2),
+    }),
+  ),
+  /** dtype of the latents on the wire for denoise. */
+  wire_dtype: withDefault(wireDtype, "float32"),
+  /** The device-side load options the worker applied (dtype, offload, VAE tiling / slicing), as it reports them. */
+  load_options: optional(opaque),
+  /**
+   * What the pipeline passes to `set_timesteps` besides the step count (LTX-Video: sigmas and mu). sigmas "linspace": custom
+   * sigmas linspace(1, 1/n, n); mu "sequence_length": calculate_shift(F'·H'·W', scheduler config); null: neither.
+   */
+  set_timesteps: optional(record({ sigmas: withDefault(nullable(oneOf("linspace")), null), mu: withDefault(nullable(oneOf("sequence_length")), null) })),
+  /** The pipeline needs a conditioning image (`encodeImage`) for every sample (false when absent). */
+  image_to_video: optional(bool),
 };
-const OP_OF_WIRE = new Map(Object.entries(WIRE_OP).map(([k, v]) => [v, k as Op]));
 
-function definedOnly(obj: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+const ENCODE_VIDEO_RESULT = { format: videoFormat, width: int, height: int, frames: int, fps: num, pad_bottom: int, pad_right: int };
+const ENCODED_FILE = { data: "uint8" } as const;
+
+/** The encoded file as plain bytes. */
+function encodedFile({ data, ...rest }: RawResult<typeof ENCODE_VIDEO_RESULT, typeof ENCODED_FILE>) {
+  return { ...rest, data: data.data };
 }
+
+const DENOISE_OUT = { out: halfOrFloat } as const;
+
+/** The output widened to float32 here, at the edge, so every caller sees float32 whatever the wire carried. */
+function denoiseResult({ out, items }: RawResult<{ items: typeof int }, typeof DENOISE_OUT>) {
+  const wireDtype = out.dtype as (typeof halfOrFloat)[number];
+  const data = wireDtype === "float32" ? (out.data as Float32Array) : fromHalf(wireDtype, out.data as Uint16Array);
+  return { out: { dtype: "float32", shape: out.shape, data } as Tensor<Float32Array>, items, wireDtype };
+}
+
+/** Every op of protocol v1 (proto/SPEC.md "Ops"). A new op is one entry here and one in protocol.py's `OPS`. */
+export const OPS = {
+  hello: op("hello", {
+    inline: true,
+    args: { client: str, protocols: withDefault(list(int), [PROTOCOL_VERSION]) },
+    result: { protocol: int, worker: str, version: str, device: str, pid: int, torch: str, diffusers: str, max_message_bytes: int },
+  }),
+  ping: op("ping", { inline: true }),
+  load: op("load", {
+    args: {
+      source: str,
+      dtype: optional(str),
+      family: optional(str),
+      /** "model": diffusers' enable_model_cpu_offload (weights wait in CPU memory, one component on the device at a time). */
+      offload: optional(oneOf("model", "sequential")),
+      vae_tiling: optional(bool),
+      vae_slicing: optional(bool),
+      /** Latents on the wire for denoise: "auto" (the transformer's dtype when it is bf16/fp16), or one dtype. */
+      wire_dtype: optional(oneOf("auto", ...halfOrFloat)),
+    },
+    result: LOAD_RESULT,
+  }),
+  encodePrompt: op("encode_prompt", { args: { model, text: str, max_sequence_length: optional(int) }, result: { cond: str, tokens: int } }),
+  /** Image-to-video: one sample's conditioning image, prepared for its seed and size; the handle names it in later requests. */
+  encodeImage: op("encode_image", {
+    args: { model, seed: int, height: int, width: int, num_frames: int },
+    tensorsIn: { image: "uint8" },
+    result: { image: str },
+  }),
+  prepareLatents: op("prepare_latents", {
+    /** `image`: an encodeImage handle, whose latents are the sample's initial latent. */
+    args: { model, seed: int, height: int, width: int, num_frames: int, image: optional(str) },
+    tensorsOut: { latents: "float32" },
+  }),
+  denoise: op("denoise", {
+    /** `image`: image-to-video, the encodeImage handle of the item's sample. */
+    args: { model, items: list(record({ cond: str, t: num, branch: oneOf("cond", "uncond"), image: optional(str) })) },
+    // bf16 / fp16 latents travel as their bit patterns when the model was loaded with that wire dtype.
+    tensorsIn: { x: halfOrFloat },
+    result: { items: int },
+    tensorsOut: DENOISE_OUT,
+    finish: denoiseResult,
+  }),
+  timeEmbedding: op("time_embedding", { args: { model, timesteps: list(num) }, tensorsOut: { emb: "float32" } }),
+  decode: op("decode", { args: { model }, tensorsIn: { latents: "float32" }, tensorsOut: { video: "uint8" } }),
+  encodeMedia: op("encode_media", { args: { model, sample: optional(bool) }, tensorsIn: { video: "uint8" }, tensorsOut: { latents: "float32" } }),
+  /** A video (for "grid": several, [R, F, H, W, 3]) encoded as a file: MP4 (H.264 yuv420p), GIF, a PNG strip or a labelled PNG grid. */
+  encodeVideo: op("encode_video", {
+    args: { format: videoFormat, fps: optional(num), scale: optional(int), labels: optional(list(str)), title: optional(str), columns: optional(list(int)) },
+    tensorsIn: { video: "uint8" },
+    /** `data` is the encoded file; `pad_bottom` / `pad_right`: edge rows / columns added (H.264 yuv420p needs even sizes). */
+    result: ENCODE_VIDEO_RESULT,
+    tensorsOut: ENCODED_FILE,
+    finish: encodedFile,
+  }),
+  /** Media files (images, an animated GIF, a video) read into a uint8 video [F, H, W, 3] of the asked size; `names` give the kinds. */
+  readMedia: op("read_media", {
+    args: { names: list(str), height: int, width: int, num_frames: int },
+    tensorsIn: { files: { list: "uint8", prefix: "file" } },
+    tensorsOut: { video: "uint8" },
+  }),
+  release: op("release", { args: { handles: list(str) }, result: { released: int } }),
+  echo: op("echo", { inline: true, tensorsIn: "any", tensorsOut: "any" }),
+  stats: op("stats", {
+    inline: true,
+    result: { messages: int, denoise_requests: int, denoise_items: int, forwards: int, errors: int, models: int, conds: int },
+  }),
+  shutdown: op("shutdown", { inline: true }),
+} as const;
+
+export type Op = keyof typeof OPS;
+type SpecOf<O extends Op> = (typeof OPS)[O];
+
+/** The request of one op, as TypeScript callers write it (camelCase fields, tensors by name). */
+export type RequestOf<O extends Op> = Simplify<{ readonly op: O } & Infer<SpecOf<O>["args"], "in"> & TensorsOf<SpecOf<O>["tensorsIn"]>>;
+export type Request = { [O in Op]: RequestOf<O> }[Op];
+/** The typed result of each op. */
+export type ResultOf = { [O in Op]: ReturnType<SpecOf<O>["finish"]> };
+
+export type HelloResult = ResultOf["hello"];
+export type LoadResult = ResultOf["load"];
+export type StatsResult = ResultOf["stats"];
+export type LoadExpert = NonNullable<LoadResult["experts"]>[number];
+export type LoadGeometry = NonNullable<LoadResult["geometry"]>;
+export type SetTimestepsRule = NonNullable<LoadResult["setTimesteps"]>;
+export type DenoiseItem = RequestOf<"denoise">["items"][number];
+export type Branch = DenoiseItem["branch"];
+export type EncodeVideoResult = ResultOf["encodeVideo"];
+/** Files `encodeVideo` makes: MP4 (H.264 yuv420p), animated GIF, a PNG strip of the frames, a labelled PNG grid of several videos. */
+export type VideoFormat = RequestOf<"encodeVideo">["format"];
+
+const OP_OF_WIRE = new Map(Object.entries(OPS).map(([name, spec]) => [spec.wire, name as Op]));
 
 /** Options for tests that must speak a wrong dialect on purpose. */
 export interface EncodeOptions {
@@ -223,394 +520,70 @@ export interface EncodeOptions {
 
 /** Encode a request with its id into frames. */
 export function encodeRequest(id: number, req: Request, options: EncodeOptions = {}): Buffer[] {
-  let args: Record<string, unknown> = {};
-  const tensors: (Tensor & { name: string })[] = [];
-  switch (req.op) {
-    case "hello":
-      args = { client: req.client, protocols: [PROTOCOL_VERSION] };
-      break;
-    case "load":
-      args = definedOnly({
-        source: req.source,
-        dtype: req.dtype,
-        family: req.family,
-        offload: req.offload,
-        vae_tiling: req.vaeTiling,
-        vae_slicing: req.vaeSlicing,
-        wire_dtype: req.wireDtype,
-      });
-      break;
-    case "encodePrompt":
-      args = definedOnly({ model: req.model, text: req.text, max_sequence_length: req.maxSequenceLength });
-      break;
-    case "encodeImage":
-      args = { model: req.model, seed: req.seed, height: req.height, width: req.width, num_frames: req.numFrames };
-      tensors.push({ name: "image", ...req.image });
-      break;
-    case "prepareLatents":
-      args = definedOnly({ model: req.model, seed: req.seed, height: req.height, width: req.width, num_frames: req.numFrames, image: req.image });
-      break;
-    case "denoise":
-      args = { model: req.model, items: req.items.map((it) => definedOnly({ cond: it.cond, t: it.t, branch: it.branch, image: it.image })) };
-      tensors.push({ name: "x", ...req.x });
-      break;
-    case "timeEmbedding":
-      args = { model: req.model, timesteps: [...req.timesteps] };
-      break;
-    case "decode":
-      args = { model: req.model };
-      tensors.push({ name: "latents", ...req.latents });
-      break;
-    case "encodeMedia":
-      args = definedOnly({ model: req.model, sample: req.sample });
-      tensors.push({ name: "video", ...req.video });
-      break;
-    case "encodeVideo":
-      args = definedOnly({ format: req.format, fps: req.fps, scale: req.scale, labels: req.labels && [...req.labels], title: req.title, columns: req.columns && [...req.columns] });
-      tensors.push({ name: "video", ...req.video });
-      break;
-    case "readMedia":
-      args = { names: [...req.names], height: req.height, width: req.width, num_frames: req.numFrames };
-      req.files.forEach((data, i) => tensors.push({ name: `file${i}`, dtype: "uint8", shape: [data.length], data }));
-      break;
-    case "release":
-      args = { handles: [...req.handles] };
-      break;
-    case "echo":
-      tensors.push(...req.tensors);
-      break;
-    case "ping":
-    case "stats":
-    case "shutdown":
-      break;
+  const spec: OpSpec = OPS[req.op];
+  const value = req as unknown as Record<string, unknown>;
+  const args = writeFields(spec.args, value, req.op);
+  let tensors: NamedTensor[];
+  if (spec.tensorsIn === "any") tensors = [...(value["tensors"] as readonly NamedTensor[])];
+  else {
+    // The dtype is the worker's to check (bad_dtype): a test sends a wrong one on purpose.
+    tensors = Object.entries(spec.tensorsIn).flatMap(([name, dtype]) => {
+      if (typeof dtype === "object" && "list" in dtype) {
+        const items = (value[camel(name)] ?? []) as readonly TensorData[];
+        return items.map((data, i) => ({ name: `${dtype.prefix}${i}`, dtype: dtype.list, shape: [data.length], data }));
+      }
+      const t = value[camel(name)] as Tensor | undefined;
+      if (t === undefined) throw new InvalidInputError(`A "${req.op}" request needs the ${dtypesOf(dtype).join(" or ")} tensor "${camel(name)}"; pass one.`);
+      return [{ name, dtype: t.dtype, shape: t.shape, data: t.data }];
+    });
   }
-  const header: Record<string, unknown> = { v: options.version ?? PROTOCOL_VERSION, op: options.wireOp ?? WIRE_OP[req.op], id };
+  const header: Record<string, unknown> = { v: options.version ?? PROTOCOL_VERSION, op: options.wireOp ?? spec.wire, id };
   if (Object.keys(args).length) header["args"] = args;
   return encodeFrames(header, tensors);
 }
 
 // ---------------------------------------------------------------- replies
 
-export interface HelloResult {
-  readonly protocol: number;
-  readonly worker: string;
-  readonly version: string;
-  readonly device: string;
-  readonly pid: number;
-  readonly torch: string;
-  readonly diffusers: string;
-  readonly maxMessageBytes: number;
-}
-
-/** One transformer and the timesteps it serves (Wan 2.2 A14B: two, split at boundary_ratio·1000). */
-export interface LoadExpert {
-  readonly name: string;
-  readonly tMin: number;
-  readonly tMax: number;
-}
-
-/** What sizes the model accepts (the load result's `geometry`). */
-export interface LoadGeometry {
-  /** Transformer patch [pt, ph, pw] in latent cells. */
-  readonly patch: readonly [number, number, number];
-  /** Height and width must be multiples of this (pixels). */
-  readonly spatialMultiple: number;
-  /** num_frames = multiple·k + plus (Wan, CogVideoX: 4k+1; LTX-Video: 8k+1). */
-  readonly frameRule: { readonly multiple: number; readonly plus: number };
-  /** The largest latent [F', H', W'] the positional range allows (absent: no limit known). */
-  readonly maxLatent?: readonly [number, number, number];
-  /** The only [height, width] the model generates (learned positional embeddings: CogVideoX 5b-I2V); absent otherwise. */
-  readonly fixedSize?: readonly [number, number];
-}
-
-export interface LoadResult {
-  readonly model: string;
-  readonly family: string;
-  readonly pipelineClass: string;
-  readonly scheduler: { readonly className: string; readonly config: Readonly<Record<string, unknown>> };
-  readonly latent: { readonly channels: number; readonly spatialScale: number; readonly temporalScale: number };
-  readonly defaults: {
-    readonly height: number;
-    readonly width: number;
-    readonly numFrames: number;
-    readonly guidanceScale: number;
-    readonly numInferenceSteps: number;
-    readonly maxSequenceLength?: number;
-    /** Frames per second the pipeline's videos play at (older workers do not send it). */
-    readonly fps?: number;
-  };
-  /** The transformers and their timestep ranges (absent from an older worker: see Model.experts). */
-  readonly experts?: readonly LoadExpert[];
-  /** The pipeline's guidance defaults (scale_2: Wan 2.2's guidance of the low-noise expert; dynamic: CogVideoX's use_dynamic_cfg). */
-  readonly guidance?: { readonly scale: number; readonly scale2: number | null; readonly dynamic: boolean };
-  readonly geometry?: LoadGeometry;
-  /** dtype of the latents on the wire for denoise (float32 when the worker says nothing). */
-  readonly wireDtype: "float32" | "bfloat16" | "float16";
-  /** The device-side load options the worker applied (dtype, offload, VAE tiling / slicing), as it reports them. */
-  readonly loadOptions?: Readonly<Record<string, unknown>>;
-  /** What the pipeline passes to `set_timesteps` besides the step count (LTX-Video: sigmas and mu; nothing when the worker says nothing). */
-  readonly setTimesteps?: SetTimestepsRule;
-  /** The pipeline needs a conditioning image (`encodeImage`) for every sample (false when absent). */
-  readonly imageToVideo?: boolean;
-}
-
-export interface SetTimestepsRule {
-  /** "linspace": custom sigmas linspace(1, 1/n, n); null: the scheduler's own spacing. */
-  readonly sigmas: "linspace" | null;
-  /** "sequence_length": mu = calculate_shift(F'·H'·W', scheduler config); null: no mu. */
-  readonly mu: "sequence_length" | null;
-}
-
-function parseSetTimesteps(r: Record<string, unknown>): SetTimestepsRule {
-  const st = r["set_timesteps"];
-  const o = (typeof st === "object" && st !== null && !Array.isArray(st) ? st : {}) as Record<string, unknown>;
-  return { sigmas: o["sigmas"] === "linspace" ? "linspace" : null, mu: o["mu"] === "sequence_length" ? "sequence_length" : null };
-}
-
-function parseExperts(r: Record<string, unknown>): LoadExpert[] | undefined {
-  const v = r["experts"];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.length === 0) throw new ProtocolError('The worker\'s load reply has an "experts" that is not a non-empty list; it does not follow proto/SPEC.md.');
-  return v.map((e: unknown) => {
-    const o = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
-    return { name: str(o, "name", "load"), tMin: num(o, "t_min", "load"), tMax: num(o, "t_max", "load") };
-  });
-}
-
-function parseGeometry(r: Record<string, unknown>): LoadGeometry | undefined {
-  const g = r["geometry"];
-  if (g === undefined || g === null) return undefined;
-  if (typeof g !== "object" || Array.isArray(g)) throw new ProtocolError('The worker\'s load reply has a "geometry" that is not a map; it does not follow proto/SPEC.md.');
-  const o = g as Record<string, unknown>;
-  const triple = (key: string): [number, number, number] => {
-    const a = o[key];
-    if (!Array.isArray(a) || a.length !== 3 || !a.every((x) => Number.isInteger(x) && (x as number) > 0)) {
-      throw new ProtocolError(`The worker's load reply has a geometry "${key}" that is not three positive integers; it does not follow proto/SPEC.md.`);
-    }
-    return a as [number, number, number];
-  };
-  const rule = obj(o, "frame_rule", "load");
-  const max = o["max_latent"];
-  return {
-    patch: triple("patch"),
-    spatialMultiple: num(o, "spatial_multiple", "load"),
-    frameRule: { multiple: num(rule, "multiple", "load"), plus: num(rule, "plus", "load") },
-    ...(max !== undefined && max !== null ? { maxLatent: triple("max_latent") } : {}),
-    ...(Array.isArray(o["fixed_size"]) && o["fixed_size"].length === 2 ? { fixedSize: o["fixed_size"] as [number, number] } : {}),
-  };
-}
-
-function parseGuidance(r: Record<string, unknown>): LoadResult["guidance"] {
-  const g = r["guidance"];
-  if (g === undefined || g === null) return undefined;
-  if (typeof g !== "object" || Array.isArray(g)) throw new ProtocolError('The worker\'s load reply has a "guidance" that is not a map; it does not follow proto/SPEC.md.');
-  const o = g as Record<string, unknown>;
-  const s2 = o["scale_2"];
-  return { scale: num(o, "scale", "load"), scale2: typeof s2 === "number" ? s2 : null, dynamic: o["dynamic"] === true };
-}
-
-function parseWireDtype(r: Record<string, unknown>): LoadResult["wireDtype"] {
-  const w = r["wire_dtype"];
-  if (w === undefined || w === null) return "float32";
-  if (w !== "float32" && w !== "bfloat16" && w !== "float16") throw new ProtocolError(`The worker's load reply names the wire dtype ${JSON.stringify(w)}; this client reads float32, bfloat16 or float16.`);
-  return w;
-}
-
-export interface EncodeVideoResult {
-  /** The encoded file. */
-  readonly data: Uint8Array;
-  readonly format: VideoFormat;
-  readonly width: number;
-  readonly height: number;
-  readonly frames: number;
-  readonly fps: number;
-  /** Edge rows / columns added at the bottom / right (H.264 yuv420p needs even sizes); 0 otherwise. */
-  readonly padBottom: number;
-  readonly padRight: number;
-}
-
-export interface StatsResult {
-  readonly messages: number;
-  readonly denoiseRequests: number;
-  readonly denoiseItems: number;
-  readonly forwards: number;
-  readonly errors: number;
-  readonly models: number;
-  readonly conds: number;
-}
-
-export interface ResultOf {
-  hello: HelloResult;
-  ping: Record<string, never>;
-  load: LoadResult;
-  encodePrompt: { readonly cond: string; readonly tokens: number };
-  encodeImage: { readonly image: string };
-  prepareLatents: { readonly latents: Tensor<Float32Array> };
-  /** `out` is float32 whatever the wire carried; `wireDtype` says what that was. */
-  denoise: { readonly out: Tensor<Float32Array>; readonly items: number; readonly wireDtype: "float32" | "bfloat16" | "float16" };
-  timeEmbedding: { readonly emb: Tensor<Float32Array> };
-  decode: { readonly video: Tensor<Uint8Array> };
-  encodeMedia: { readonly latents: Tensor<Float32Array> };
-  encodeVideo: EncodeVideoResult;
-  readMedia: { readonly video: Tensor<Uint8Array> };
-  release: { readonly released: number };
-  echo: { readonly tensors: WireMessage["tensors"] };
-  stats: StatsResult;
-  shutdown: Record<string, never>;
-}
-
 export type Reply =
   | { readonly id: number; readonly op: Op | "unknown"; readonly ok: true; readonly result: Record<string, unknown>; readonly tensors: WireMessage["tensors"] }
   | { readonly id: number; readonly op: Op | "unknown"; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+const NOT_SPEC = "the worker does not follow proto/SPEC.md.";
 
 /** Decode the frames of a reply (header + tensors); the result stays untyped until `parseResult`. */
 export function decodeReply(frames: readonly Buffer[], maxBytes?: number): Reply {
   const { header: h, tensors } = decodeFrames(frames, maxBytes);
   const id = h["id"];
   const wireOp = h["op"];
-  if (h["v"] !== PROTOCOL_VERSION) throw new ProtocolError(`The worker speaks protocol version ${String(h["v"])} but this client speaks ${PROTOCOL_VERSION}; install matching versions of the SDK and the worker.`);
-  if (typeof id !== "number" || typeof wireOp !== "string") throw new ProtocolError("A reply lacks its id or op; the worker does not follow proto/SPEC.md.");
+  if (h["v"] !== PROTOCOL_VERSION) {
+    throw new ProtocolError(`The worker speaks protocol version ${String(h["v"])} but this client speaks ${PROTOCOL_VERSION}; install matching versions of the SDK and the worker.`);
+  }
+  if (typeof id !== "number" || typeof wireOp !== "string") throw new ProtocolError(`A reply lacks its id or op; ${NOT_SPEC}`);
   const op = OP_OF_WIRE.get(wireOp) ?? "unknown";
   if (h["ok"] === true) {
     const result = h["result"] ?? {};
-    if (typeof result !== "object" || result === null) throw new ProtocolError("A reply's result is not a map; the worker does not follow proto/SPEC.md.");
+    if (typeof result !== "object" || result === null) throw new ProtocolError(`A reply's result is not a map; ${NOT_SPEC}`);
     return { id, op, ok: true, result: result as Record<string, unknown>, tensors };
   }
   const error = h["error"] as Record<string, unknown> | undefined;
   const code = error?.["code"];
   const message = error?.["message"];
-  if (typeof code !== "string" || typeof message !== "string") throw new ProtocolError("An error reply lacks its code or message; the worker does not follow proto/SPEC.md.");
+  if (typeof code !== "string" || typeof message !== "string") throw new ProtocolError(`An error reply lacks its code or message; ${NOT_SPEC}`);
   return { id, op, ok: false, error: { code, message } };
 }
 
-function num(r: Record<string, unknown>, key: string, op: string): number {
-  const v = r[key];
-  if (typeof v !== "number") throw new ProtocolError(`The worker's ${op} reply lacks the number "${key}"; it does not follow proto/SPEC.md.`);
-  return v;
-}
-
-function str(r: Record<string, unknown>, key: string, op: string): string {
-  const v = r[key];
-  if (typeof v !== "string") throw new ProtocolError(`The worker's ${op} reply lacks the string "${key}"; it does not follow proto/SPEC.md.`);
-  return v;
-}
-
-function obj(r: Record<string, unknown>, key: string, op: string): Record<string, unknown> {
-  const v = r[key];
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ProtocolError(`The worker's ${op} reply lacks the map "${key}"; it does not follow proto/SPEC.md.`);
-  return v as Record<string, unknown>;
-}
-
-function tensor<D extends TensorData>(tensors: WireMessage["tensors"], name: string, dtype: DType, op: string): Tensor<D> {
-  const t = tensors.find((x) => x.name === name);
-  if (!t || t.dtype !== dtype) throw new ProtocolError(`The worker's ${op} reply lacks the ${dtype} tensor "${name}"; it does not follow proto/SPEC.md.`);
-  return { dtype: t.dtype, shape: t.shape, data: t.data as D };
-}
-
-/** Turn a successful reply into the typed result of its op. */
+/** Turn a successful reply into the typed result of its op, checking it against the op's table entry. */
 export function parseResult<O extends Op>(op: O, result: Record<string, unknown>, tensors: WireMessage["tensors"]): ResultOf[O] {
-  const r = result;
-  const parsed = ((): unknown => {
-    switch (op) {
-      case "hello":
-        return {
-          protocol: num(r, "protocol", op),
-          worker: str(r, "worker", op),
-          version: str(r, "version", op),
-          device: str(r, "device", op),
-          pid: num(r, "pid", op),
-          torch: str(r, "torch", op),
-          diffusers: str(r, "diffusers", op),
-          maxMessageBytes: num(r, "max_message_bytes", op),
-        } satisfies HelloResult;
-      case "load": {
-        const sched = obj(r, "scheduler", op);
-        const latent = obj(r, "latent", op);
-        const d = obj(r, "defaults", op);
-        const msl = d["max_sequence_length"];
-        const fps = d["fps"];
-        const guidance = parseGuidance(r);
-        const experts = parseExperts(r);
-        const geometry = parseGeometry(r);
-        const lo = r["load_options"];
-        return {
-          model: str(r, "model", op),
-          family: str(r, "family", op),
-          pipelineClass: str(r, "pipeline_class", op),
-          // The scheduler config stays in diffusers' own snake_case: the schedulers read it as diffusers does.
-          scheduler: { className: str(sched, "class_name", op), config: obj(sched, "config", op) },
-          latent: { channels: num(latent, "channels", op), spatialScale: num(latent, "spatial_scale", op), temporalScale: num(latent, "temporal_scale", op) },
-          defaults: {
-            height: num(d, "height", op),
-            width: num(d, "width", op),
-            numFrames: num(d, "num_frames", op),
-            guidanceScale: num(d, "guidance_scale", op),
-            numInferenceSteps: num(d, "num_inference_steps", op),
-            ...(typeof msl === "number" ? { maxSequenceLength: msl } : {}),
-            ...(typeof fps === "number" ? { fps } : {}),
-          },
-          ...(experts ? { experts } : {}),
-          ...(guidance ? { guidance } : {}),
-          ...(geometry ? { geometry } : {}),
-          wireDtype: parseWireDtype(r),
-          ...(typeof lo === "object" && lo !== null && !Array.isArray(lo) ? { loadOptions: lo as Record<string, unknown> } : {}),
-          setTimesteps: parseSetTimesteps(r),
-          imageToVideo: r["image_to_video"] === true,
-        } satisfies LoadResult;
-      }
-      case "encodePrompt":
-        return { cond: str(r, "cond", op), tokens: num(r, "tokens", op) };
-      case "encodeImage":
-        return { image: str(r, "image", op) };
-      case "prepareLatents":
-        return { latents: tensor(tensors, "latents", "float32", op) };
-      case "denoise": {
-        // The output comes in the wire dtype the model was loaded with (float32 unless bf16/fp16 was chosen).
-        const out = tensors.find((x) => x.name === "out");
-        if (out === undefined || (out.dtype !== "float32" && out.dtype !== "bfloat16" && out.dtype !== "float16")) {
-          throw new ProtocolError(`The worker's ${op} reply lacks the float32, bfloat16 or float16 tensor "out"; it does not follow proto/SPEC.md.`);
-        }
-        // Widened to float32 here, at the edge, so every caller sees float32 whatever the wire carried.
-        const data = out.dtype === "float32" ? (out.data as Float32Array) : fromHalf(out.dtype, out.data as Uint16Array);
-        return { out: { dtype: "float32", shape: out.shape, data }, items: num(r, "items", op), wireDtype: out.dtype };
-      }
-      case "timeEmbedding":
-        return { emb: tensor(tensors, "emb", "float32", op) };
-      case "decode":
-        return { video: tensor(tensors, "video", "uint8", op) };
-      case "encodeMedia":
-        return { latents: tensor(tensors, "latents", "float32", op) };
-      case "encodeVideo":
-        return {
-          data: tensor<Uint8Array>(tensors, "data", "uint8", op).data,
-          format: str(r, "format", op) as VideoFormat,
-          width: num(r, "width", op),
-          height: num(r, "height", op),
-          frames: num(r, "frames", op),
-          fps: num(r, "fps", op),
-          padBottom: num(r, "pad_bottom", op),
-          padRight: num(r, "pad_right", op),
-        } satisfies EncodeVideoResult;
-      case "readMedia":
-        return { video: tensor(tensors, "video", "uint8", op) };
-      case "release":
-        return { released: num(r, "released", op) };
-      case "echo":
-        return { tensors };
-      case "stats":
-        return {
-          messages: num(r, "messages", op),
-          denoiseRequests: num(r, "denoise_requests", op),
-          denoiseItems: num(r, "denoise_items", op),
-          forwards: num(r, "forwards", op),
-          errors: num(r, "errors", op),
-          models: num(r, "models", op),
-          conds: num(r, "conds", op),
-        } satisfies StatsResult;
-      case "ping":
-      case "shutdown":
-        return {};
+  const spec: OpSpec = OPS[op];
+  const out = readFields(spec.result, result, op);
+  if (spec.tensorsOut === "any") out["tensors"] = tensors;
+  else {
+    for (const [name, dtype] of Object.entries(spec.tensorsOut)) {
+      const dtypes = dtypesOf(dtype);
+      const t = tensors.find((x) => x.name === name);
+      if (t === undefined || !dtypes.includes(t.dtype)) throw lacks(op, `the ${dtypes.join(" or ")} tensor`, name);
+      out[camel(name)] = { dtype: t.dtype, shape: t.shape, data: t.data };
     }
-  })();
-  return parsed as ResultOf[O];
+  }
+  return spec.finish(out as never) as ResultOf[O];
 }
