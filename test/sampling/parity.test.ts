@@ -99,3 +99,19 @@ test.serial("streamSample against the real worker: breaking out after 3 events s
   t.log(`${sent} denoise messages for 3 events of a 20-step stream`);
   t.true(sent <= 3, `${sent} denoise messages reached the worker`);
 });
+
+test.serial("runMany with mixed sizes of one element count: each latent travels with its own shape", async (t) => {
+  const { runMany } = await import("../../ts/sampling/runner.js");
+  // 32×16 and 16×32 have latents of the same element count; the sizes interleave in flight.
+  const sizes = [
+    { height: 32, width: 16, numFrames: 5 },
+    { height: 16, width: 32, numFrames: 5 },
+  ];
+  const requests = sizes.map((s, seed) => ({ prompt: "a red square", seed, steps: 3, guidanceScale: 3, ...s }));
+  const together = await runMany(model, requests, { concurrency: 2 });
+  for (const [i, r] of requests.entries()) {
+    const solo = await generate(model, r);
+    t.deepEqual([...(together[i]?.latentShape ?? [])], [...solo.latentShape]);
+    t.true(maxRelativeError(together[i]?.latent as Float32Array, solo.latent) <= 1e-6, `sample ${i} (${r.height}×${r.width})`);
+  }
+});

@@ -24,10 +24,9 @@ import {
   makeProfile,
   saveMagcacheRatios,
   saveProfile,
-  schedulerConfigHash,
   type SensitivityProfile,
 } from "../../ts/sensitivity/index.js";
-import { createScheduler } from "../../ts/schedulers/index.js";
+import { createScheduler, schedulerConfigHash } from "../../ts/schedulers/index.js";
 import { fakeModel } from "../../ts/testing/fake-denoiser.js";
 import type { DenoiseItem } from "../../ts/sampling/types.js";
 import { WorkerProcess } from "../../ts/worker/supervisor.js";

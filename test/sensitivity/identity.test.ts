@@ -3,7 +3,7 @@ import test from "ava";
 import { cpSync, mkdtempSync, openSync, closeSync, readSync, writeSync, statSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { modelIdentity } from "../../ts/sampling/model.js";
+import { modelIdentity } from "../../ts/sensitivity/identity.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 
 test("a copy elsewhere keeps the identity; a changed weight byte changes it; ids pass through", (t) => {

@@ -17,8 +17,8 @@ import {
   profileFromJson,
   resampleProfile,
   saveProfile,
-  schedulerConfigHash,
 } from "../../ts/sensitivity/index.js";
+import { schedulerConfigHash } from "../../ts/schedulers/index.js";
 
 const wan = { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" };
 const sched = { className: "FlowMatchEulerDiscreteScheduler", configHash: schedulerConfigHash("FlowMatchEulerDiscreteScheduler", { shift: 3, num_train_timesteps: 1000 }) };

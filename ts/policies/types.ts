@@ -96,7 +96,7 @@ export interface RunInfo {
   readonly probes: ModelProbes;
   /**
    * The scheduler the run uses (class and a hash of its config, see `schedulerConfigHash` in
-   * ts/sensitivity/profile.ts). Optional: when given, sensitivity profiles are checked against it.
+   * ts/schedulers/identity.ts). Optional: when given, sensitivity profiles are checked against it.
    */
   readonly scheduler?: { readonly className: string; readonly configHash: string };
   /** Where a policy may report a one-line note (e.g. a profile resampled on request). */

@@ -5,7 +5,7 @@
  */
 import { InvalidInputError } from "../errors.js";
 import type { CachePolicy } from "../policies/types.js";
-import { schedulerConfigHash } from "../sensitivity/profile.js";
+import { schedulerIdentity } from "../schedulers/identity.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { NoiseSource, SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
@@ -108,7 +108,7 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
       probes: model.probes,
       model: { family: model.family, source: model.identity },
       experts: expertsOfModel(model),
-      schedulerIdentity: { className: schedulerSpec.className, configHash: schedulerConfigHash(schedulerSpec.className, schedulerSpec.config) },
+      schedulerIdentity: schedulerIdentity(schedulerSpec),
       ...(options.log ? { log: options.log } : {}),
       noise: options.noise ?? new SeededNoiseSource(options.seed),
       ...(options.onStep ? { onStep: options.onStep } : {}),

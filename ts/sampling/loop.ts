@@ -177,8 +177,8 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
     if (decision.action === "compute") {
       const input = scheduler.scaleModelInput(x, i);
       const image = options.image !== undefined ? { image: options.image } : {};
-      const items: DenoiseItem[] = [{ cond, branch: "cond", t, x: input, ...image }];
-      if (useGuidance) items.push({ cond: options.uncond as string, branch: "uncond", t, x: input, ...image });
+      const items: DenoiseItem[] = [{ cond, branch: "cond", t, x: input, shape: latentShape, ...image }];
+      if (useGuidance) items.push({ cond: options.uncond as string, branch: "uncond", t, x: input, shape: latentShape, ...image });
       outputs = await denoiser.denoise(items, signal);
       if (outputs.length !== items.length || outputs.some((o) => o.length !== numElements)) {
         throw new InvalidInputError(`The denoiser returned ${outputs.length} outputs of the wrong size at step ${i}; it must return one output of ${numElements} values per item.`);

@@ -12,6 +12,8 @@ export interface DenoiseItem {
   readonly branch: Branch;
   readonly t: number;
   readonly x: Float32Array;
+  /** The latent's shape, [1, C, F', H', W'] for a video model (`x` holds its values in C order). */
+  readonly shape: readonly number[];
   /** Image-to-video: the sample's image handle (from the worker's encode_image). */
   readonly image?: string;
 }

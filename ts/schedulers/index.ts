@@ -14,6 +14,7 @@ import type { DiffusersSchedulerConfig, Scheduler, SchedulerSpec, SetTimestepsOp
 export type { DiffusersSchedulerConfig, NoiseSource, PredictionType, Scheduler, SchedulerSpec, SetTimestepsOptions } from "./types.js";
 export { UnsupportedSchedulerError, type SchedulerErrorCode } from "./errors.js";
 export { SeededNoiseSource, ReplayNoiseSource } from "./noise.js";
+export { schedulerConfigHash, schedulerIdentity } from "./identity.js";
 export { calculateShift, linspace, karrasSigmas, exponentialSigmas, betaSigmas, betaPpf } from "./sigma-schedules.js";
 export { FlowMatchEulerDiscreteScheduler, parseFlowMatchEulerConfig, flowMatchEulerSchedule, type FlowMatchEulerConfig } from "./flow-match-euler-discrete.js";
 

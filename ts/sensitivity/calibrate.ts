@@ -32,7 +32,8 @@ import type { Tensor } from "../worker/codec.js";
 import type { WorkerLike } from "../worker/client.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
 import { MAGCACHE_RATIOS_FORMAT, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
-import { schedulerConfigHash, withExpertSections, type ProfileValidity, type SensitivityProfile } from "./profile.js";
+import { withExpertSections, type ProfileValidity, type SensitivityProfile } from "./profile.js";
+import { schedulerIdentity } from "../schedulers/identity.js";
 import { expertSpans, expertsOfModel } from "../sampling/experts.js";
 
 /** Prompts used for calibration-by-generation when the user gives none. */
@@ -175,10 +176,9 @@ function positiveInt(name: string, value: number): number {
 
 /** What a profile calibrated on this model / schedule / size is valid for. */
 export function validityOf(model: Model, steps: number, latentShape: readonly number[]): ProfileValidity {
-  const sch = model.info.scheduler;
   return {
     model: { family: model.family, source: model.identity },
-    scheduler: { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) },
+    scheduler: schedulerIdentity(model.info.scheduler),
     steps,
     latentShape: [...latentShape],
   };
@@ -271,15 +271,16 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
           return flow ? flowNoise(x0, eps, sigmas[k]!) : schedule.addNoise(x0, eps, k);
         });
         const input = (x: Float32Array, k: number): Float32Array => (flow ? x : schedule.scaleModelInput(x, k));
-        const ys = await send(ks.map((k, i) => ({ cond, branch: "cond", t: timesteps[k]!, x: input(xs[i]!, k) })));
+        const item = (t: number, x: Float32Array): DenoiseItem => ({ cond, branch: "cond", t, x, shape: latentShape });
+        const ys = await send(ks.map((k, i) => item(timesteps[k]!, input(xs[i]!, k))));
         const xPrimes = ks.map((k, i) => {
           if (flow) return eulerStep(ys[i]!, xs[i]!, sigmas[k]!, sigmas[k + 1] ?? 0);
           const fresh = model.scheduler(T, { ...pipelineTimestepOptions(model.info, T, latentShape), ...(options.schedulerOptions ?? {}) });
           return fresh.step(ys[i]!, k, xs[i]!, new SeededNoiseSource(seed * 1_000_003 + s + 7919 * (k + 1)));
         });
         const second = await send([
-          ...ks.map((k, i): DenoiseItem => ({ cond, branch: "cond", t: timesteps[k]!, x: input(xPrimes[i]!, k) })),
-          ...ks.map((k, i): DenoiseItem => ({ cond, branch: "cond", t: nextTimestep(timesteps, k), x: input(xs[i]!, k) })),
+          ...ks.map((k, i) => item(timesteps[k]!, input(xPrimes[i]!, k))),
+          ...ks.map((k, i) => item(nextTimestep(timesteps, k), input(xs[i]!, k))),
         ]);
         ks.forEach((k, i) => {
           perSample[k] = measure(ys[i]!, second[i]!, xs[i]!, xPrimes[i]!, second[ks.length + i]!, timesteps[k]!, nextTimestep(timesteps, k));
@@ -360,8 +361,6 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
   const uncond: Float32Array[][] = [];
   let items = 0;
   let completed = 0;
-  const sch = model.info.scheduler;
-  const schedulerIdentity = { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) };
   for (let s = 0; s < N; s++) {
     checkAbort(signal, `before sample ${s + 1} of ${N}`);
     const c = await model.encodePrompt(prompts[s % prompts.length]!, signal ? { signal } : {});
@@ -378,7 +377,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
         ...(u !== undefined ? { uncond: u } : {}),
         guidanceScale,
         model: { family: model.family, source: model.identity },
-        schedulerIdentity,
+        schedulerIdentity: schedulerIdentity(model.info.scheduler),
         experts: expertsOfModel(model),
         onStep: () => {
           completed++;

@@ -19,7 +19,6 @@ export {
   interpolate,
   propagationGain,
   PROPAGATION_VERSION,
-  schedulerConfigHash,
   assertProfileCompatible,
 } from "./profile.js";
 export type { PropagationProfile, SensitivityProfile, ProfileValidity, Sensitivity, ProfileRunInfo, CompatibilityOptions, CompatibilityResult } from "./profile.js";
@@ -47,6 +46,7 @@ export {
 export type { CalibrateOptions, CalibrationProgress, CalibrationReport, CalibrationResult, MagcacheCalibrateOptions, MagcacheCalibrationResult } from "./calibrate.js";
 export { compareProfiles, comparisonMarkdown } from "./compare.js";
 export type { ProfileComparison, TimestepComparison } from "./compare.js";
+export { modelIdentity } from "./identity.js";
 export { MAGCACHE_RATIOS_FORMAT, validateMagcacheRatios, loadMagcacheRatiosSync, saveMagcacheRatios } from "./magcache-ratios.js";
 export type { MagcacheRatiosFile } from "./magcache-ratios.js";
 export { STATIC_MASKS_FORMAT, validateStaticMasks, loadStaticMasksSync, saveStaticMasks } from "./static-masks.js";

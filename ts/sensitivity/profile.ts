@@ -5,7 +5,6 @@
  * nearest-timestep lookup and (on request only) nearest-timestep resampling.
  */
 
-import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { ProfileError } from "./errors.js";
 import { parseNpz } from "./npz.js";
@@ -473,23 +472,6 @@ export function resampleProfile(profile: SensitivityProfile, timesteps: ArrayLik
 }
 
 // ---- compatibility ----------------------------------------------------------------------------
-
-/** Stable hash of a scheduler (class + config with sorted keys), used in ProfileValidity.scheduler. */
-export function schedulerConfigHash(className: string, config: Readonly<Record<string, unknown>>): string {
-  const stable = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(stable);
-    if (v !== null && typeof v === "object") {
-      return Object.fromEntries(
-        Object.keys(v as object)
-          .filter((k) => !k.startsWith("_")) // diffusers' private bookkeeping (_class_name, _diffusers_version)
-          .sort()
-          .map((k) => [k, stable((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v;
-  };
-  return createHash("sha256").update(JSON.stringify([className, stable(config)])).digest("hex").slice(0, 16);
-}
 
 /** What of a run a profile is checked against (RunInfo satisfies it). */
 export interface ProfileRunInfo {

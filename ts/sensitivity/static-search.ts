@@ -23,11 +23,12 @@ import { createMaskPolicy } from "../policies/static-optimal.js";
 import { guide, sample } from "../sampling/loop.js";
 import type { LatentSize, Model } from "../sampling/model.js";
 import type { Denoiser, DenoiseItem } from "../sampling/types.js";
+import { schedulerIdentity } from "../schedulers/identity.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
 import { DEFAULT_CALIBRATION_PROMPTS, validityOf } from "./calibrate.js";
 import { meanStd } from "./calibrate-math.js";
-import { interpolate, lookup, schedulerConfigHash, PROPAGATION_VERSION, type PropagationProfile, type SensitivityProfile } from "./profile.js";
+import { interpolate, lookup, PROPAGATION_VERSION, type PropagationProfile, type SensitivityProfile } from "./profile.js";
 import { STATIC_MASKS_FORMAT, type StaticMask, type StaticMasksFile } from "./static-masks.js";
 import type { CachePolicy } from "../policies/types.js";
 
@@ -166,7 +167,7 @@ class Runs {
       guidanceScale: this.guidance,
       ...(policy ? { policy } : {}),
       model: { family: this.#model.family, source: this.#model.identity },
-      schedulerIdentity: { className: sch.className, configHash: schedulerConfigHash(sch.className, sch.config) },
+      schedulerIdentity: schedulerIdentity(sch),
       noise: new SeededNoiseSource(smp.seed),
       ...(this.#o.signal ? { signal: this.#o.signal } : {}),
     });

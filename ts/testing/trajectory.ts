@@ -79,8 +79,8 @@ export async function runTrajectory(o: TrajectoryOptions): Promise<TrajectoryRes
     decisions.push(d);
     let outputs: readonly Float32Array[];
     if (d.action === "compute" || last === undefined) {
-      const items: DenoiseItem[] = [{ cond: "prompt", branch: "cond", t: ctx.t, x }];
-      if (guidance) items.push({ cond: "", branch: "uncond", t: ctx.t, x });
+      const items: DenoiseItem[] = [{ cond: "prompt", branch: "cond", t: ctx.t, x, shape: [x.length] }];
+      if (guidance) items.push({ cond: "", branch: "uncond", t: ctx.t, x, shape: [x.length] });
       outputs = await o.denoiser.denoise(items);
       previous = last;
       last = { step: i, t: ctx.t, sigma: ctx.sigma, latent: x, outputs };
