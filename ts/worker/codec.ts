@@ -402,6 +402,11 @@ const LOAD_RESULT = {
   image_to_video: optional(bool),
 };
 
+/** A reply without `set_timesteps` (an older worker) reads as "neither custom sigmas nor mu" (the type stays optional for fakes). */
+function loadResult(raw: RawResult<typeof LOAD_RESULT, None>): RawResult<typeof LOAD_RESULT, None> {
+  return { ...raw, setTimesteps: raw.setTimesteps ?? { sigmas: null, mu: null } };
+}
+
 const ENCODE_VIDEO_RESULT = { format: videoFormat, width: int, height: int, frames: int, fps: num, pad_bottom: int, pad_right: int };
 const ENCODED_FILE = { data: "uint8" } as const;
 
@@ -440,6 +445,7 @@ export const OPS = {
       wire_dtype: optional(oneOf("auto", ...halfOrFloat)),
     },
     result: LOAD_RESULT,
+    finish: loadResult,
   }),
   encodePrompt: op("encode_prompt", { args: { model, text: str, max_sequence_length: optional(int) }, result: { cond: str, tokens: int } }),
   /** Image-to-video: one sample's conditioning image, prepared for its seed and size; the handle names it in later requests. */
