@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import warnings
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..protocol import BAD_ARGS, BAD_SHAPE, ModelInfo, ProtocolError
+from ..protocol import BAD_SHAPE, BAD_ARGS, ProtocolError
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
