@@ -1,6 +1,6 @@
 /**
  * Published constants of the anchor policies, copied as data (not code) from their public
- * repositories via ../shared/data/anchor-constants.json:
+ * repositories (docs/method.md §4 lists them with their sources):
  *   - TeaCache: ali-vilab/TeaCache, commit 7c10efc (Liu et al., "Timestep Embedding Tells: It's Time to
  *     Cache for Video Diffusion Model", CVPR 2025). Polynomial coefficients, highest power first,
  *     applied to the relative L1 change of the indicator.

@@ -1,6 +1,6 @@
 /**
  * "easycache": EasyCache (Zhou et al., "Less is Enough: Training-Free Video Diffusion Acceleration via
- * Runtime-Adaptive Caching", 2025; ../shared/design/METHOD.md §5). No calibration. Notation: x is the
+ * Runtime-Adaptive Caching", 2025; docs/method.md §4.3). No calibration. Notation: x is the
  * latent the model sees (its input), o the model output (e.g. the flow velocity).
  *
  *   transformation rate  k = mean|o_c − o_c'| / mean|x_c − x_c'|     (last two computed steps c' < c)

@@ -1,6 +1,6 @@
 /**
  * "magcache": MagCache (Ma et al., "MagCache: Fast Video Generation with Magnitude-Aware Cache",
- * NeurIPS 2025; Zehong-Ma/MagCache, commit df81cb1). ../shared/design/METHOD.md §5:
+ * NeurIPS 2025; Zehong-Ma/MagCache, commit df81cb1). docs/method.md §4.2:
  *
  *   per branch, over the steps since the last compute:  Γ *= γ_k;  E += |1 − Γ|;  cnt += 1
  *   reuse iff E < δ and cnt ≤ K (for every branch: one decision per step); reset on compute;
