@@ -48,11 +48,16 @@ def test_reference_cli_writes_the_pipelines_latents(tmp_path):
 def test_bfloat16_load_denoises(client, tiny_dir, model):
     from sencache_worker import protocol as P
 
-    bf = client.ok("load", source=str(tiny_dir), dtype="bfloat16").result["model"]
+    loaded = client.ok("load", source=str(tiny_dir), dtype="bfloat16").result
+    bf = loaded["model"]
     assert bf != model["model"]
+    # A bf16 model answers in bf16 on the wire (the TS edge widens it); the bits widen exactly to float32.
+    assert loaded["wire_dtype"] == "bfloat16"
     cond = client.ok("encode_prompt", model=bf, text="a cat").result["cond"]
     x = rng_latent((1, 4, 2, 4, 4))
-    out = client.ok("denoise", [P.tensor("x", x)], model=bf, items=[P.DenoiseItem(cond, 500.0, "cond")])
-    assert out.get("out").array.dtype == np.float32 and np.isfinite(out.get("out").array).all()
+    out = client.ok("denoise", [P.tensor("x", x)], model=bf, items=[P.DenoiseItem(cond, 500.0, "cond")]).get("out")
+    assert out.dtype == "bfloat16" and out.array.dtype == np.uint16 and out.array.shape == x.shape
+    widened = (out.array.astype(np.uint32) << 16).view(np.float32)
+    assert np.isfinite(widened).all() and np.abs(widened).max() > 0
     assert client.ok("release", handles=[bf]).result == {"released": 1}
     assert client.call("encode_prompt", model=bf, text="x").error.code == P.UNKNOWN_MODEL
