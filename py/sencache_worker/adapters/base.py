@@ -177,6 +177,22 @@ class Adapter(ABC):
     def decode(self, latents: np.ndarray) -> np.ndarray:
         """float32 [1, C, F', H', W'] normalised latents -> uint8 video [F, H, W, 3]."""
 
+    def _vae_encode(self, video: np.ndarray, sample: bool) -> torch.Tensor:
+        """The VAE's raw latent of a uint8 video [F, H, W, 3] (a sample of the posterior, or its mean); each
+        family normalises it as its pipeline does. Needs `self.temporal` and `self.spatial`."""
+        from diffusers.pipelines.wan.pipeline_wan_video2video import retrieve_latents
+
+        f, h, w, _ = video.shape
+        if f == 0 or (f - 1) % self.temporal or h == 0 or w == 0 or h % self.spatial or w % self.spatial:
+            raise bad_shape(
+                f"video must be [{self.temporal}k+1, H, W, 3] with H and W multiples of {self.spatial}, "
+                f"not {list(video.shape)}."
+            )
+        vae = self.pipe.vae
+        pixels = as_torch(video).to(self.device, torch.float32) / 127.5 - 1.0
+        pixels = pixels.permute(3, 0, 1, 2).unsqueeze(0).to(vae.dtype)
+        return retrieve_latents(vae.encode(pixels), sample_mode="sample" if sample else "argmax")
+
     @abstractmethod
     def encode_media(self, video: np.ndarray, sample: bool) -> np.ndarray:
         """uint8 video [F, H, W, 3] -> normalised float32 latents [1, C, F', H', W']."""

@@ -234,16 +234,5 @@ class LTXVideoAdapter(Adapter):
 
     @torch.inference_mode()
     def encode_media(self, video, sample):
-        from diffusers.pipelines.ltx.pipeline_ltx_image2video import retrieve_latents
-
-        f, h, w, _ = video.shape
-        if f == 0 or (f - 1) % self.temporal or h % self.spatial or w % self.spatial or h == 0 or w == 0:
-            raise bad_shape(
-                f"video must be [{self.temporal}k+1, H, W, 3] with H and W multiples of {self.spatial}, "
-                f"not {list(video.shape)}."
-            )
-        vae = self.pipe.vae
-        pixels = as_torch(video).to(self.device, torch.float32) / 127.5 - 1.0
-        pixels = pixels.permute(3, 0, 1, 2).unsqueeze(0).to(vae.dtype)
-        z = retrieve_latents(vae.encode(pixels), sample_mode="sample" if sample else "argmax")
-        return self.pipe._normalize_latents(z.float(), vae.latents_mean, vae.latents_std).cpu().numpy()
+        z = self._vae_encode(video, sample)
+        return self.pipe._normalize_latents(z.float(), self.pipe.vae.latents_mean, self.pipe.vae.latents_std).cpu().numpy()
