@@ -9,7 +9,8 @@
 # Usage: sh scripts/bench-grid.sh [OUT_DIR [ONLY]]   then   npx tsx scripts/bench-grid-table.ts OUT_DIR
 # ONLY (optional) restricts the run to some settings, e.g. "T30 T20" or "g3 g7" (keys T<T> for the
 # step counts at guidance 5, g<g> for the guidance scales at T = 50, X<T> for only the transfer
-# runs of T = 20, 30, 100); finished settings are skipped,
+# runs of T = 20, 30, 100, N30 for the nearest-timestep carry-over at T = 30, guidance 3); finished
+# settings are skipped,
 # so an interrupted grid resumes where it stopped.
 # Settings run in this order (most informative first) and each writes OUT/T<T>-g<g>/ as it finishes.
 set -e
@@ -76,6 +77,20 @@ transfer() {
     --at-nfe "$pts" --concurrency 8 --timing-clips 0 --lpips off --out "$dir" > "$dir.log" 2>&1
 }
 
+# the carry-over case (T = 30, guidance 3): the T = 50 profile carried over by nearest timestep
+# (the old resampling, written by scripts/profile-carry.ts) and by interpolation, against the T = 30 one
+nearest() {
+  dir="$out/T30-g3-nearest"
+  [ -f "$dir/results.json" ] && return 0
+  npx tsx scripts/profile-carry.ts "$out/profile-T50.json" "$out/profile-T30.json" "$out/profile-T50-nearest-T30.json" nearest
+  log "nearest-timestep transfer T=30 guidance=3"
+  nice -n 10 $cli bench $to --model $m --prompts docs/bench/heldout-24.txt --seeds 0 --steps 30 --guidance 3 \
+    --profile "$out/profile-T30.json" --sweep "sencache:nfe=9,11,13,15" \
+    --sweep "sencache:nfe=9,11,13,15,profile=$out/profile-T50-nearest-T30.json" \
+    --sweep "sencache:nfe=9,11,13,15,profile=$out/profile-T50.json,resample=true" \
+    --at-nfe 9,11,13,15 --concurrency 8 --timing-clips 0 --lpips off --out "$dir" > "$dir.log" 2>&1
+}
+
 if want T50 || want g3 || want g7 || want g1; then calib 50; fi
 if want T50; then bench 50 5 50; fi
 if want T30 || want X30; then calib 30; transfer 30; fi
@@ -85,6 +100,7 @@ if want T20; then bench 20 5 20; fi
 if want g3; then bench 50 3 50; fi
 if want g7; then bench 50 7 50; fi
 if want g1; then bench 50 1 50; fi
+if want N30; then calib 50; calib 30; nearest; fi
 if want T100 || want X100; then calib 100; transfer 100; fi
 if want T100; then bench 100 5 100; fi
 log "grid done in $(( $(date +%s) - start )) s"
