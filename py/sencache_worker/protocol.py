@@ -636,6 +636,15 @@ class ReleaseArgs:
     handles: tuple[str, ...] = arg(ListOf("str"))
 
 
+@dataclass(frozen=True)
+class EchoArgs:
+    tensors: tuple[Tensor, ...] = field(default=(), metadata=DERIVED)  # every tensor of the request, any name
+
+
+def _check_echo(req: Request, a: EchoArgs) -> EchoArgs:
+    return dataclasses.replace(a, tensors=tuple(req.tensors))
+
+
 # -- results
 
 
@@ -843,7 +852,7 @@ OPS: dict[str, OpSpec] = {s.name: s for s in (
     OpSpec("encode_video", EncodeVideoArgs, EncodeVideoResult, check=_check_encode_video),
     OpSpec("read_media", ReadMediaArgs, ReadMediaResult, check=_check_read_media),
     OpSpec("release", ReleaseArgs, ReleaseResult),
-    OpSpec("echo", result=EchoResult, inline=True, any_tensors=True),
+    OpSpec("echo", EchoArgs, EchoResult, inline=True, check=_check_echo, any_tensors=True),
     OpSpec("stats", result=StatsResult, inline=True),
     OpSpec("shutdown", inline=True),
 )}
@@ -885,11 +894,6 @@ def reply_to(req_op: str, req_id: int, result) -> Reply:
         else:
             plain[f.name] = _plain(value)
     return Reply(op=req_op, id=req_id, ok=True, result=plain, tensors=tensors)
-
-
-def echo_reply(req: Request) -> Reply:
-    """`echo`: the request's tensors back, unchanged (bridge benchmarks and diagnostics)."""
-    return reply_to(req.op, req.id, EchoResult(tensors=list(req.tensors)))
 
 
 def hello_request(id: int, client: str = "python", protocols: Sequence[int] = (PROTOCOL_VERSION,)) -> Request:

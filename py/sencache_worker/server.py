@@ -72,7 +72,8 @@ class SharedRouter:
     def close(self) -> None:
         os.close(self.wake_r)
         os.close(self.wake_w)
-INLINE_OPS = frozenset({"hello", "ping", "echo", "stats", "shutdown"})
+
+
 DEBUG_ENV = "SENCACHE_WORKER_DEBUG"
 
 
@@ -81,6 +82,14 @@ class Job:
     identity: bytes
     req: P.Request
     args: Any
+
+
+def grouped(handler):
+    """Marks an op handler that serves a job together with waiting jobs it can share work with (denoise: one forward
+    for several requests): called as `handler(push, first, pending)`, it takes what it serves out of `pending` and
+    sends every reply itself."""
+    handler.grouped = True
+    return handler
 
 
 class Counters:
@@ -167,6 +176,9 @@ class Worker:
         self.stopping = False
         self.compute_error: BaseException | None = None
         self.ctx = zmq.Context()
+        missing = [op for op in P.OPS if not callable(getattr(self, f"_op_{op}", None))]
+        if missing:  # pragma: no cover - a new OpSpec without its handler
+            raise TypeError(f"protocol.OPS lists {', '.join(missing)} but Worker has no _op_<name> handler for it")
 
     # -- start-up ----------------------------------------------------------------------------------------------
 
@@ -256,12 +268,36 @@ class Worker:
         log.info("stopped")
         return 0
 
-    # -- I/O thread --------------------------------------------------------------------------------------------
+    # -- dispatch ----------------------------------------------------------------------------------------------
+    # Each op of protocol.OPS is served by the method `_op_<name>` below: `(args) -> result` for most ops, answered
+    # on the I/O thread when the op's OpSpec says `inline` (so also during a forward), else on the compute thread.
+    # A `@grouped` handler takes the first job and the waiting ones and sends its replies itself (denoise).
+
+    def _handler(self, op: str):
+        return getattr(self, f"_op_{op}")
 
     def _send(self, sock, identity: bytes, reply: P.Reply) -> None:
         if not reply.ok:
             self.counters.add(errors=1)
         sock.send_multipart([identity, *P.encode_reply(reply)], copy=False)
+
+    def _answer(self, sock, job: Job) -> None:
+        try:
+            result = self._handler(job.req.op)(job.args)
+        except Exception as e:
+            self._fail(sock, job, e)
+            return
+        self._send(sock, job.identity, P.reply_to(job.req.op, job.req.id, result))
+
+    def _fail(self, sock, job: Job, exc: BaseException) -> None:
+        if isinstance(exc, P.ProtocolError):
+            err = exc
+        else:
+            log.error("%s %d failed:\n%s", job.req.op, job.req.id, "".join(traceback.format_exception(exc)))
+            err = P.ProtocolError(P.INTERNAL, _last_line(exc))
+        self._send(sock, job.identity, P.error_reply(err, job.req.op, job.req.id))
+
+    # -- I/O thread --------------------------------------------------------------------------------------------
 
     def _on_message(self, router, frames) -> None:
         self.counters.add(messages=1)
@@ -273,47 +309,49 @@ class Worker:
             self._send(router, identity, P.error_reply(e))
             return
         try:
-            if req.op in INLINE_OPS:
-                self._inline(router, identity, req)
-            else:
-                args = P.parse_args(req)
-                L.check(req, args, self.limits)
-                self.jobs.put(Job(identity, req, args))
+            args = P.parse_args(req)
+            L.check(req, args, self.limits)
         except P.ProtocolError as e:
             self._send(router, identity, P.error_reply(e, req.op, req.id))
-
-    def _inline(self, router, identity, req: P.Request) -> None:
-        args = P.parse_args(req)
-        if req.op == "echo":
-            self._send(router, identity, P.echo_reply(req))
             return
-        if req.op == "hello":
-            if P.PROTOCOL_VERSION not in args.protocols:
-                raise P.ProtocolError(
-                    P.UNSUPPORTED_VERSION,
-                    f"The client speaks {list(args.protocols)}; this worker speaks {list(P.SUPPORTED_VERSIONS)}.",
-                )
-            log.info("hello from %s", args.client or "a client")
-            result = self.hello
-        elif req.op == "ping":
-            result = P.Empty()
-        elif req.op == "stats":
-            c = self.counters
-            with c.lock:
-                result = P.StatsResult(
-                    messages=c.messages,
-                    denoise_requests=c.denoise_requests,
-                    denoise_items=c.denoise_items,
-                    forwards=c.forwards,
-                    errors=c.errors,
-                    models=len(self.models.adapters),
-                    conds=len(self.models.conds),
-                )
-        else:  # shutdown
-            result = P.Empty()
-            self.stopping = True
-            log.info("shutdown requested")
-        self._send(router, identity, P.reply_to(req.op, req.id, result))
+        job = Job(identity, req, args)
+        if P.OPS[req.op].inline:
+            self._answer(router, job)
+        else:
+            self.jobs.put(job)
+
+    def _op_hello(self, a: P.HelloArgs) -> P.HelloResult:
+        if P.PROTOCOL_VERSION not in a.protocols:
+            raise P.ProtocolError(
+                P.UNSUPPORTED_VERSION,
+                f"The client speaks {list(a.protocols)}; this worker speaks {list(P.SUPPORTED_VERSIONS)}.",
+            )
+        log.info("hello from %s", a.client or "a client")
+        return self.hello
+
+    def _op_ping(self, a: P.NoArgs) -> P.Empty:
+        return P.Empty()
+
+    def _op_echo(self, a: P.EchoArgs) -> P.EchoResult:
+        return P.EchoResult(tensors=list(a.tensors))
+
+    def _op_stats(self, a: P.NoArgs) -> P.StatsResult:
+        c = self.counters
+        with c.lock:
+            return P.StatsResult(
+                messages=c.messages,
+                denoise_requests=c.denoise_requests,
+                denoise_items=c.denoise_items,
+                forwards=c.forwards,
+                errors=c.errors,
+                models=len(self.models.adapters),
+                conds=len(self.models.conds),
+            )
+
+    def _op_shutdown(self, a: P.NoArgs) -> P.Empty:
+        self.stopping = True
+        log.info("shutdown requested")
+        return P.Empty()
 
     # -- compute thread ----------------------------------------------------------------------------------------
 
@@ -337,23 +375,11 @@ class Worker:
             job = pending.popleft()
             if job is None:
                 return
-            if job.req.op == "denoise":
-                self._denoise(push, self._take_batch(job, pending))
+            handler = self._handler(job.req.op)
+            if getattr(handler, "grouped", False):
+                handler(push, job, pending)
             else:
-                self._one(push, job)
-
-    def _reply(self, push, job: Job, reply: P.Reply) -> None:
-        if not reply.ok:
-            self.counters.add(errors=1)
-        push.send_multipart([job.identity, *P.encode_reply(reply)], copy=False)
-
-    def _fail(self, push, job: Job, exc: BaseException) -> None:
-        if isinstance(exc, P.ProtocolError):
-            err = exc
-        else:
-            log.error("%s %d failed:\n%s", job.req.op, job.req.id, "".join(traceback.format_exception(exc)))
-            err = P.ProtocolError(P.INTERNAL, _last_line(exc))
-        self._reply(push, job, P.error_reply(err, job.req.op, job.req.id))
+                self._answer(push, job)
 
     def _cond_lengths(self, job: Job) -> set | None:
         try:
@@ -371,7 +397,7 @@ class Worker:
             return [first]
         group, items = [first], len(first.args.items)
         for job in list(pending):
-            if job is None or job.req.op != "denoise":
+            if job is None or job.req.op != first.req.op:
                 continue
             if (job.args.model, job.args.x.shape[1:]) != key or self._cond_lengths(job) != lengths:
                 continue
@@ -382,7 +408,9 @@ class Worker:
             items += len(job.args.items)
         return group
 
-    def _denoise(self, push, group: list[Job]) -> None:
+    @grouped
+    def _op_denoise(self, push, first: Job, pending: collections.deque) -> None:
+        group = self._take_batch(first, pending)
         self.counters.add(denoise_requests=len(group))
         ready: list[tuple[Job, list]] = []
         for job in group:
@@ -422,65 +450,56 @@ class Worker:
             wire = getattr(adapter, "wire_dtype", "float32")
             rows = out[row:row + n]
             reply_out = rows if wire == "float32" else P.Tensor("out", float32_to_wire(rows, wire), wire)
-            self._reply(push, job, P.reply_to(job.req.op, job.req.id, P.DenoiseResult(items=n, out=reply_out)))
+            self._send(push, job.identity, P.reply_to(job.req.op, job.req.id, P.DenoiseResult(items=n, out=reply_out)))
             row += n
 
-    def _one(self, push, job: Job) -> None:
-        try:
-            result = self._run(job.req.op, job.args)
-        except Exception as e:
-            self._fail(push, job, e)
-            return
-        self._reply(push, job, P.reply_to(job.req.op, job.req.id, result))
-
-    def _run(self, op: str, a) -> Any:
+    def _op_encode_prompt(self, a: P.EncodePromptArgs) -> P.EncodePromptResult:
         m = self.models
-        if op == "load":
-            return self._load(a)
-        if op == "encode_prompt":
-            emb, tokens = m.model(a.model).encode_prompt(a.text, a.max_sequence_length)
-            handle = m._handle("c")
-            m.conds[handle] = (a.model, emb)
-            return P.EncodePromptResult(cond=handle, tokens=int(tokens))
-        if op == "encode_image":
-            image = m.model(a.model).encode_image(a.image, a.seed, a.height, a.width, a.num_frames)
-            handle = m._handle("i")
-            m.images[handle] = (a.model, image)
-            return P.EncodeImageResult(image=handle)
-        if op == "prepare_latents":
-            if a.image is not None:
-                image = m.image(a.model, a.image)
-                if (image.seed, image.height, image.width, image.num_frames) != (a.seed, a.height, a.width, a.num_frames):
-                    raise P.ProtocolError(
-                        P.BAD_ARGS,
-                        f"Image handle {a.image!r} was prepared for seed {image.seed} at {image.height}x{image.width}, "
-                        f"{image.num_frames} frames; call encode_image again for seed {a.seed} at "
-                        f"{a.height}x{a.width}, {a.num_frames} frames.",
-                    )
-                return P.PrepareLatentsResult(latents=image.latents)
-            return P.PrepareLatentsResult(
-                latents=m.model(a.model).prepare_latents(a.seed, a.height, a.width, a.num_frames)
-            )
-        if op == "time_embedding":
-            return P.TimeEmbeddingResult(emb=m.model(a.model).time_embedding(np.array(a.timesteps, np.float32)))
-        if op == "decode":
-            return P.DecodeResult(video=m.model(a.model).decode(a.latents))
-        if op == "encode_media":
-            return P.EncodeMediaResult(latents=m.model(a.model).encode_media(a.video, a.sample))
-        if op == "encode_video":
-            return self._encode_video(a)
-        if op == "read_media":
-            from . import media
+        emb, tokens = m.model(a.model).encode_prompt(a.text, a.max_sequence_length)
+        handle = m._handle("c")
+        m.conds[handle] = (a.model, emb)
+        return P.EncodePromptResult(cond=handle, tokens=int(tokens))
 
-            try:
-                return P.ReadMediaResult(video=media.read_media([f.tobytes() for f in a.files], list(a.names), a.height, a.width, a.num_frames))
-            except media.MediaError as exc:
-                raise P.ProtocolError(P.BAD_ARGS, str(exc)) from exc
-        if op == "release":
-            return P.ReleaseResult(released=self._release(a.handles))
-        raise P.ProtocolError(P.UNKNOWN_OP, f"Op {op!r} is not served by the compute thread.")
+    def _op_encode_image(self, a: P.EncodeImageArgs) -> P.EncodeImageResult:
+        m = self.models
+        image = m.model(a.model).encode_image(a.image, a.seed, a.height, a.width, a.num_frames)
+        handle = m._handle("i")
+        m.images[handle] = (a.model, image)
+        return P.EncodeImageResult(image=handle)
 
-    def _load(self, a: P.LoadArgs) -> P.LoadResult:
+    def _op_prepare_latents(self, a: P.PrepareLatentsArgs) -> P.PrepareLatentsResult:
+        m = self.models
+        if a.image is not None:
+            image = m.image(a.model, a.image)
+            if (image.seed, image.height, image.width, image.num_frames) != (a.seed, a.height, a.width, a.num_frames):
+                raise P.ProtocolError(
+                    P.BAD_ARGS,
+                    f"Image handle {a.image!r} was prepared for seed {image.seed} at {image.height}x{image.width}, "
+                    f"{image.num_frames} frames; call encode_image again for seed {a.seed} at "
+                    f"{a.height}x{a.width}, {a.num_frames} frames.",
+                )
+            return P.PrepareLatentsResult(latents=image.latents)
+        return P.PrepareLatentsResult(latents=m.model(a.model).prepare_latents(a.seed, a.height, a.width, a.num_frames))
+
+    def _op_time_embedding(self, a: P.TimeEmbeddingArgs) -> P.TimeEmbeddingResult:
+        return P.TimeEmbeddingResult(emb=self.models.model(a.model).time_embedding(np.array(a.timesteps, np.float32)))
+
+    def _op_decode(self, a: P.DecodeArgs) -> P.DecodeResult:
+        return P.DecodeResult(video=self.models.model(a.model).decode(a.latents))
+
+    def _op_encode_media(self, a: P.EncodeMediaArgs) -> P.EncodeMediaResult:
+        return P.EncodeMediaResult(latents=self.models.model(a.model).encode_media(a.video, a.sample))
+
+    def _op_read_media(self, a: P.ReadMediaArgs) -> P.ReadMediaResult:
+        from . import media
+
+        try:
+            video = media.read_media([f.tobytes() for f in a.files], list(a.names), a.height, a.width, a.num_frames)
+        except media.MediaError as exc:
+            raise P.ProtocolError(P.BAD_ARGS, str(exc)) from exc
+        return P.ReadMediaResult(video=video)
+
+    def _op_load(self, a: P.LoadArgs) -> P.LoadResult:
         from . import adapters
 
         m = self.models
@@ -538,7 +557,7 @@ class Worker:
             load_options=getattr(m.adapters[handle], "load_report", None),
         )
 
-    def _encode_video(self, a: P.EncodeVideoArgs) -> P.EncodeVideoResult:
+    def _op_encode_video(self, a: P.EncodeVideoArgs) -> P.EncodeVideoResult:
         from . import media
 
         try:
@@ -550,8 +569,8 @@ class Worker:
             fps=e.fps, pad_bottom=e.pad_bottom, pad_right=e.pad_right,
         )
 
-    def _release(self, handles) -> int:
-        m = self.models
+    def _op_release(self, a: P.ReleaseArgs) -> P.ReleaseResult:
+        m, handles = self.models, a.handles
         unknown = [h for h in handles if h not in m.conds and h not in m.adapters]
         if unknown:
             raise P.ProtocolError(
@@ -579,7 +598,7 @@ class Worker:
             import torch
 
             torch.cuda.empty_cache()
-        return released
+        return P.ReleaseResult(released=released)
 
 
 def device_arg(value: str) -> str:
