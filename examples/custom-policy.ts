@@ -30,7 +30,7 @@ const schema: OptionSchema = {
 export function createSigmaGapPolicy(input: Partial<SigmaGapOptions>): CachePolicy<SigmaGapOptions> {
   const v = validateOptions("sigma-gap", schema, input);
   if (v.maxGap === undefined) {
-    throw new PolicyOptionsError("missing-option", "sigma-gap", 'The policy "sigma-gap" needs maxGap; write e.g. "sigma-gap:maxGap=0.1".', "maxGap");
+    throw new PolicyOptionsError("missing_option", "sigma-gap", 'The policy "sigma-gap" needs maxGap; write e.g. "sigma-gap:maxGap=0.1".', "maxGap");
   }
   const options: SigmaGapOptions = { maxGap: v.maxGap as number };
   return {

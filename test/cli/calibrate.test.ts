@@ -56,7 +56,7 @@ test.serial("generate with a profile for another step count fails with a one-lin
   const out = join(tmp, "profile.json");
   const err = await t.throwsAsync(sencache(["generate", "--model", model, "--prompt", "x", "--steps", "8", ...sizeArgs, ...workerArgs, "--policy", `sencache:profile=${out}`, "--out", join(tmp, "gen2.gif")]));
   const stderr = (err as unknown as { stderr: string }).stderr.trim();
-  t.regex(stderr, /^sencache: The sensitivity profile has 6 calibrated timesteps .* but the run has 8 .*\[profile-timesteps-mismatch\]$/);
+  t.regex(stderr, /^sencache: The sensitivity profile has 6 calibrated timesteps .* but the run has 8 .*\[profile_timesteps_mismatch\]$/);
 });
 
 test.serial("sencache calibrate --kind magcache writes ratios the magcache policy reads", async (t) => {

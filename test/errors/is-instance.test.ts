@@ -12,10 +12,10 @@ const make = {
   WorkerDiedError: () => new WorkerDiedError("m"),
   InvalidInputError: () => new InvalidInputError("m"),
   AbortError: () => new AbortError(),
-  PolicyOptionsError: () => new PolicyOptionsError("invalid-option", "p", "m"),
-  PolicyRegistryError: () => new PolicyRegistryError("unknown-policy", "p", "m"),
+  PolicyOptionsError: () => new PolicyOptionsError("invalid_option", "p", "m"),
+  PolicyRegistryError: () => new PolicyRegistryError("unknown_policy", "p", "m"),
   UnsupportedSchedulerError: () => new UnsupportedSchedulerError("invalid_scheduler_config", "m"),
-  ProfileError: () => new ProfileError("invalid-profile", "m"),
+  ProfileError: () => new ProfileError("invalid_profile", "m"),
 };
 const classes = { WorkerError, ProtocolError, WorkerTimeoutError, WorkerDiedError, InvalidInputError, AbortError, PolicyOptionsError, PolicyRegistryError, UnsupportedSchedulerError, ProfileError };
 

@@ -19,7 +19,7 @@ test("the example plugin validates its options with typed errors", (t) => {
   registry.register(sigmaGapFactory);
   const e = t.throws(() => registry.resolve("sigma-gap"));
   t.true(PolicyOptionsError.isInstance(e));
-  t.is((e as PolicyOptionsError).code, "missing-option");
-  t.is((t.throws(() => registry.resolve("sigma-gap:maxGap=-1")) as PolicyOptionsError).code, "invalid-option");
+  t.is((e as PolicyOptionsError).code, "missing_option");
+  t.is((t.throws(() => registry.resolve("sigma-gap:maxGap=-1")) as PolicyOptionsError).code, "invalid_option");
   t.deepEqual(registry.resolve("sigma-gap:x=0.2").options, { maxGap: 0.2 });
 });

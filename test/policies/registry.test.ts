@@ -38,7 +38,7 @@ test("the brief's spec strings resolve to typed options", (t) => {
 test("unknown ids list the known ones", (t) => {
   const err = t.throws(() => resolvePolicy("deepcache:k=2"));
   t.true(PolicyRegistryError.isInstance(err));
-  t.is((err as PolicyRegistryError).code, "unknown-policy");
+  t.is((err as PolicyRegistryError).code, "unknown_policy");
   t.true((err as PolicyRegistryError).known.includes("sencache"));
   t.regex(err!.message, /none, sencache/);
   t.deepEqual(listPolicies().map((p) => p.id), ["easycache", "fixed-interval", "magcache", "none", "sencache", "sencache-budget", "static-optimal", "teacache"]);
@@ -50,18 +50,18 @@ test("option errors are typed with stable codes", (t) => {
     t.true(PolicyOptionsError.isInstance(e), String(e));
     return (e as PolicyOptionsError).code;
   };
-  t.is(code(() => resolvePolicy("fixed-interval:k=0")), "invalid-option");
-  t.is(code(() => resolvePolicy("fixed-interval:k=2.5")), "invalid-option");
-  t.is(code(() => resolvePolicy("fixed-interval")), "missing-option");
-  t.is(code(() => resolvePolicy("fixed-interval:k=2,bogus=1")), "unknown-option");
-  t.is(code(() => resolvePolicy("fixed-interval:k")), "invalid-spec");
-  t.is(code(() => resolvePolicy("teacache:delta=abc")), "invalid-option");
-  t.is(code(() => resolvePolicy("teacache:model=sd15")), "invalid-option");
-  t.is(code(() => resolvePolicy("teacache:coefficients=[1,2]")), "invalid-option");
-  t.is(code(() => resolvePolicy("sencache:eps=0.1")), "missing-profile");
-  t.is(code(() => resolvePolicy("sencache:eps=-1", { profile })), "invalid-option");
-  t.is(code(() => resolvePolicy("easycache:tau=0")), "invalid-option");
-  t.is(code(() => resolvePolicy("fixed-interval:k=2,k=3")), "invalid-spec");
+  t.is(code(() => resolvePolicy("fixed-interval:k=0")), "invalid_option");
+  t.is(code(() => resolvePolicy("fixed-interval:k=2.5")), "invalid_option");
+  t.is(code(() => resolvePolicy("fixed-interval")), "missing_option");
+  t.is(code(() => resolvePolicy("fixed-interval:k=2,bogus=1")), "unknown_option");
+  t.is(code(() => resolvePolicy("fixed-interval:k")), "invalid_spec");
+  t.is(code(() => resolvePolicy("teacache:delta=abc")), "invalid_option");
+  t.is(code(() => resolvePolicy("teacache:model=sd15")), "invalid_option");
+  t.is(code(() => resolvePolicy("teacache:coefficients=[1,2]")), "invalid_option");
+  t.is(code(() => resolvePolicy("sencache:eps=0.1")), "missing_profile");
+  t.is(code(() => resolvePolicy("sencache:eps=-1", { profile })), "invalid_option");
+  t.is(code(() => resolvePolicy("easycache:tau=0")), "invalid_option");
+  t.is(code(() => resolvePolicy("fixed-interval:k=2,k=3")), "invalid_spec");
   const e = t.throws(() => resolvePolicy("fixed-interval:k=2,bogus=1"));
   t.regex(e!.message, /use one of: k, warmup, forceLast/);
 });
@@ -78,15 +78,15 @@ test("registering plugins: duplicates, bad ids and API-version mismatches are ty
   registry.register(plugin);
   t.deepEqual(registry.resolve("my-plugin:every=4").options, { every: 4 });
   const dup = t.throws(() => registry.register(plugin));
-  t.is((dup as PolicyRegistryError).code, "duplicate-policy");
+  t.is((dup as PolicyRegistryError).code, "duplicate_policy");
   registry.register(plugin, { replace: true });
   const old = t.throws(() => registry.register({ ...plugin, id: "old-plugin", apiVersion: 0 }));
-  t.is((old as PolicyRegistryError).code, "api-version-mismatch");
+  t.is((old as PolicyRegistryError).code, "api_version_mismatch");
   const bad = t.throws(() => registry.register({ ...plugin, id: "Bad Id" }));
-  t.is((bad as PolicyRegistryError).code, "invalid-factory");
+  t.is((bad as PolicyRegistryError).code, "invalid_factory");
   // a factory that lies about the version of the policy it builds
   registry.register({ ...plugin, id: "liar", create: () => ({ id: "liar", apiVersion: 99, options: {}, reset() {}, decide: () => ({ action: "compute" }) }) });
-  t.is((t.throws(() => registry.resolve("liar")) as PolicyRegistryError).code, "api-version-mismatch");
+  t.is((t.throws(() => registry.resolve("liar")) as PolicyRegistryError).code, "api_version_mismatch");
 });
 
 test("each resolve builds a fresh policy with its own state", (t) => {

@@ -113,10 +113,10 @@ test("infeasible targets are a typed error in prepare, or clamped with a diagnos
   const tooFew = createSencacheBudgetPolicy({ profile: randomProfile(10, 1), nfe: 2, n: 2 }); // needs ≥ ceil(10/3) = 4
   const err = await t.throwsAsync(Promise.resolve(tooFew.prepare!(runInfo(10))));
   t.true(PolicyOptionsError.isInstance(err));
-  t.is((err as PolicyOptionsError).code, "budget-infeasible");
+  t.is((err as PolicyOptionsError).code, "budget_infeasible");
   t.regex(err!.message, /feasible: 4–10/);
   const tooMany = createSencacheBudgetPolicy({ profile: randomProfile(10, 1), nfe: 12 });
-  t.is(((await t.throwsAsync(Promise.resolve(tooMany.prepare!(runInfo(10))))) as PolicyOptionsError).code, "budget-infeasible");
+  t.is(((await t.throwsAsync(Promise.resolve(tooMany.prepare!(runInfo(10))))) as PolicyOptionsError).code, "budget_infeasible");
   const clamped = createSencacheBudgetPolicy({ profile: randomProfile(10, 1), nfe: 2, n: 2, onInfeasible: "clamp" });
   const { computes } = await drive(clamped, 10, 1);
   t.is(computes.length, 4);

@@ -80,9 +80,9 @@ test("a path-given profile is loaded in prepare and checked against the run", as
   t.is(p.decide(ctx({ step: 1, T: 10, latent: zeros(), last: computed(0, 10, zeros()) })).action, "reuse");
   const err = await t.throwsAsync(Promise.resolve(p.prepare!(runInfo(10, { model: { family: "cogvideox", source: "THUDM/CogVideoX-2b" } }))));
   t.true(ProfileError.isInstance(err));
-  t.is((err as ProfileError).code, "profile-model-mismatch");
+  t.is((err as ProfileError).code, "profile_model_mismatch");
   const e2 = await t.throwsAsync(Promise.resolve(p.prepare!(runInfo(20, { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } }))));
-  t.is((e2 as ProfileError).code, "profile-timesteps-mismatch");
+  t.is((e2 as ProfileError).code, "profile_timesteps_mismatch");
   const logs: string[] = [];
   const r = createSencachePolicy({ profile: path, resampleProfile: true });
   await r.prepare!(runInfo(20, { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" }, log: (m) => logs.push(m) }));

@@ -97,7 +97,7 @@ test.serial("time_embedding answers on every family; TeaCache on LTX-Video is re
   const ltx = models.get("ltx") as Model;
   const err = await t.throwsAsync(generate(ltx, { ...base, policy: resolvePolicy("teacache:delta=0.05") }));
   t.true(PolicyOptionsError.isInstance(err));
-  t.is((err as PolicyOptionsError).code, "unsupported-model");
+  t.is((err as PolicyOptionsError).code, "unsupported_model");
   t.regex(err?.message ?? "", /block 0.*reused step sends nothing/);
   const variant = await generate(ltx, { ...base, policy: resolvePolicy("teacache:delta=100,coefficients=[0,0,0,1,0]") });
   t.true(variant.summary.nfe < T);

@@ -138,9 +138,9 @@ test.serial("a calibrated profile used with another step count or latent shape i
   t.is(ok.summary.totalSteps, T);
   const steps = await t.throwsAsync(generate(model, { ...base, steps: T + 2, policy: resolvePolicy(`sencache:profile=${path}`) }));
   t.true(ProfileError.isInstance(steps));
-  t.is((steps as ProfileError).code, "profile-timesteps-mismatch");
+  t.is((steps as ProfileError).code, "profile_timesteps_mismatch");
   const shape = await t.throwsAsync(generate(model, { ...base, steps: T, height: 32, policy: resolvePolicy(`sencache:profile=${path}`) }));
-  t.is((shape as ProfileError).code, "profile-shape-mismatch");
+  t.is((shape as ProfileError).code, "profile_shape_mismatch");
   const logs: string[] = [];
   const resampled = await generate(model, { ...base, steps: T + 2, policy: resolvePolicy(`sencache:profile=${path},resample=true`), log: (m) => logs.push(m) });
   t.is(resampled.summary.totalSteps, T + 2);

@@ -38,12 +38,12 @@ test("damaged or foreign files are typed errors", (t) => {
     t.true(ProfileError.isInstance(e));
     return (e as ProfileError).code;
   };
-  t.is(code(() => parseNpz(new TextEncoder().encode("not a zip at all, not at all"))), "invalid-npz");
-  t.is(code(() => parseNpy(new Uint8Array(20))), "invalid-npz");
+  t.is(code(() => parseNpz(new TextEncoder().encode("not a zip at all, not at all"))), "invalid_npz");
+  t.is(code(() => parseNpy(new Uint8Array(20))), "invalid_npz");
   const bytes = fixture("sensitivity-sample.npz");
-  t.is(code(() => parseNpz(bytes.subarray(0, bytes.length - 30))), "invalid-npz");
+  t.is(code(() => parseNpz(bytes.subarray(0, bytes.length - 30))), "invalid_npz");
   // an npz without J_t_norm
-  t.is(code(() => profileFromNpz(makeZip({ "timesteps.npy": npy([1, 2]), "J_x_norm.npy": npy([1, 2]) }))), "invalid-profile");
+  t.is(code(() => profileFromNpz(makeZip({ "timesteps.npy": npy([1, 2]), "J_x_norm.npy": npy([1, 2]) }))), "invalid_profile");
 });
 
 test("a hand-built zip with a deflated entry and a data-descriptor-free layout is read", (t) => {

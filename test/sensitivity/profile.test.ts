@@ -45,35 +45,35 @@ test("JSON round trip and validation errors", async (t) => {
   await saveProfile(join(dir, "p.json"), profile);
   t.deepEqual(await loadProfile(join(dir, "p.json")), profile);
   const bad = (obj: unknown) => (t.throws(() => profileFromJson(JSON.stringify(obj))) as ProfileError).code;
-  t.is(bad({ ...profile, J_x_norm: [1, 2] }), "invalid-profile");
-  t.is(bad({ ...profile, version: 2 }), "invalid-profile");
-  t.is(bad({ ...profile, J_t_norm: [1, 2, -1, 3] }), "invalid-profile");
-  t.is(bad({ ...profile, validFor: { steps: 0 } }), "invalid-profile");
-  t.is((t.throws(() => profileFromJson("{")) as ProfileError).code, "invalid-profile");
+  t.is(bad({ ...profile, J_x_norm: [1, 2] }), "invalid_profile");
+  t.is(bad({ ...profile, version: 2 }), "invalid_profile");
+  t.is(bad({ ...profile, J_t_norm: [1, 2, -1, 3] }), "invalid_profile");
+  t.is(bad({ ...profile, validFor: { steps: 0 } }), "invalid_profile");
+  t.is((t.throws(() => profileFromJson("{")) as ProfileError).code, "invalid_profile");
   // Per-sample rows: optional, but when present both, one value (or null) per timestep, non-negative.
   const rows = { J_x_samples: [[1, 2, null, 4]], J_t_samples: [[0.1, 0.2, null, 0.4]] };
   t.deepEqual(profileFromJson(JSON.stringify({ ...profile, ...rows })).J_t_samples, rows.J_t_samples);
-  t.is(bad({ ...profile, J_x_samples: rows.J_x_samples }), "invalid-profile");
-  t.is(bad({ ...profile, ...rows, J_x_samples: [[1, 2, 3]] }), "invalid-profile");
-  t.is(bad({ ...profile, ...rows, J_t_samples: [[1, 2, -3, 4]] }), "invalid-profile");
-  t.is(bad({ ...profile, ...rows, J_t_samples: [[1, 2, 3, 4], [1, 2, 3, 4]] }), "invalid-profile");
-  t.is(((await t.throwsAsync(loadProfile(join(dir, "missing.json")))) as ProfileError).code, "profile-io");
+  t.is(bad({ ...profile, J_x_samples: rows.J_x_samples }), "invalid_profile");
+  t.is(bad({ ...profile, ...rows, J_x_samples: [[1, 2, 3]] }), "invalid_profile");
+  t.is(bad({ ...profile, ...rows, J_t_samples: [[1, 2, -3, 4]] }), "invalid_profile");
+  t.is(bad({ ...profile, ...rows, J_t_samples: [[1, 2, 3, 4], [1, 2, 3, 4]] }), "invalid_profile");
+  t.is(((await t.throwsAsync(loadProfile(join(dir, "missing.json")))) as ProfileError).code, "profile_io");
 });
 
 test("compatibility: a matching run passes; model, shape, scheduler and timestep differences are typed errors", (t) => {
   t.like(assertProfileCompatible(profile, run), { resampled: false, unchecked: [] });
   const code = (r: object, o = {}) => (t.throws(() => assertProfileCompatible(profile, { ...run, ...r }, o)) as ProfileError).code;
-  t.is(code({ model: { family: "cogvideox", source: "THUDM/CogVideoX-2b" } }), "profile-model-mismatch");
-  t.is(code({ latentShape: [16, 21, 90, 160] }), "profile-shape-mismatch");
-  t.is(code({ scheduler: { ...sched, configHash: "different" } }), "profile-scheduler-mismatch");
-  t.is(code({ timesteps: [1000, 800, 600, 400, 200] }), "profile-timesteps-mismatch");
+  t.is(code({ model: { family: "cogvideox", source: "THUDM/CogVideoX-2b" } }), "profile_model_mismatch");
+  t.is(code({ latentShape: [16, 21, 90, 160] }), "profile_shape_mismatch");
+  t.is(code({ scheduler: { ...sched, configHash: "different" } }), "profile_scheduler_mismatch");
+  t.is(code({ timesteps: [1000, 800, 600, 400, 200] }), "profile_timesteps_mismatch");
   // resample fixes schedule differences only, and logs it
   const logs: string[] = [];
   const r = assertProfileCompatible(profile, { ...run, timesteps: [1000, 800, 600, 400, 200] }, { resample: true, log: (m) => logs.push(m) });
   t.true(r.resampled);
   t.deepEqual(r.profile.J_x_norm, [1, 2, 3, 3, 4]); // 1000→1000, 800→750, 600→500, 400→500, 200→250
   t.regex(logs[0]!, /resampled it by nearest timestep/);
-  t.is(code({ model: { family: "x", source: "y" } }, { resample: true }), "profile-model-mismatch");
+  t.is(code({ model: { family: "x", source: "y" } }, { resample: true }), "profile_model_mismatch");
   // force accepts another model, loudly
   const forced = assertProfileCompatible(profile, { ...run, model: { family: "x", source: "y" } }, { force: true, log: (m) => logs.push(m) });
   t.is(forced.profile, profile);

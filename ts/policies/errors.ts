@@ -9,13 +9,13 @@ const OPTIONS_BRAND = Symbol.for("sencache.PolicyOptionsError");
 const REGISTRY_BRAND = Symbol.for("sencache.PolicyRegistryError");
 
 export type PolicyOptionsErrorCode =
-  | "invalid-option" // a value of the wrong type or out of range
-  | "unknown-option" // a key the policy does not define
-  | "missing-option" // a required key is absent
-  | "invalid-spec" // a "policy:key=value" string that does not parse
-  | "budget-infeasible" // a budget that no placement can meet
-  | "missing-profile" // SenCache without a sensitivity profile
-  | "unsupported-model"; // a policy whose published indicator this model family cannot provide
+  | "invalid_option" // a value of the wrong type or out of range
+  | "unknown_option" // a key the policy does not define
+  | "missing_option" // a required key is absent
+  | "invalid_spec" // a "policy:key=value" string that does not parse
+  | "budget_infeasible" // a budget that no placement can meet
+  | "missing_profile" // SenCache without a sensitivity profile
+  | "unsupported_model"; // a policy whose published indicator this model family cannot provide
 
 export class PolicyOptionsError extends SencacheError {
   declare readonly code: PolicyOptionsErrorCode;
@@ -36,15 +36,15 @@ export class PolicyOptionsError extends SencacheError {
 }
 
 export type PolicyRegistryErrorCode =
-  | "unknown-policy"
-  | "api-version-mismatch"
-  | "duplicate-policy"
-  | "invalid-factory";
+  | "unknown_policy"
+  | "api_version_mismatch"
+  | "duplicate_policy"
+  | "invalid_factory";
 
 export class PolicyRegistryError extends SencacheError {
   declare readonly code: PolicyRegistryErrorCode;
   readonly policy: string;
-  /** The ids registered when the error was raised (for "unknown-policy"). */
+  /** The ids registered when the error was raised (for "unknown_policy"). */
   readonly known: readonly string[];
   readonly [REGISTRY_BRAND] = true;
 

@@ -30,7 +30,7 @@ export const fixedIntervalSchema: OptionSchema = {
 export function createFixedIntervalPolicy(input: Partial<FixedIntervalOptions> = {}): CachePolicy<FixedIntervalOptions> {
   const v = validateOptions("fixed-interval", fixedIntervalSchema, input);
   if (v.k === undefined) {
-    throw new PolicyOptionsError("missing-option", "fixed-interval", 'The policy "fixed-interval" needs the interval k; write e.g. "fixed-interval:k=3".', "k");
+    throw new PolicyOptionsError("missing_option", "fixed-interval", 'The policy "fixed-interval" needs the interval k; write e.g. "fixed-interval:k=3".', "k");
   }
   const options: FixedIntervalOptions = { k: v.k as number, warmup: (v.warmup as number | undefined) ?? 0, forceLast: (v.forceLast as boolean | undefined) ?? false };
   return {

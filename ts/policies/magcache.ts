@@ -103,17 +103,17 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
       const f = loadMagcacheRatiosSync(ratiosFile);
       fromFile = { ratios: [...f.ratios], ...(f.uncondRatios ? { uncondRatios: [...f.uncondRatios] } : {}), steps: f.steps, ...(f.validFor.model ? { model: f.validFor.model } : {}), ...(f.experts ? { experts: f.experts } : {}) };
     } catch (err) {
-      if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid-option", "magcache", err.message, "ratiosFile");
+      if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid_option", "magcache", err.message, "ratiosFile");
       throw err;
     }
   }
   const ratios = (v.ratios as number[] | undefined) ?? fromFile?.ratios;
   const uncondRatios = (v.uncondRatios as number[] | undefined) ?? (v.ratios === undefined ? fromFile?.uncondRatios : undefined);
   if (uncondRatios !== undefined && ratios === undefined) {
-    throw new PolicyOptionsError("missing-option", "magcache", 'The option "uncondRatios" of "magcache" needs "ratios" (the cond branch) too; pass both measured arrays.', "ratios");
+    throw new PolicyOptionsError("missing_option", "magcache", 'The option "uncondRatios" of "magcache" needs "ratios" (the cond branch) too; pass both measured arrays.', "ratios");
   }
   for (const [name, r] of [["ratios", ratios], ["uncondRatios", uncondRatios]] as const) {
-    if (r !== undefined && r.length < 2) throw new PolicyOptionsError("invalid-option", "magcache", `The option "${name}" of "magcache" needs at least 2 ratios (one per step); pass the array from a calibration.`, name);
+    if (r !== undefined && r.length < 2) throw new PolicyOptionsError("invalid_option", "magcache", `The option "${name}" of "magcache" needs at least 2 ratios (one per step); pass the array from a calibration.`, name);
   }
   const options: MagcacheOptions = {
     model,
@@ -141,7 +141,7 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
         for (const s of spans!) {
           const sec = sections.find((e) => e.name === s.name);
           if (sec === undefined) {
-            throw new PolicyOptionsError("invalid-option", "magcache", `The MagCache ratios file has sections for ${sections.map((e) => `"${e.name}"`).join(", ")} but not for the expert "${s.name}"; calibrate ratios for this model (sencache calibrate --kind magcache).`, "ratiosFile");
+            throw new PolicyOptionsError("invalid_option", "magcache", `The MagCache ratios file has sections for ${sections.map((e) => `"${e.name}"`).join(", ")} but not for the expert "${s.name}"; calibrate ratios for this model (sencache calibrate --kind magcache).`, "ratiosFile");
           }
           const r = resampleRatios(branch === 1 ? (sec.uncondRatios ?? sec.ratios) : sec.ratios, s.lastStep - s.firstStep + 1);
           r.forEach((g, j) => (out[s.firstStep + j] = g));

@@ -114,7 +114,7 @@ export function resolvePolicyForModel(
   const { overrides, notes, missingProfile } = modelPolicyDefaults(spec, model, registry);
   if (missingProfile) {
     const id = parseSpec(spec).id;
-    throw new PolicyOptionsError("missing-profile", id, missingProfileMessage(id, model), "profile");
+    throw new PolicyOptionsError("missing_profile", id, missingProfileMessage(id, model), "profile");
   }
   return { policy: registry.resolve(spec, overrides), notes };
 }

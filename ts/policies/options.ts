@@ -73,7 +73,7 @@ export function parseSpec(spec: string): ParsedSpec {
   const id = (colon < 0 ? text : text.slice(0, colon)).trim();
   if (id === "" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
     throw new PolicyOptionsError(
-      "invalid-spec",
+      "invalid_spec",
       id,
       `The policy spec "${spec}" does not start with a policy id; write it as "id" or "id:key=value,key=value", e.g. "sencache:eps=0.1,n=2".`,
     );
@@ -82,21 +82,21 @@ export function parseSpec(spec: string): ParsedSpec {
   if (colon < 0) return { id, raw };
   const { parts, balanced } = splitTopLevel(text.slice(colon + 1));
   if (!balanced) {
-    throw new PolicyOptionsError("invalid-spec", id, `The policy spec "${spec}" has unbalanced brackets; write lists as key=[a,b,c].`);
+    throw new PolicyOptionsError("invalid_spec", id, `The policy spec "${spec}" has unbalanced brackets; write lists as key=[a,b,c].`);
   }
   for (const part of parts) {
     if (part.trim() === "") continue;
     const eq = part.indexOf("=");
     if (eq <= 0) {
       throw new PolicyOptionsError(
-        "invalid-spec",
+        "invalid_spec",
         id,
         `The option "${part.trim()}" in "${spec}" has no value; write each option as key=value, separated by commas.`,
       );
     }
     const key = part.slice(0, eq).trim();
     if (key in raw) {
-      throw new PolicyOptionsError("invalid-spec", id, `The option "${key}" appears twice in "${spec}"; give each option once.`, key);
+      throw new PolicyOptionsError("invalid_spec", id, `The option "${key}" appears twice in "${spec}"; give each option once.`, key);
     }
     raw[key] = part.slice(eq + 1).trim();
   }
@@ -118,7 +118,7 @@ function resolveKey(policy: string, schema: OptionSchema, key: string): string {
     if (spec.aliases?.some((a) => normKey(a) === n)) return name;
   }
   throw new PolicyOptionsError(
-    "unknown-option",
+    "unknown_option",
     policy,
     `The policy "${policy}" has no option "${key}"; use one of: ${Object.keys(schema).join(", ") || "(none)"}.`,
     key,
@@ -129,7 +129,7 @@ function resolveKey(policy: string, schema: OptionSchema, key: string): string {
 function notANumber(policy: string, name: string, spec: OptionSpec, text: string): PolicyOptionsError {
   const range = describeRange(spec);
   const what = spec.kind === "integer" ? "an integer" : "a number";
-  return new PolicyOptionsError("invalid-option", policy, `The option "${name}" of "${policy}" must be ${what}${range ? ` ${range}` : ""} (got "${text}"); ${spec.description}.`, name);
+  return new PolicyOptionsError("invalid_option", policy, `The option "${name}" of "${policy}" must be ${what}${range ? ` ${range}` : ""} (got "${text}"); ${spec.description}.`, name);
 }
 
 /** Convert the raw strings of a parsed spec to typed values (still to be validated). */
@@ -160,7 +160,7 @@ export function coerceOptions(policy: string, schema: OptionSchema, raw: Readonl
       case "object":
         if (!spec.acceptsString) {
           throw new PolicyOptionsError(
-            "invalid-option",
+            "invalid_option",
             policy,
             `The option "${name}" of "${policy}" cannot be written in a spec string; pass it in the options object instead.`,
             name,
@@ -192,7 +192,7 @@ function checkNumber(policy: string, name: string, spec: OptionSpec, value: numb
     (spec.max !== undefined && value > spec.max);
   if (bad) {
     throw new PolicyOptionsError(
-      "invalid-option",
+      "invalid_option",
       policy,
       `The option "${name}" of "${policy}" must be ${what}${range ? ` ${range}` : ""} (got ${String(value)}); ${spec.description}.`,
       name,
@@ -210,7 +210,7 @@ export function validateOptions(policy: string, schema: OptionSchema, input: Rea
     if (value === undefined) continue;
     const name = resolveKey(policy, schema, key);
     if (name in out) {
-      throw new PolicyOptionsError("invalid-option", policy, `The option "${name}" of "${policy}" was given twice (as "${key}" too); give it once.`, name);
+      throw new PolicyOptionsError("invalid_option", policy, `The option "${name}" of "${policy}" was given twice (as "${key}" too); give it once.`, name);
     }
     const spec = schema[name]!;
     switch (spec.kind) {
@@ -222,18 +222,18 @@ export function validateOptions(policy: string, schema: OptionSchema, input: Rea
         break;
       case "boolean":
         if (typeof value !== "boolean") {
-          throw new PolicyOptionsError("invalid-option", policy, `The option "${name}" of "${policy}" must be true or false (got ${String(value)}).`, name);
+          throw new PolicyOptionsError("invalid_option", policy, `The option "${name}" of "${policy}" must be true or false (got ${String(value)}).`, name);
         }
         break;
       case "string":
         if (typeof value !== "string" || value === "") {
-          throw new PolicyOptionsError("invalid-option", policy, `The option "${name}" of "${policy}" must be a non-empty string; ${spec.description}.`, name);
+          throw new PolicyOptionsError("invalid_option", policy, `The option "${name}" of "${policy}" must be a non-empty string; ${spec.description}.`, name);
         }
         break;
       case "enum":
         if (typeof value !== "string" || !(spec.values ?? []).includes(value)) {
           throw new PolicyOptionsError(
-            "invalid-option",
+            "invalid_option",
             policy,
             `The option "${name}" of "${policy}" must be one of ${(spec.values ?? []).join(", ")} (got ${String(value)}).`,
             name,
@@ -246,7 +246,7 @@ export function validateOptions(policy: string, schema: OptionSchema, input: Rea
         const arr = ok ? Array.from(list as ArrayLike<number>) : [];
         if (!ok || (spec.length !== undefined && arr.length !== spec.length) || arr.some((v) => typeof v !== "number" || !Number.isFinite(v))) {
           throw new PolicyOptionsError(
-            "invalid-option",
+            "invalid_option",
             policy,
             `The option "${name}" of "${policy}" must be a list of ${spec.length ?? "one or more"} finite numbers; ${spec.description}.`,
             name,
@@ -258,7 +258,7 @@ export function validateOptions(policy: string, schema: OptionSchema, input: Rea
       }
       case "object":
         if (value === null || (typeof value !== "object" && !(spec.acceptsString && typeof value === "string"))) {
-          throw new PolicyOptionsError("invalid-option", policy, `The option "${name}" of "${policy}" has the wrong type; ${spec.description}.`, name);
+          throw new PolicyOptionsError("invalid_option", policy, `The option "${name}" of "${policy}" has the wrong type; ${spec.description}.`, name);
         }
         break;
     }

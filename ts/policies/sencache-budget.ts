@@ -9,7 +9,7 @@
  * hard invariant: before every decision a small table lo(r, m) (fewest computes that can finish r
  * remaining steps from a streak of m reuses) says whether computing or reusing still leaves the
  * remaining budget R reachable, and only feasible actions are taken. An infeasible target is a
- * PolicyOptionsError ("budget-infeasible") in `prepare`, or — with `onInfeasible: "clamp"` — clamped
+ * PolicyOptionsError ("budget_infeasible") in `prepare`, or — with `onInfeasible: "clamp"` — clamped
  * into [lo, T] with a diagnostic.
  *
  * Placement. When both actions are feasible the policy is the SenCache rule on a weighted score —
@@ -139,10 +139,10 @@ interface Plan {
 export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePolicy<SencacheBudgetOptions> {
   const v = validateOptions("sencache-budget", budgetSchema, input as Record<string, unknown>);
   if (v.profile === undefined) {
-    throw new PolicyOptionsError("missing-profile", "sencache-budget", 'SenCache budget mode needs a sensitivity profile; pass profile=<file.json|file.npz> in the spec, a profile object in the options, or create one with sencache calibrate.', "profile");
+    throw new PolicyOptionsError("missing_profile", "sencache-budget", 'SenCache budget mode needs a sensitivity profile; pass profile=<file.json|file.npz> in the spec, a profile object in the options, or create one with sencache calibrate.', "profile");
   }
   if ((v.nfe === undefined) === (v.speedup === undefined)) {
-    throw new PolicyOptionsError("missing-option", "sencache-budget", 'SenCache budget mode needs exactly one of nfe (target evaluations) or speedup (T/NFE); write e.g. "sencache:nfe=21".', "nfe");
+    throw new PolicyOptionsError("missing_option", "sencache-budget", 'SenCache budget mode needs exactly one of nfe (target evaluations) or speedup (T/NFE); write e.g. "sencache:nfe=21".', "nfe");
   }
   const base = {
     profile: v.profile as SensitivityProfile | string,
@@ -169,7 +169,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     if (wanted < range.min || wanted > range.max) {
       const what = `a budget of ${wanted} evaluations for ${T} steps is not reachable with at most ${Number.isFinite(options.n) ? options.n : "unlimited"} consecutive reuses${options.forceLast ? " and a forced last step" : ""} (feasible: ${range.min}–${range.max})`;
       if (options.onInfeasible === "error") {
-        throw new PolicyOptionsError("budget-infeasible", "sencache-budget", `In SenCache budget mode, ${what}; pick a target in that range, raise n, or pass onInfeasible=clamp.`, options.nfe !== undefined ? "nfe" : "speedup");
+        throw new PolicyOptionsError("budget_infeasible", "sencache-budget", `In SenCache budget mode, ${what}; pick a target in that range, raise n, or pass onInfeasible=clamp.`, options.nfe !== undefined ? "nfe" : "speedup");
       }
       target = Math.min(range.max, Math.max(range.min, wanted));
       diag.note("clamped", -1, `sencache-budget: ${what}; clamped the target to ${target}`);

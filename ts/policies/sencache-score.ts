@@ -65,7 +65,7 @@ export class ProfileSlot {
       try {
         this.#loaded = validateProfile(settings.profile, "(option profile)");
       } catch (err) {
-        if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid-option", policy, err.message, "profile");
+        if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid_option", policy, err.message, "profile");
         throw err;
       }
       this.#active = this.#loaded;
@@ -100,7 +100,7 @@ export class ProfileSlot {
   /** The profile in use; throws if a path-given profile was never loaded (prepare not called). */
   get(): SensitivityProfile {
     if (this.#active === undefined) {
-      throw new PolicyOptionsError("missing-profile", this.#policy, `The policy "${this.#policy}" was given a profile path but prepare() was not called to load it; call prepare(run) before decide(), or pass a profile object.`, "profile");
+      throw new PolicyOptionsError("missing_profile", this.#policy, `The policy "${this.#policy}" was given a profile path but prepare() was not called to load it; call prepare(run) before decide(), or pass a profile object.`, "profile");
     }
     return this.#active;
   }

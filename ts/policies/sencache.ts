@@ -99,7 +99,7 @@ export const sencacheSchema: OptionSchema = {
 
 export function missingProfileError(policy: string): PolicyOptionsError {
   return new PolicyOptionsError(
-    "missing-profile",
+    "missing_profile",
     policy,
     `The policy "${policy}" needs a sensitivity profile; pass profile=<file.json|file.npz> in the spec, a profile object in the options, or create one with sencache calibrate.`,
     "profile",
@@ -111,13 +111,13 @@ export function createSencachePolicy(input: SencacheInput): CachePolicy<Sencache
   if (v.nfe !== undefined || v.speedup !== undefined) {
     const stray = Object.keys(ruleOnly).filter((k) => v[k] !== undefined);
     if (stray.length > 0) {
-      throw new PolicyOptionsError("invalid-option", "sencache", `The option${stray.length > 1 ? "s" : ""} ${stray.join(", ")} of the ε rule do${stray.length > 1 ? "" : "es"} not apply in budget mode (nfe= / speedup=), which picks ε itself; drop ${stray.length > 1 ? "them" : "it"}, or drop nfe/speedup to use the ε rule.`, stray[0]);
+      throw new PolicyOptionsError("invalid_option", "sencache", `The option${stray.length > 1 ? "s" : ""} ${stray.join(", ")} of the ε rule do${stray.length > 1 ? "" : "es"} not apply in budget mode (nfe= / speedup=), which picks ε itself; drop ${stray.length > 1 ? "them" : "it"}, or drop nfe/speedup to use the ε rule.`, stray[0]);
     }
     return createSencacheBudgetPolicy(v);
   }
   const strayBudget = budgetOnly.filter((k) => v[k] !== undefined);
   if (strayBudget.length > 0) {
-    throw new PolicyOptionsError("invalid-option", "sencache", `The option ${strayBudget[0]} applies only to budget mode; add nfe=<evaluations> or speedup=<T/NFE>, or drop it.`, strayBudget[0]);
+    throw new PolicyOptionsError("invalid_option", "sencache", `The option ${strayBudget[0]} applies only to budget mode; add nfe=<evaluations> or speedup=<T/NFE>, or drop it.`, strayBudget[0]);
   }
   if (v.profile === undefined) throw missingProfileError("sencache");
   const preset = SENCACHE_PRESETS[(v.preset as SencachePreset | undefined) ?? "slow"];

@@ -45,19 +45,19 @@ export function createMaskPolicy(computeSteps: readonly number[], id = "mask"): 
 
 export function createStaticOptimalPolicy(input: Partial<StaticOptimalOptions>): CachePolicy<StaticOptimalOptions> {
   const v = validateOptions("static-optimal", staticOptimalSchema, input as Record<string, unknown>);
-  if (v.nfe === undefined) throw new PolicyOptionsError("missing-option", "static-optimal", 'The policy "static-optimal" needs the number of evaluations; write e.g. "static-optimal:nfe=18,masks=static.json".', "nfe");
-  if (v.masks === undefined) throw new PolicyOptionsError("missing-option", "static-optimal", 'The policy "static-optimal" needs a mask file; create one with sencache calibrate --kind static-optimal --nfe … and pass masks=<file.json>.', "masks");
+  if (v.nfe === undefined) throw new PolicyOptionsError("missing_option", "static-optimal", 'The policy "static-optimal" needs the number of evaluations; write e.g. "static-optimal:nfe=18,masks=static.json".', "nfe");
+  if (v.masks === undefined) throw new PolicyOptionsError("missing_option", "static-optimal", 'The policy "static-optimal" needs a mask file; create one with sencache calibrate --kind static-optimal --nfe … and pass masks=<file.json>.', "masks");
   let file: StaticMasksFile;
   try {
     file = typeof v.masks === "string" ? loadStaticMasksSync(v.masks) : validateStaticMasks(v.masks, "(option masks)");
   } catch (err) {
-    if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid-option", "static-optimal", err.message, "masks");
+    if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid_option", "static-optimal", err.message, "masks");
     throw err;
   }
   const nfe = v.nfe as number;
   const mask = file.masks.find((m) => m.nfe === nfe);
   if (mask === undefined) {
-    throw new PolicyOptionsError("invalid-option", "static-optimal", `The static-mask file has no mask for nfe ${nfe} (it has ${file.masks.map((m) => m.nfe).join(", ")}); pick one of those or search it with sencache calibrate --kind static-optimal --nfe ${nfe}.`, "nfe");
+    throw new PolicyOptionsError("invalid_option", "static-optimal", `The static-mask file has no mask for nfe ${nfe} (it has ${file.masks.map((m) => m.nfe).join(", ")}); pick one of those or search it with sencache calibrate --kind static-optimal --nfe ${nfe}.`, "nfe");
   }
   const inner = createMaskPolicy(mask.compute, "static-optimal");
   const notes: string[] = [];
@@ -68,7 +68,7 @@ export function createStaticOptimalPolicy(input: Partial<StaticOptimalOptions>):
     prepare(run: RunInfo) {
       notes.length = 0;
       if (run.totalSteps !== file.steps) {
-        throw new PolicyOptionsError("invalid-option", "static-optimal", `The static masks were searched for ${file.steps} steps but the run has ${run.totalSteps}; search masks for ${run.totalSteps} steps (sencache calibrate --kind static-optimal --steps ${run.totalSteps}).`, "masks");
+        throw new PolicyOptionsError("invalid_option", "static-optimal", `The static masks were searched for ${file.steps} steps but the run has ${run.totalSteps}; search masks for ${run.totalSteps} steps (sencache calibrate --kind static-optimal --steps ${run.totalSteps}).`, "masks");
       }
       const vm = file.validFor.model;
       if (vm !== undefined && (vm.family !== run.model.family || vm.source !== run.model.source)) {

@@ -16,7 +16,7 @@
  * function of the latent that only exists inside a forward pass. A reused step sends nothing to the
  * worker, so that indicator cannot be had without running the transformer's first block on every
  * step; on an LTX-Video run without `coefficients` `prepare` throws PolicyOptionsError
- * "unsupported-model". With `coefficients` (fitted on LTX's time embedding) the policy runs as a
+ * "unsupported_model". With `coefficients` (fitted on LTX's time embedding) the policy runs as a
  * time-embedding variant, which is not the published TeaCache and says so in its diagnostics.
  */
 
@@ -87,7 +87,7 @@ export function createTeacachePolicy(input: Partial<TeacacheOptions> = {}): Cach
       const family = run.model.family;
       if (family === "ltx" && v.coefficients === undefined) {
         throw new PolicyOptionsError(
-          "unsupported-model",
+          "unsupported_model",
           "teacache",
           "TeaCache's published LTX-Video indicator is the modulated input of transformer block 0, which exists only inside a forward pass, and a reused step sends nothing to the worker; use sencache, magcache, easycache or fixed-interval on LTX-Video, or pass coefficients=[…] fitted on LTX's time embedding for a time-embedding variant (not the published TeaCache).",
           "model",

@@ -4,13 +4,13 @@ import { SencacheError } from "../errors.js";
 const BRAND = Symbol.for("sencache.ProfileError");
 
 export type ProfileErrorCode =
-  | "invalid-profile" // JSON/npz content that is not a valid profile
-  | "profile-io" // the file could not be read or written
-  | "profile-model-mismatch"
-  | "profile-scheduler-mismatch"
-  | "profile-timesteps-mismatch"
-  | "profile-shape-mismatch"
-  | "invalid-npz"; // not a zip of .npy arrays we can read
+  | "invalid_profile" // JSON/npz content that is not a valid profile
+  | "profile_io" // the file could not be read or written
+  | "profile_model_mismatch"
+  | "profile_scheduler_mismatch"
+  | "profile_timesteps_mismatch"
+  | "profile_shape_mismatch"
+  | "invalid_npz"; // not a zip of .npy arrays we can read
 
 export class ProfileError extends SencacheError {
   declare readonly code: ProfileErrorCode;

@@ -47,7 +47,7 @@ export interface MagcacheRatiosFile {
 }
 
 function invalid(source: string, what: string): never {
-  throw new ProfileError("invalid-profile", `The MagCache ratios file ${source} ${what}; recalibrate it with sencache calibrate --kind magcache.`);
+  throw new ProfileError("invalid_profile", `The MagCache ratios file ${source} ${what}; recalibrate it with sencache calibrate --kind magcache.`);
 }
 
 function list(value: unknown, key: string, source: string, length?: number): number[] {
@@ -140,13 +140,13 @@ export function loadMagcacheRatiosSync(path: string): MagcacheRatiosFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (cause) {
-    throw new ProfileError("profile-io", `The MagCache ratios file "${path}" cannot be read; check the path or create it with sencache calibrate --kind magcache.`, { cause });
+    throw new ProfileError("profile_io", `The MagCache ratios file "${path}" cannot be read; check the path or create it with sencache calibrate --kind magcache.`, { cause });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ProfileError("invalid-profile", `The MagCache ratios file "${path}" is not valid JSON; recalibrate it with sencache calibrate --kind magcache.`, { cause });
+    throw new ProfileError("invalid_profile", `The MagCache ratios file "${path}" is not valid JSON; recalibrate it with sencache calibrate --kind magcache.`, { cause });
   }
   return validateMagcacheRatios(parsed, `"${path}"`);
 }
@@ -156,6 +156,6 @@ export async function saveMagcacheRatios(path: string, file: MagcacheRatiosFile)
   try {
     await writeFile(path, `${JSON.stringify(clean, null, 1)}\n`);
   } catch (cause) {
-    throw new ProfileError("profile-io", `The MagCache ratios cannot be written to "${path}"; check that the folder exists and is writable.`, { cause });
+    throw new ProfileError("profile_io", `The MagCache ratios cannot be written to "${path}"; check that the folder exists and is writable.`, { cause });
   }
 }

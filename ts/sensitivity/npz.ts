@@ -23,7 +23,7 @@ export interface NpyArray {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 function fail(message: string): never {
-  throw new ProfileError("invalid-npz", message);
+  throw new ProfileError("invalid_npz", message);
 }
 
 function halfToFloat(h: number): number {
@@ -198,7 +198,7 @@ export function parseNpz(bytes: Uint8Array, name = "archive.npz"): Map<string, N
       try {
         content = inflateRawSync(stored);
       } catch (cause) {
-        throw new ProfileError("invalid-npz", `The entry "${entry.name}" of "${name}" does not inflate; the file is damaged, re-save it with numpy.savez.`, { cause });
+        throw new ProfileError("invalid_npz", `The entry "${entry.name}" of "${name}" does not inflate; the file is damaged, re-save it with numpy.savez.`, { cause });
       }
     } else fail(`The entry "${entry.name}" of "${name}" uses zip method ${entry.method}; only stored and deflated entries are supported (numpy.savez / savez_compressed write those).`);
     const key = entry.name.endsWith(".npy") ? entry.name.slice(0, -4) : entry.name;

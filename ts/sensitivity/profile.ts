@@ -110,7 +110,7 @@ export interface PropagationProfile {
 // ---- construction and validation ---------------------------------------------------------------
 
 function invalid(source: string, what: string): never {
-  throw new ProfileError("invalid-profile", `The sensitivity profile ${source} ${what}; recalibrate it or fix the file.`);
+  throw new ProfileError("invalid_profile", `The sensitivity profile ${source} ${what}; recalibrate it or fix the file.`);
 }
 
 function numberArray(value: unknown, key: string, source: string, length?: number, nonNegative = false): number[] {
@@ -278,7 +278,7 @@ export function profileFromJson(text: string, source = "(json)"): SensitivityPro
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ProfileError("invalid-profile", `The sensitivity profile ${source} is not valid JSON; recalibrate it or fix the file.`, { cause });
+    throw new ProfileError("invalid_profile", `The sensitivity profile ${source} is not valid JSON; recalibrate it or fix the file.`, { cause });
   }
   return validateProfile(parsed, source);
 }
@@ -292,7 +292,7 @@ export function profileFromNpz(bytes: Uint8Array, validFor: ProfileValidity = {}
   const get = (key: string): number[] => {
     const a = arrays.get(key);
     if (a === undefined) {
-      throw new ProfileError("invalid-profile", `The .npz file ${source} has no array "${key}" (it has ${[...arrays.keys()].join(", ")}); import a SenCache sensitivity file with timesteps, J_x_norm and J_t_norm.`);
+      throw new ProfileError("invalid_profile", `The .npz file ${source} has no array "${key}" (it has ${[...arrays.keys()].join(", ")}); import a SenCache sensitivity file with timesteps, J_x_norm and J_t_norm.`);
     }
     return Array.from(a.data);
   };
@@ -314,7 +314,7 @@ export async function loadProfile(path: string, options: { validFor?: ProfileVal
   try {
     bytes = await readFile(path);
   } catch (cause) {
-    throw new ProfileError("profile-io", `The sensitivity profile "${path}" cannot be read; check the path or run calibration to create it.`, { cause });
+    throw new ProfileError("profile_io", `The sensitivity profile "${path}" cannot be read; check the path or run calibration to create it.`, { cause });
   }
   if (path.toLowerCase().endsWith(".npz")) return profileFromNpz(bytes, options.validFor ?? {}, path);
   return profileFromJson(new TextDecoder().decode(bytes), `"${path}"`);
@@ -324,7 +324,7 @@ export async function saveProfile(path: string, profile: SensitivityProfile): Pr
   try {
     await writeFile(path, profileToJson(profile));
   } catch (cause) {
-    throw new ProfileError("profile-io", `The sensitivity profile cannot be written to "${path}"; check that the folder exists and is writable.`, { cause });
+    throw new ProfileError("profile_io", `The sensitivity profile cannot be written to "${path}"; check that the folder exists and is writable.`, { cause });
   }
 }
 
@@ -515,17 +515,17 @@ export function assertProfileCompatible(profile: SensitivityProfile, run: Profil
   const log = options.log ?? ((m: string) => console.warn(`[sencache] ${m}`));
   const v = profile.validFor;
   const unchecked: string[] = [];
-  const mismatch = (code: "profile-model-mismatch" | "profile-shape-mismatch", message: string, fix: string): void => {
+  const mismatch = (code: "profile_model_mismatch" | "profile_shape_mismatch", message: string, fix: string): void => {
     if (options.force === true) log(`${message}; using it anyway because force was requested.`);
     else throw new ProfileError(code, `${message}; ${fix}.`);
   };
   if (v.model === undefined || run.model === undefined) unchecked.push("model");
   else if (v.model.family !== run.model.family || v.model.source !== run.model.source) {
-    mismatch("profile-model-mismatch", `The sensitivity profile is for ${v.model.source} (${v.model.family}) but the run uses ${run.model.source} (${run.model.family})`, "calibrate a profile for this model (sencache calibrate) or pass force to use it anyway");
+    mismatch("profile_model_mismatch", `The sensitivity profile is for ${v.model.source} (${v.model.family}) but the run uses ${run.model.source} (${run.model.family})`, "calibrate a profile for this model (sencache calibrate) or pass force to use it anyway");
   }
   if (v.latentShape === undefined || run.latentShape === undefined) unchecked.push("latentShape");
   else if (v.latentShape.length !== run.latentShape.length || v.latentShape.some((d, i) => d !== run.latentShape![i])) {
-    mismatch("profile-shape-mismatch", `The sensitivity profile was calibrated for latents of shape [${v.latentShape.join(", ")}] but the run's latent is [${run.latentShape.join(", ")}]`, "calibrate at this resolution or pass force to use it anyway");
+    mismatch("profile_shape_mismatch", `The sensitivity profile was calibrated for latents of shape [${v.latentShape.join(", ")}] but the run's latent is [${run.latentShape.join(", ")}]`, "calibrate at this resolution or pass force to use it anyway");
   }
 
   const runTs = Array.from(run.timesteps);
@@ -543,7 +543,7 @@ export function assertProfileCompatible(profile: SensitivityProfile, run: Profil
   if (problem === undefined) return { profile, unchecked, resampled: false };
   if (options.resample !== true) {
     throw new ProfileError(
-      problem.startsWith("The sensitivity profile was calibrated with scheduler") ? "profile-scheduler-mismatch" : "profile-timesteps-mismatch",
+      problem.startsWith("The sensitivity profile was calibrated with scheduler") ? "profile_scheduler_mismatch" : "profile_timesteps_mismatch",
       `${problem}; calibrate for this schedule or allow nearest-timestep resampling (resampleProfile).`,
     );
   }
@@ -640,12 +640,12 @@ export function expertProfile(profile: SensitivityProfile, expert: Expert): Sens
     const offset = profile.experts.slice(0, Math.max(0, at)).reduce((a, e) => a + e.timesteps.length, 0);
     columns = section ? section.timesteps.map((_, j) => offset + j) : [];
     if (section === undefined) {
-      throw new ProfileError("profile-model-mismatch", `The sensitivity profile has sections for the experts ${profile.experts.map((e) => `"${e.name}"`).join(", ")} but not for "${expert.name}", which serves t in [${expert.tMin}, ${expert.tMax}] here; calibrate a profile for this model (sencache calibrate).`);
+      throw new ProfileError("profile_model_mismatch", `The sensitivity profile has sections for the experts ${profile.experts.map((e) => `"${e.name}"`).join(", ")} but not for "${expert.name}", which serves t in [${expert.tMin}, ${expert.tMax}] here; calibrate a profile for this model (sencache calibrate).`);
     }
   } else {
     const idx = profile.timesteps.map((t, i) => (t >= expert.tMin && t <= expert.tMax ? i : -1)).filter((i) => i >= 0);
     if (idx.length === 0) {
-      throw new ProfileError("profile-timesteps-mismatch", `The sensitivity profile has no timestep in [${expert.tMin}, ${expert.tMax}], the range of expert "${expert.name}"; calibrate a profile for this model (sencache calibrate).`);
+      throw new ProfileError("profile_timesteps_mismatch", `The sensitivity profile has no timestep in [${expert.tMin}, ${expert.tMax}], the range of expert "${expert.name}"; calibrate a profile for this model (sencache calibrate).`);
     }
     const pick = (a: readonly number[] | undefined): number[] | undefined => (a === undefined ? undefined : idx.map((i) => a[i]!));
     columns = idx;

@@ -52,7 +52,7 @@ export interface StaticMasksFile {
 }
 
 function invalid(source: string, what: string): never {
-  throw new ProfileError("invalid-profile", `The static-mask file ${source} ${what}; search it again with sencache calibrate --kind static-optimal.`);
+  throw new ProfileError("invalid_profile", `The static-mask file ${source} ${what}; search it again with sencache calibrate --kind static-optimal.`);
 }
 
 const posInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
@@ -98,13 +98,13 @@ export function loadStaticMasksSync(path: string): StaticMasksFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (cause) {
-    throw new ProfileError("profile-io", `The static-mask file "${path}" cannot be read; check the path or create it with sencache calibrate --kind static-optimal.`, { cause });
+    throw new ProfileError("profile_io", `The static-mask file "${path}" cannot be read; check the path or create it with sencache calibrate --kind static-optimal.`, { cause });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ProfileError("invalid-profile", `The static-mask file "${path}" is not valid JSON; search it again with sencache calibrate --kind static-optimal.`, { cause });
+    throw new ProfileError("invalid_profile", `The static-mask file "${path}" is not valid JSON; search it again with sencache calibrate --kind static-optimal.`, { cause });
   }
   return validateStaticMasks(parsed, `"${path}"`);
 }
@@ -114,6 +114,6 @@ export async function saveStaticMasks(path: string, file: StaticMasksFile): Prom
   try {
     await writeFile(path, `${JSON.stringify({ ...clean, n: Number.isFinite(clean.n) ? clean.n : null }, null, 1)}\n`);
   } catch (cause) {
-    throw new ProfileError("profile-io", `The static-mask file cannot be written to "${path}"; check that the folder exists and is writable.`, { cause });
+    throw new ProfileError("profile_io", `The static-mask file cannot be written to "${path}"; check that the folder exists and is writable.`, { cause });
   }
 }

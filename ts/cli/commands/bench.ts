@@ -121,7 +121,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const d = modelPolicyDefaults(spec, { source: args.model });
       if (d.missingProfile && args.profile === undefined) {
         const id = parseSpec(spec).id;
-        throw new PolicyOptionsError("missing-profile", id, missingProfileMessage(id, { source: args.model }).replace("add profile=", "pass --profile FILE, add profile="), "profile");
+        throw new PolicyOptionsError("missing_profile", id, missingProfileMessage(id, { source: args.model }).replace("add profile=", "pass --profile FILE, add profile="), "profile");
       }
       for (const n of d.notes) if (args.profile === undefined || !n.includes("sensitivity profile")) noted.add(n);
       return d.overrides;
