@@ -11,6 +11,7 @@ import type { CachePolicy, RunInfo } from "../../ts/policies/types.js";
 import { describeExperts, expertOf, expertSpans } from "../../ts/sampling/experts.js";
 import { sample } from "../../ts/sampling/loop.js";
 import type { Denoiser, DenoiseItem, StepEvent } from "../../ts/sampling/types.js";
+import { splitBudget } from "../../ts/policies/sencache-budget.js";
 import { createScheduler } from "../../ts/schedulers/index.js";
 import { FakeDenoiser, fakeModel, seededNormal } from "../../ts/testing/index.js";
 import { expertProfile, makeProfile, withExpertSections } from "../../ts/sensitivity/profile.js";
@@ -142,6 +143,38 @@ for (const [name, make] of policies) {
     t.is(summary.expertSwitches?.length, 1);
   });
 }
+
+test("budget mode hits its NFE exactly on two experts: the budget is split per expert, each span planned on its own", async (t) => {
+  const lens = spans.map((s) => s.lastStep - s.firstStep + 1);
+  const { min, max } = splitBudget(1, spans, 3, false);
+  t.is(min, Math.ceil(lens[0]! / 4) + Math.ceil(lens[1]! / 4));
+  t.is(max, T);
+  for (let nfe = min; nfe <= T; nfe++) {
+    const { summary, events } = await run(resolvePolicy({ id: "sencache", options: { profile: flat(1, 1), nfe } }));
+    t.is(summary.nfe, nfe, `nfe=${nfe}: ran ${summary.computedSteps.join(",")}`);
+    t.deepEqual(summary.experts?.map((e) => e.nfe), splitBudget(nfe, spans, 3, false).targets, `nfe=${nfe}`);
+    t.false(summary.diagnostics.some((d) => /off-budget|overruled|asked to reuse/.test(d)), summary.diagnostics.join("; "));
+    assertNoCrossing(t, events);
+  }
+  // Proportional to the spans' lengths, the total exact.
+  const split = splitBudget(6, spans, 3, false).targets;
+  t.is(split[0]! + split[1]!, 6);
+  t.true(Math.abs(split[0]! - (6 * lens[0]!) / T) <= 1, `split ${split.join("+")} of spans ${lens.join("+")}`);
+  // forceLast counts only on the span that ends the schedule.
+  const forced = await run(resolvePolicy({ id: "sencache", options: { profile: flat(1, 1), nfe: min + 1, forceLast: true } }));
+  t.is(forced.summary.nfe, min + 1);
+  t.true(forced.summary.computedSteps.includes(T - 1));
+});
+
+test("an infeasible budget on two experts names the minimum: each expert computes its first step", async (t) => {
+  const { min } = splitBudget(1, spans, 3, false);
+  const policy = resolvePolicy({ id: "sencache", options: { profile: flat(1, 1), nfe: min - 1 } });
+  const err = await t.throwsAsync(run(policy));
+  t.regex(err!.message, new RegExp(`the minimum is ${min}\\b`));
+  t.regex(err!.message, /over 2 experts \(each computes its first step; fewest per expert: transformer \d+ of \d+ steps, transformer_2 \d+ of \d+ steps\)/);
+  const clamped = await run(resolvePolicy({ id: "sencache", options: { profile: flat(1, 1), nfe: 1, onInfeasible: "clamp" } }));
+  t.is(clamped.summary.nfe, min);
+});
 
 test("without guidance too, the switch step is computed and the next one may reuse again", async (t) => {
   const { events } = await run(greedy(), 1);

@@ -15,8 +15,10 @@ import { resolvePolicy } from "../../ts/policies/index.js";
 import { expertSpans } from "../../ts/sampling/experts.js";
 import { generate } from "../../ts/sampling/generate.js";
 import { Model } from "../../ts/sampling/model.js";
-import type { DenoiseItem } from "../../ts/sampling/types.js";
+import type { DenoiseItem, StepEvent } from "../../ts/sampling/types.js";
 import { calibrate, calibrateMagcache } from "../../ts/sensitivity/calibrate.js";
+import type { SensitivityProfile } from "../../ts/sensitivity/profile.js";
+import { splitBudget } from "../../ts/policies/sencache-budget.js";
 import { PACKAGE_ROOT, WorkerProcess, defaultPython } from "../../ts/worker/supervisor.js";
 import { diffusersReference, maxRelativeError } from "../helpers/tiny.js";
 
@@ -93,8 +95,11 @@ test.serial("a policy forced to reuse cannot cross: the step after the boundary 
   }
 });
 
+let calibrated: SensitivityProfile | undefined;
+
 test.serial("calibrate writes a version-2 profile and MagCache ratios with one section per expert; sencache runs on them", async (t) => {
   const { profile, report } = await calibrate(model, { samples: 1, steps, ...size, prompts: [prompt] });
+  calibrated = profile;
   t.is(profile.version, 2);
   t.deepEqual(profile.experts?.map((e) => e.name), ["transformer", "transformer_2"]);
   t.is(report.denoiseItems.measure, 3 * steps);
@@ -106,4 +111,28 @@ test.serial("calibrate writes a version-2 profile and MagCache ratios with one s
     t.true(summary.computedSteps.includes(spans()[1]!.firstStep), policy.id);
     t.true(summary.nfe < steps, `${policy.id} NFE ${summary.nfe}`);
   }
+});
+
+test.serial("budget mode hits its NFE exactly on two experts (split per expert, each on its own section); no reuse crosses the switch", async (t) => {
+  const profile = calibrated ?? (await calibrate(model, { samples: 1, steps, ...size, prompts: [prompt] })).profile;
+  const sp = spans();
+  const { min } = splitBudget(1, sp, 3, false);
+  const hits: string[] = [];
+  for (let nfe = min; nfe <= steps; nfe++) {
+    const events: StepEvent[] = [];
+    const policy = resolvePolicy(`sencache:nfe=${nfe}`, { profile });
+    const { summary } = await generate(model, { prompt, seed: 5, steps, guidanceScale: 1, ...size, policy, onStep: (e) => events.push(e) });
+    hits.push(`${nfe}→${summary.nfe} (${summary.experts!.map((e) => e.nfe).join("+")})`);
+    t.is(summary.nfe, nfe, `nfe=${nfe}: computed ${summary.computedSteps.join(",")}`);
+    t.true(summary.computedSteps.includes(sp[1]!.firstStep));
+    let lastComputed = -1;
+    for (const e of events) {
+      if (e.action === "compute") lastComputed = e.step;
+      else t.is(e.expert, events[lastComputed]!.expert, `step ${e.step} reused step ${lastComputed}`);
+    }
+  }
+  t.log(`spans ${sp.map((s) => `${s.name} ${s.firstStep}–${s.lastStep}`).join(", ")}; nfe → NFE (per expert): ${hits.join(", ")}`);
+  const tooFew = resolvePolicy(`sencache:nfe=${min - 1}`, { profile });
+  const err = await t.throwsAsync(generate(model, { prompt, seed: 5, steps, guidanceScale: 1, ...size, policy: tooFew }));
+  t.regex(err!.message, new RegExp(`the minimum is ${min}`));
 });

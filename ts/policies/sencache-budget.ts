@@ -12,6 +12,13 @@
  * PolicyOptionsError ("budget_infeasible") in `prepare`, or — with `onInfeasible: "clamp"` — clamped
  * into [lo, T] with a diagnostic.
  *
+ * Two experts (Wan 2.2 A14B). The loop computes the first step of every expert and re-prepares the
+ * policy there, so the budget is split over the expert spans (`splitBudget`): every span gets its own
+ * minimum (its first step computed, at most n consecutive reuses; forceLast only on the span that
+ * ends the schedule), the rest goes by each span's share of the steps, and the targets sum to exactly
+ * `nfe`. Each span is then planned on its own, with its own profile section. The fewest computes of
+ * the whole run is the sum of the spans' minimums; a budget below it is refused with that number.
+ *
  * Placement. When both actions are feasible the policy is the SenCache rule on a weighted score —
  * reuse while w_k·S_k ≤ ε — with ε chosen at every step so that the rule, simulated over the rest of
  * the sample on predicted scores, makes exactly the remaining computes (the smallest such ε, by
@@ -126,8 +133,57 @@ export function budgetWeights(profile: SensitivityProfile, timesteps: ArrayLike<
   return w;
 }
 
+/** A span of steps first..end−1 planned on its own (the whole schedule, or one expert's steps). */
+interface Span {
+  readonly firstStep: number;
+  readonly lastStep: number;
+  readonly name?: string;
+}
+
+export interface BudgetSplit {
+  /** The computes of each span, summing to the (possibly clamped) target. */
+  readonly targets: number[];
+  /** The fewest computes each span allows (its first step computed). */
+  readonly mins: number[];
+  /** Σ mins: the fewest computes of the whole run. */
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Split a budget of `nfe` computes over consecutive spans of a T-step schedule (the experts of a
+ * two-expert model). Each span gets at least its minimum (feasibleNfeRange of its length: its first
+ * step is always computed; forceLast counts only on the span ending at T − 1) and at most its length;
+ * the remaining computes go one at a time to the span furthest below its share nfe·len/T (ties: the
+ * earlier span). The targets sum to `nfe` exactly when min ≤ nfe ≤ T; outside, `targets` is empty.
+ */
+export function splitBudget(nfe: number, spans: readonly Span[], n: number, forceLast: boolean): BudgetSplit {
+  const lens = spans.map((s) => s.lastStep - s.firstStep + 1);
+  const T = lens.reduce((a, b) => a + b, 0);
+  const end = Math.max(...spans.map((s) => s.lastStep));
+  const mins = spans.map((s, i) => feasibleNfeRange(lens[i]!, Math.min(n, lens[i]!), forceLast && s.lastStep === end).min);
+  const min = mins.reduce((a, b) => a + b, 0);
+  if (nfe < min || nfe > T) return { targets: [], mins, min, max: T };
+  const targets = [...mins];
+  for (let left = nfe - min; left > 0; left--) {
+    let best = -1;
+    for (let i = 0; i < spans.length; i++) {
+      if (targets[i]! >= lens[i]!) continue;
+      const deficit = (nfe * lens[i]!) / T - targets[i]!;
+      if (best < 0 || deficit > (nfe * lens[best]!) / T - targets[best]! + 1e-12) best = i;
+    }
+    targets[best]!++;
+  }
+  return { targets, mins, min, max: T };
+}
+
 interface Plan {
   readonly T: number;
+  /** This plan's steps: first..end−1 (one expert's span; the whole schedule with one expert). */
+  readonly first: number;
+  readonly end: number;
+  /** forceLast applies: the span ends the schedule. */
+  readonly forceLast: boolean;
   readonly target: number;
   readonly cap: number;
   readonly lo: number[][];
@@ -161,20 +217,31 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
   let uIdx = NaN; // latent drift per step since the last compute
   let tauIdx = NaN; // timestep distance per step since the last compute
 
-  const makePlan = (T: number): Plan => {
+  const makePlan = (T: number, spans?: readonly Span[], current?: Span): Plan => {
     const cap = Math.min(options.n, T);
     const wanted = options.nfe ?? Math.max(1, Math.round(T / options.speedup!));
-    const range = feasibleNfeRange(T, cap, options.forceLast);
-    let target = wanted;
-    if (wanted < range.min || wanted > range.max) {
-      const what = `a budget of ${wanted} evaluations for ${T} steps is not reachable with at most ${Number.isFinite(options.n) ? options.n : "unlimited"} consecutive reuses${options.forceLast ? " and a forced last step" : ""} (feasible: ${range.min}–${range.max})`;
+    const all: readonly Span[] = spans !== undefined && spans.length > 1 ? spans : [{ firstStep: 0, lastStep: T - 1 }];
+    const index = Math.max(0, all.findIndex((s) => s.firstStep === current?.firstStep));
+    let split = splitBudget(wanted, all, cap, options.forceLast);
+    if (split.targets.length === 0) {
+      const reuses = `at most ${Number.isFinite(options.n) ? options.n : "unlimited"} consecutive reuses${options.forceLast ? " and a forced last step" : ""}`;
+      const fewest = all.map((s, i) => `${s.name ?? i} ${split.mins[i]} of ${s.lastStep - s.firstStep + 1} steps`).join(", ");
+      const experts = all.length > 1 ? ` over ${all.length} experts (each computes its first step; fewest per expert: ${fewest})` : "";
+      const range = `feasible: ${split.min}–${split.max}; the minimum is ${split.min}`;
+      const what = `a budget of ${wanted} evaluations for ${T} steps is not reachable with ${reuses}${experts} (${range})`;
       if (options.onInfeasible === "error") {
         throw new PolicyOptionsError("budget_infeasible", "sencache-budget", `In SenCache budget mode, ${what}; pick a target in that range, raise n, or pass onInfeasible=clamp.`, options.nfe !== undefined ? "nfe" : "speedup");
       }
-      target = Math.min(range.max, Math.max(range.min, wanted));
-      diag.note("clamped", -1, `sencache-budget: ${what}; clamped the target to ${target}`);
+      const target = Math.min(split.max, Math.max(split.min, wanted));
+      if (index === 0) diag.note("clamped", -1, `sencache-budget: ${what}; clamped the target to ${target}`);
+      split = splitBudget(target, all, cap, options.forceLast);
     }
-    return { T, target, cap, lo: minComputesTable(T, cap, options.forceLast), decided: new Int8Array(T).fill(-1) };
+    const span = all[index]!;
+    const first = span.firstStep;
+    const end = span.lastStep + 1;
+    const forceLast = options.forceLast && end === T;
+    const lo = minComputesTable(end - first, cap, forceLast);
+    return { T, first, end, forceLast, target: split.targets[index]!, cap, lo, decided: new Int8Array(T).fill(-1) };
   };
 
   const tablesFor = (p: Plan, profile: SensitivityProfile, ctx: DecideContext): NonNullable<Plan["tables"]> => {
@@ -195,14 +262,14 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
 
   const decideWith = (ctx: DecideContext, p: Plan, profile: SensitivityProfile): Decision => {
     const k = ctx.step;
-    const T = p.T;
-    if (k === 0 || ctx.last === undefined) return compute("first step");
+    const T = p.end; // this plan's steps end here (one expert's span)
+    if (k === p.first || ctx.last === undefined) return compute(k === 0 ? "first step" : "first step of the expert");
     let used = 0;
-    for (let i = 0; i < k; i++) if (p.decided[i] === 1) used++;
+    for (let i = p.first; i < k; i++) if (p.decided[i] === 1) used++;
     const R = p.target - used;
     const r = T - k;
     const m = Math.min(ctx.reuseStreak, p.cap);
-    const reuseOk = m < p.cap && !(options.forceLast && k === T - 1) && R >= p.lo[r - 1]![m + 1]! && R <= r - 1;
+    const reuseOk = m < p.cap && !(p.forceLast && k === T - 1) && R >= p.lo[r - 1]![m + 1]! && R <= r - 1;
     const computeOk = R >= 1 && R - 1 >= p.lo[r - 1]![0]! && R - 1 <= r - 1;
     const s = sencacheScore(profile, ctx);
     if (!reuseOk && !computeOk) {
@@ -239,7 +306,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     for (let j = k + 1; j < T; j++) open[j] = w[j]! * (ax0 * (s.drift + u * (j - k)) + at0 * tau * (j - c0.step));
     const pred = new Float64Array(T * span); // pred[ref·span + d] = w_{ref+d}·Ŝ(ref, ref + d)
     for (let ref = k; ref < T; ref++) for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = w[ref + d]! * (ax[ref]! * u * d + at[ref]! * tau * d);
-    const lastForced = options.forceLast;
+    const lastForced = p.forceLast;
     const computesAt = (eps: number): number => {
       let reusing = m < cap && !(lastForced && k === T - 1) && wk * s.score <= eps;
       let ref = k;
@@ -282,7 +349,7 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
       diag.clear();
       uIdx = tauIdx = NaN;
       await slot.prepare(run);
-      plan = makePlan(run.totalSteps);
+      plan = makePlan(run.totalSteps, run.experts, run.expert);
     },
     reset() {
       diag.clear();
@@ -297,7 +364,13 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
         if (plan !== undefined) diag.note("steps-changed", ctx.step, `sencache-budget: the step count changed from ${plan.T} to ${ctx.totalSteps} without prepare(); re-planned`);
         plan = makePlan(ctx.totalSteps);
       }
-      if (ctx.step === 0) {
+      if (ctx.step < plan.first || ctx.step >= plan.end) {
+        const planned = `${plan.first}–${plan.end - 1}`;
+        const why = `sencache-budget: step ${ctx.step} lies outside the planned steps ${planned} without prepare()`;
+        diag.note("span-changed", ctx.step, `${why}; re-planned over the whole schedule`);
+        plan = makePlan(ctx.totalSteps);
+      }
+      if (ctx.step === plan.first) {
         plan.decided.fill(-1);
         uIdx = tauIdx = NaN;
       }
