@@ -1,5 +1,6 @@
 import test from "ava";
 import { interpolate, makeProfile, profileFromJson, profileToJson, propagationGain, transferProfile, validateProfile, assertProfileCompatible } from "../../ts/sensitivity/profile.js";
+import { resampleProfile, withExpertSections } from "../../ts/sensitivity/profile.js";
 import { ProfileError } from "../../ts/sensitivity/errors.js";
 
 const base = () =>
@@ -66,4 +67,47 @@ test("propagation: round-trips through JSON, is looked up by timestep, and is va
   t.regex(bad({ gain: [1, 2] })!.message, /propagation.gain/);
   t.regex(bad({ gain: [1, -2, 3] })!.message, /negative/);
   t.regex(bad({ samples: 0 })!.message, /propagation.samples/);
+});
+
+test("a version-2 (two-expert) profile carried to another schedule keeps one section per expert, each from its own section", (t) => {
+  const experts = [
+    { name: "transformer", tMin: 875, tMax: 1000 },
+    { name: "transformer_2", tMin: 0, tMax: 875 },
+  ];
+  const ts = [1000, 950, 900, 800, 600, 400, 200];
+  const whole = makeProfile({
+    timesteps: ts,
+    J_x_norm: ts.map((x) => (x >= 875 ? 1 : 100)),
+    J_t_norm: ts.map((x) => (x >= 875 ? 2 : 50)),
+    J_x_samples: [ts.map((x) => (x >= 875 ? 1 : 100))],
+    J_t_samples: [ts.map((x) => (x >= 875 ? 2 : 50))],
+    validFor: { steps: ts.length },
+    propagation: base().propagation!,
+  });
+  const p = withExpertSections(whole, experts, ts);
+  t.is(p.version, 2);
+  const target = [1000, 980, 930, 880, 870, 700, 500, 300, 100, 20];
+  for (const carry of [transferProfile, resampleProfile]) {
+    const q = carry(p, target);
+    t.is(q.version, 2, carry.name);
+    const want = [["transformer", [1000, 980, 930, 880]], ["transformer_2", [870, 700, 500, 300, 100, 20]]];
+    t.deepEqual(q.experts?.map((e) => [e.name, e.timesteps]), want, carry.name);
+    // Nothing leaks across the boundary: t = 870 (low-noise expert) is 100 though its nearest calibrated neighbour of the
+    // whole profile, 900, belongs to the other expert; t = 880 is 1.
+    t.true(q.experts![0]!.J_x_norm.every((v) => v === 1), carry.name);
+    t.true(q.experts![1]!.J_x_norm.every((v) => v === 100), carry.name);
+    t.deepEqual(q.J_x_norm, [...q.experts![0]!.J_x_norm, ...q.experts![1]!.J_x_norm]);
+    t.is(q.validFor.steps, target.length);
+    t.deepEqual(q.propagation, p.propagation);
+    if (carry === resampleProfile) t.deepEqual(q.J_x_samples, [q.J_x_norm]);
+    t.deepEqual(validateProfile(JSON.parse(profileToJson(q))), q);
+  }
+  // Through the compatibility check (what resampleProfile=true does) too.
+  const run = { timesteps: target };
+  for (const resampleMethod of ["nearest", "interpolate"] as const) {
+    const r = assertProfileCompatible(p, run, { resample: true, resampleMethod, log: () => undefined });
+    t.deepEqual(r.profile.experts?.map((e) => e.timesteps.length), [4, 6], resampleMethod);
+  }
+  // An expert with none of the schedule's timesteps is left out.
+  t.deepEqual(resampleProfile(p, [500, 100]).experts?.map((e) => e.name), ["transformer_2"]);
 });

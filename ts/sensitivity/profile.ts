@@ -399,6 +399,7 @@ export function propagationGain(profile: SensitivityProfile, t: number): number 
  * - the propagation measurement is kept as it is (it is looked up by timestep).
  */
 export function transferProfile(profile: SensitivityProfile, timesteps: ArrayLike<number>): SensitivityProfile {
+  if (profile.experts !== undefined) return carryPerExpert(profile, timesteps, transferProfile, "transferred");
   const ts = Array.from(timesteps);
   const jx = ts.map((t) => interpolate(profile.timesteps, profile.J_x_norm, t));
   // calibrated intervals, sorted by their upper end
@@ -450,6 +451,7 @@ export function transferProfile(profile: SensitivityProfile, timesteps: ArrayLik
 
 /** Nearest-timestep resampling onto another schedule (values copied from the nearest calibrated timestep). */
 export function resampleProfile(profile: SensitivityProfile, timesteps: ArrayLike<number>): SensitivityProfile {
+  if (profile.experts !== undefined) return carryPerExpert(profile, timesteps, resampleProfile, "resampled (nearest timestep)");
   const ts = Array.from(timesteps);
   const idx = ts.map((t) => nearestIndex(profile.timesteps, t));
   const pick = (a: readonly number[] | undefined): number[] | undefined => (a === undefined ? undefined : idx.map((i) => a[i]!));
@@ -469,6 +471,48 @@ export function resampleProfile(profile: SensitivityProfile, timesteps: ArrayLik
     ...(profile.propagation !== undefined ? { propagation: profile.propagation } : {}),
   };
   return validateProfile(out, "(resampled)");
+}
+
+/**
+ * A version-2 profile carried onto another schedule section by section: each of the schedule's
+ * timesteps goes to the expert serving it, and that expert's section is carried over from its own
+ * section only (never from the other expert's values). An expert with none of the schedule's
+ * timesteps is left out. The result is version 2 again, its top level the sections concatenated.
+ */
+function carryPerExpert(
+  profile: SensitivityProfile,
+  timesteps: ArrayLike<number>,
+  carry: (p: SensitivityProfile, ts: readonly number[]) => SensitivityProfile,
+  how: string,
+): SensitivityProfile {
+  const experts = profile.experts!;
+  const ts = Array.from(timesteps);
+  const groups = experts.map(() => [] as number[]);
+  for (const t of ts) groups[expertOf(experts, t)]!.push(t);
+  const parts = experts.flatMap((e, g) => (groups[g]!.length === 0 ? [] : [{ e, c: carry(expertProfile(profile, e), groups[g]!) }]));
+  const sections = parts.map(({ e, c }) => {
+    const section: Record<string, unknown> = { name: e.name, tMin: e.tMin, tMax: e.tMax };
+    for (const key of SECTION_ARRAYS) if (c[key] !== undefined) section[key] = [...(c[key] as readonly number[])];
+    return section as unknown as ProfileExpertSection;
+  });
+  const counts = sections.map((x) => `${x.name} ${x.timesteps.length}`).join(", ");
+  const out: Record<string, unknown> = {
+    format: PROFILE_FORMAT,
+    version: PROFILE_VERSION_EXPERTS,
+    experts: sections,
+    validFor: { ...profile.validFor, steps: ts.length },
+    origin: `${how} per expert (${counts} timesteps) from ${profile.origin ?? "a profile"} with ${profile.timesteps.length} timesteps`,
+    ...(profile.createdAt !== undefined ? { createdAt: profile.createdAt } : {}),
+    ...(profile.propagation !== undefined ? { propagation: profile.propagation } : {}),
+  };
+  for (const key of SECTION_ARRAYS) {
+    if (parts.every(({ c }) => c[key] !== undefined)) out[key] = parts.flatMap(({ c }) => [...(c[key] as readonly number[])]);
+  }
+  for (const key of ["J_x_samples", "J_t_samples"] as const) {
+    const rows = parts.map(({ c }) => c[key]);
+    if (rows.every((r) => r !== undefined)) out[key] = rows[0]!.map((_, si) => rows.flatMap((r) => [...(r![si] ?? [])]));
+  }
+  return validateProfile(out, `(${how.split(" ")[0]})`);
 }
 
 // ---- compatibility ----------------------------------------------------------------------------
