@@ -234,6 +234,18 @@ def test_every_op_of_the_table_has_a_request_and_a_reply_vector():
         assert (REPO / "proto" / "vectors" / "replies" / f"{name}.json").is_file(), name
 
 
+def test_error_codes_are_snake_case_and_the_spec_lists_exactly_them():
+    import re
+
+    spec = (REPO / "proto" / "SPEC.md").read_text()
+    table = spec[spec.index("## Errors"):spec.index("## Lifecycle")]
+    listed = re.findall(r"^\| `([^`]+)` \|", table, re.M)
+    assert listed == list(P.ERROR_CODES)
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", code) for code in P.ERROR_CODES), P.ERROR_CODES
+    with pytest.raises(AssertionError):
+        P.ProtocolError("not-listed", "no")  # the worker can only send a listed code
+
+
 def test_reply_vectors_are_up_to_date():
     assert vectors.main(["--check"]) == 0, "run: .venv/bin/python -m sencache_worker.vectors"
 
