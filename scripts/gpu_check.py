@@ -88,7 +88,7 @@ def build(family: str, out: str, tiny: bool) -> dict:
     adapter = load(out, torch.device("cpu"), "float32", None)
     info = adapter.info()
     c, f, h, w = TINY_LATENT[family] if tiny else SHAPES[family]["latent"]
-    size = {"height": h * info.spatial_scale, "width": w * info.spatial_scale, "frames": (f - 1) * info.temporal_scale + 1}
+    size = {"height": h * info.latent.spatial_scale, "width": w * info.latent.spatial_scale, "frames": (f - 1) * info.latent.temporal_scale + 1}
     # sencache.json with the size and 10 steps, as a model folder carries its defaults
     (Path(out) / "sencache.json").write_text(json.dumps({"defaults": {
         "height": size["height"], "width": size["width"], "num_frames": size["frames"], "guidance_scale": 5.0,

@@ -26,10 +26,10 @@ def loop(a) -> int:
 
     ad = adapters.load(os.path.abspath(a.model), torch.device("cpu"), "float32", None)
     info = ad.info()
-    steps = a.steps or info.num_inference_steps
+    steps = a.steps or info.defaults.num_inference_steps
     cond, _ = ad.encode_prompt(a.prompt, None)
     uncond, _ = ad.encode_prompt("", None)
-    g = float(info.guidance_scale)
+    g = float(info.defaults.guidance_scale)
     print(json.dumps({"ready": True, "steps": steps}), flush=True)
     for line in sys.stdin:
         parts = line.split()
@@ -37,7 +37,7 @@ def loop(a) -> int:
             break
         seed = int(parts[1])
         t0 = time.perf_counter()
-        x0 = ad.prepare_latents(seed, info.height, info.width, info.num_frames)
+        x0 = ad.prepare_latents(seed, info.defaults.height, info.defaults.width, info.defaults.num_frames)
         sched = ad.pipe.scheduler.__class__.from_config(ad.pipe.scheduler.config)
         sched.set_timesteps(steps)
         x = torch.from_numpy(x0)

@@ -34,19 +34,7 @@ def apply_load_options(adapter, offload: str | None, vae_tiling: bool, vae_slici
                 pipe.enable_sequential_cpu_offload(gpu_id=index)
             applied = offload
     vae = getattr(pipe, "vae", None)
-    tiling = slicing = False
-    if vae_tiling:
-        if hasattr(vae, "enable_tiling"):
-            vae.enable_tiling()
-            tiling = True
-        else:
-            notes.append("this VAE has no tiling")
-    if vae_slicing:
-        if hasattr(vae, "enable_slicing"):
-            vae.enable_slicing()
-            slicing = True
-        else:
-            notes.append("this VAE has no slicing")
+    tiling, slicing = (_vae_option(vae, what, on, notes) for what, on in (("tiling", vae_tiling), ("slicing", vae_slicing)))
     want = wire_dtype or "auto"
     tdtype = getattr(adapter, "tdtype", None) or getattr(getattr(adapter, "transformer", None), "dtype", torch.float32)
     if want == "auto":
@@ -61,6 +49,17 @@ def apply_load_options(adapter, offload: str | None, vae_tiling: bool, vae_slici
         "wire_dtype": want,
         "notes": notes,
     }
+
+
+def _vae_option(vae, what: str, on: bool, notes: list[str]) -> bool:
+    """Turn on the VAE's tiling or slicing when asked and it has it (else a note); whether it is on."""
+    if not on:
+        return False
+    if not hasattr(vae, f"enable_{what}"):
+        notes.append(f"this VAE has no {what}")
+        return False
+    getattr(vae, f"enable_{what}")()
+    return True
 
 
 def wire_to_float32(array: np.ndarray, dtype: str) -> np.ndarray:

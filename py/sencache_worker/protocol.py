@@ -103,23 +103,25 @@ def _wire_dtype(dt) -> str:
     raise ValueError(f"numpy dtype {dt} has no wire dtype; use one of {', '.join(DTYPES)}")
 
 
+class _Tensors:
+    tensors: list[Tensor]
+
+    def get(self, name: str) -> Tensor | None:
+        """The tensor called `name`, or None."""
+        return next((t for t in self.tensors if t.name == name), None)
+
+
 @dataclass
-class Request:
+class Request(_Tensors):
     op: str
     id: int
     args: dict[str, Any] = field(default_factory=dict)
     tensors: list[Tensor] = field(default_factory=list)
     v: int = PROTOCOL_VERSION
 
-    def get(self, name: str) -> Tensor | None:
-        for t in self.tensors:
-            if t.name == name:
-                return t
-        return None
-
 
 @dataclass
-class Reply:
+class Reply(_Tensors):
     op: str
     id: int
     ok: bool = True
@@ -127,12 +129,6 @@ class Reply:
     error: ProtocolError | None = None
     tensors: list[Tensor] = field(default_factory=list)
     v: int = PROTOCOL_VERSION
-
-    def get(self, name: str) -> Tensor | None:
-        for t in self.tensors:
-            if t.name == name:
-                return t
-        return None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -520,12 +516,18 @@ class EncodePromptArgs:
 
 
 @dataclass(frozen=True)
-class EncodeImageArgs:
+class SampleArgs:
+    """A model and one sample's seed and size (the arguments encode_image and prepare_latents share)."""
+
     model: str = arg("str")
     seed: int = arg("int")
     height: int = arg("int", minimum=1)
     width: int = arg("int", minimum=1)
     num_frames: int = arg("int", minimum=1)
+
+
+@dataclass(frozen=True)
+class EncodeImageArgs(SampleArgs):
     image: np.ndarray = tensor_arg(("uint8",), 3)
 
 
@@ -535,12 +537,7 @@ def _check_encode_image(req: Request, a: EncodeImageArgs) -> None:
 
 
 @dataclass(frozen=True)
-class PrepareLatentsArgs:
-    model: str = arg("str")
-    seed: int = arg("int")
-    height: int = arg("int", minimum=1)
-    width: int = arg("int", minimum=1)
-    num_frames: int = arg("int", minimum=1)
+class PrepareLatentsArgs(SampleArgs):
     image: str | None = arg("str", None)  # an encode_image handle: its latents are the sample's initial latent
 
 
@@ -648,6 +645,13 @@ def _check_echo(req: Request, a: EchoArgs) -> EchoArgs:
 # -- results
 
 
+def _small(name: str, /, **fields: type) -> type:
+    """A small record: `fields` are its wire keys and their types (an ndarray travels as a tensor frame)."""
+    record = dataclasses.make_dataclass(name, list(fields.items()), frozen=True)
+    record.__module__ = __name__
+    return record
+
+
 @dataclass(frozen=True)
 class Empty:
     pass
@@ -666,17 +670,13 @@ class HelloResult:
     limits: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class SchedulerInfo:
-    class_name: str
-    config: dict
-
-
-@dataclass(frozen=True)
-class LatentInfo:
-    channels: int
-    spatial_scale: int
-    temporal_scale: int
+# The parts of the load result (ModelInfo below).
+SchedulerInfo = _small("SchedulerInfo", class_name=str, config=dict)
+LatentInfo = _small("LatentInfo", channels=int, spatial_scale=int, temporal_scale=int)
+Expert = _small("Expert", name=str, t_min=float, t_max=float)
+Guidance = _small("Guidance", scale=float, scale_2=float | None, dynamic=bool)
+FrameRule = _small("FrameRule", multiple=int, plus=int)
+SetTimesteps = _small("SetTimesteps", sigmas=str | None, mu=str | None)
 
 
 @dataclass(frozen=True)
@@ -693,26 +693,6 @@ class Defaults:
 
 
 @dataclass(frozen=True)
-class Expert:
-    name: str
-    t_min: float
-    t_max: float
-
-
-@dataclass(frozen=True)
-class Guidance:
-    scale: float
-    scale_2: float | None
-    dynamic: bool
-
-
-@dataclass(frozen=True)
-class FrameRule:
-    multiple: int
-    plus: int
-
-
-@dataclass(frozen=True)
 class Geometry:
     patch: tuple[int, int, int]
     spatial_multiple: int
@@ -722,14 +702,10 @@ class Geometry:
 
 
 @dataclass(frozen=True)
-class SetTimesteps:
-    sigmas: str | None
-    mu: str | None
+class ModelInfo:
+    """What `load` reports about a pipeline (its adapter's `info()`): the load result less the handle and the
+    load options."""
 
-
-@dataclass(frozen=True)
-class LoadResult:
-    model: str
     family: str
     pipeline_class: str
     scheduler: SchedulerInfo
@@ -740,45 +716,28 @@ class LoadResult:
     geometry: Geometry | None = None
     set_timesteps: SetTimesteps | None = None
     image_to_video: bool = False
+
+
+FLATTEN = {"flatten": True}  # a result field whose record's fields stand in the result map itself, in its place
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    model: str
+    info: ModelInfo = field(metadata=FLATTEN)
     wire_dtype: str = "float32"
     load_options: dict | None = None
 
 
-@dataclass(frozen=True)
-class EncodeImageResult:
-    image: str
-
-
-@dataclass(frozen=True)
-class EncodePromptResult:
-    cond: str
-    tokens: int
-
-
-@dataclass(frozen=True)
-class PrepareLatentsResult:
-    latents: np.ndarray
-
-
-@dataclass(frozen=True)
-class DenoiseResult:
-    items: int
-    out: np.ndarray
-
-
-@dataclass(frozen=True)
-class TimeEmbeddingResult:
-    emb: np.ndarray
-
-
-@dataclass(frozen=True)
-class DecodeResult:
-    video: np.ndarray
-
-
-@dataclass(frozen=True)
-class EncodeMediaResult:
-    latents: np.ndarray
+EncodeImageResult = _small("EncodeImageResult", image=str)
+EncodePromptResult = _small("EncodePromptResult", cond=str, tokens=int)
+PrepareLatentsResult = _small("PrepareLatentsResult", latents=np.ndarray)
+DenoiseResult = _small("DenoiseResult", items=int, out=np.ndarray)
+TimeEmbeddingResult = _small("TimeEmbeddingResult", emb=np.ndarray)
+DecodeResult = _small("DecodeResult", video=np.ndarray)  # uint8 [F, H, W, 3]
+EncodeMediaResult = _small("EncodeMediaResult", latents=np.ndarray)
+ReadMediaResult = _small("ReadMediaResult", video=np.ndarray)  # uint8 [F, H, W, 3]
+ReleaseResult = _small("ReleaseResult", released=int)
 
 
 @dataclass(frozen=True)
@@ -791,16 +750,6 @@ class EncodeVideoResult:
     fps: float
     pad_bottom: int
     pad_right: int
-
-
-@dataclass(frozen=True)
-class ReadMediaResult:
-    video: np.ndarray  # uint8 [F, H, W, 3]
-
-
-@dataclass(frozen=True)
-class ReleaseResult:
-    released: int
 
 
 @dataclass(frozen=True)
@@ -891,6 +840,8 @@ def reply_to(req_op: str, req_id: int, result) -> Reply:
             tensors.append(tensor(f.name, value))
         elif isinstance(value, Tensor):
             tensors.append(Tensor(f.name, value.array, value.dtype))
+        elif f.metadata.get("flatten"):
+            plain.update(_plain(value))
         else:
             plain[f.name] = _plain(value)
     return Reply(op=req_op, id=req_id, ok=True, result=plain, tensors=tensors)

@@ -131,29 +131,20 @@ class Models:
         return adapter
 
     def cond(self, model: str, handle: str):
-        entry = self.conds.get(handle)
-        if entry is None:
-            raise P.ProtocolError(
-                P.UNKNOWN_HANDLE, f"Condition handle {handle!r} is not known here; encode the prompt again."
-            )
-        if entry[0] != model:
-            raise P.ProtocolError(
-                P.UNKNOWN_HANDLE, f"Condition handle {handle!r} belongs to another model; encode it with {model}."
-            )
-        return entry[1]
+        return self._owned(self.conds, "Condition", model, handle, "encode the prompt again")
 
     def image(self, model: str, handle: str | None):
         if handle is None:
             return None
-        entry = self.images.get(handle)
+        return self._owned(self.images, "Image", model, handle, "send the image with encode_image again")
+
+    @staticmethod
+    def _owned(table: dict, kind: str, model: str, handle: str, again: str):
+        entry = table.get(handle)
         if entry is None:
-            raise P.ProtocolError(
-                P.UNKNOWN_HANDLE, f"Image handle {handle!r} is not known here; send the image with encode_image again."
-            )
+            raise P.ProtocolError(P.UNKNOWN_HANDLE, f"{kind} handle {handle!r} is not known here; {again}.")
         if entry[0] != model:
-            raise P.ProtocolError(
-                P.UNKNOWN_HANDLE, f"Image handle {handle!r} belongs to another model; encode it with {model}."
-            )
+            raise P.ProtocolError(P.UNKNOWN_HANDLE, f"{kind} handle {handle!r} belongs to another model; encode it with {model}.")
         return entry[1]
 
 
@@ -522,40 +513,11 @@ class Worker:
             m.adapters[handle] = adapter
             m.by_key[key] = handle
             log.info("loaded %s as %s in %.1f s", source, handle, time.perf_counter() - t0)
-        info = m.adapters[handle].info()
-        self.t_max[handle] = float(info.scheduler_config.get("num_train_timesteps", 1000))
-        return P.LoadResult(
-            model=handle,
-            family=info.family,
-            pipeline_class=info.pipeline_class,
-            scheduler=P.SchedulerInfo(class_name=info.scheduler_class, config=info.scheduler_config),
-            latent=P.LatentInfo(
-                channels=info.channels, spatial_scale=info.spatial_scale, temporal_scale=info.temporal_scale
-            ),
-            defaults=P.Defaults(
-                height=info.height,
-                width=info.width,
-                num_frames=info.num_frames,
-                guidance_scale=info.guidance_scale,
-                num_inference_steps=info.num_inference_steps,
-                max_sequence_length=info.max_sequence_length,
-                fps=info.fps,
-                scheduler=info.scheduler_class,
-            ),
-            experts=tuple(P.Expert(**e) for e in info.experts),
-            guidance=None if info.guidance is None else P.Guidance(**info.guidance),
-            geometry=None if info.geometry is None else P.Geometry(
-                patch=tuple(info.geometry["patch"]),
-                spatial_multiple=info.geometry["spatial_multiple"],
-                frame_rule=P.FrameRule(**info.geometry["frame_rule"]),
-                max_latent=info.geometry.get("max_latent"),
-                fixed_size=info.geometry.get("fixed_size"),
-            ),
-            set_timesteps=None if info.set_timesteps is None else P.SetTimesteps(**info.set_timesteps),
-            image_to_video=info.image_to_video,
-            wire_dtype=getattr(m.adapters[handle], "wire_dtype", "float32"),
-            load_options=getattr(m.adapters[handle], "load_report", None),
-        )
+        adapter = m.adapters[handle]
+        info = adapter.info()
+        self.t_max[handle] = float(info.scheduler.config.get("num_train_timesteps", 1000))
+        return P.LoadResult(model=handle, info=info, wire_dtype=getattr(adapter, "wire_dtype", "float32"),
+                            load_options=getattr(adapter, "load_report", None))
 
     def _op_encode_video(self, a: P.EncodeVideoArgs) -> P.EncodeVideoResult:
         from . import media

@@ -59,8 +59,8 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             protocol=1, worker="sencache-worker", version="0.1.0", device="cpu", pid=4242,
             torch="2.15.0", diffusers="0.42.1", max_message_bytes=1 << 30))),
         ("ping", "heartbeat answer", P.reply_to("ping", 2, P.Empty())),
-        ("load", "a loaded Wan-family pipeline with its scheduler config", P.reply_to("load", 3, P.LoadResult(
-            model="m1.a1b2c3", family="wan", pipeline_class="WanPipeline",
+        ("load", "a loaded Wan-family pipeline with its scheduler config", P.reply_to("load", 3, P.LoadResult(model="m1.a1b2c3", info=P.ModelInfo(
+            family="wan", pipeline_class="WanPipeline",
             scheduler=P.SchedulerInfo(class_name="FlowMatchEulerDiscreteScheduler", config=_SCHEDULER_CONFIG),
             latent=P.LatentInfo(channels=4, spatial_scale=8, temporal_scale=4),
             defaults=P.Defaults(height=32, width=32, num_frames=5, guidance_scale=5.0, num_inference_steps=10,
@@ -69,10 +69,10 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             guidance=P.Guidance(scale=5.0, scale_2=None, dynamic=False),
             geometry=P.Geometry(patch=(1, 2, 2), spatial_multiple=16, frame_rule=P.FrameRule(multiple=4, plus=1),
                                 max_latent=(32, 64, 64)),
-            set_timesteps=P.SetTimesteps(sigmas=None, mu=None)))),
+            set_timesteps=P.SetTimesteps(sigmas=None, mu=None))))),
         ("load_two_experts", "a two-expert Wan 2.2 A14B-style image-to-video pipeline (boundary 900)",
-         P.reply_to("load", 16, P.LoadResult(
-            model="m2.a1b2c3", family="wan", pipeline_class="WanImageToVideoPipeline",
+         P.reply_to("load", 16, P.LoadResult(model="m2.a1b2c3", info=P.ModelInfo(
+            family="wan", pipeline_class="WanImageToVideoPipeline",
             scheduler=P.SchedulerInfo(class_name="FlowMatchEulerDiscreteScheduler", config=_SCHEDULER_CONFIG),
             latent=P.LatentInfo(channels=4, spatial_scale=8, temporal_scale=4),
             defaults=P.Defaults(height=32, width=32, num_frames=5, guidance_scale=5.0, num_inference_steps=10,
@@ -82,10 +82,10 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             guidance=P.Guidance(scale=5.0, scale_2=3.0, dynamic=False),
             geometry=P.Geometry(patch=(1, 2, 2), spatial_multiple=16, frame_rule=P.FrameRule(multiple=4, plus=1),
                                 max_latent=(32, 64, 64)),
-            set_timesteps=P.SetTimesteps(sigmas=None, mu=None), image_to_video=True))),
+            set_timesteps=P.SetTimesteps(sigmas=None, mu=None), image_to_video=True)))),
         ("load_ltx", "an LTX-Video pipeline: set_timesteps with linspace sigmas and mu from the sequence length",
-         P.reply_to("load", 17, P.LoadResult(
-            model="m3.a1b2c3", family="ltx", pipeline_class="LTXPipeline",
+         P.reply_to("load", 17, P.LoadResult(model="m3.a1b2c3", info=P.ModelInfo(
+            family="ltx", pipeline_class="LTXPipeline",
             scheduler=P.SchedulerInfo(class_name="FlowMatchEulerDiscreteScheduler", config=_SCHEDULER_CONFIG),
             latent=P.LatentInfo(channels=8, spatial_scale=32, temporal_scale=8),
             defaults=P.Defaults(height=512, width=704, num_frames=161, guidance_scale=3.0, num_inference_steps=50,
@@ -94,7 +94,7 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             guidance=P.Guidance(scale=3.0, scale_2=None, dynamic=False),
             geometry=P.Geometry(patch=(1, 1, 1), spatial_multiple=32, frame_rule=P.FrameRule(multiple=8, plus=1),
                                 max_latent=None),
-            set_timesteps=P.SetTimesteps(sigmas="linspace", mu="sequence_length")))),
+            set_timesteps=P.SetTimesteps(sigmas="linspace", mu="sequence_length"))))),
         ("encode_image", "an image-condition handle for one sample",
          P.reply_to("encode_image", 18, P.EncodeImageResult(image="i3.a1b2c3"))),
         ("encode_prompt", "a condition handle and its token count",

@@ -9,7 +9,6 @@ base.py for the contract and wan.py for a complete example), list the diffusers 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch

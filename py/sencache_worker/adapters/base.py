@@ -12,37 +12,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..protocol import BAD_SHAPE, BAD_ARGS, ProtocolError
+from ..protocol import (
+    BAD_ARGS,
+    BAD_SHAPE,
+    Defaults,
+    Expert,
+    FrameRule,
+    Geometry,
+    Guidance,
+    LatentInfo,
+    ModelInfo,
+    NON_FINITE,
+    ProtocolError,
+    SchedulerInfo,
+    SetTimesteps,
+)
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What `load` reports about a pipeline (the protocol module turns it into the load result)."""
-
-    family: str
-    pipeline_class: str
-    scheduler_class: str
-    scheduler_config: dict
-    channels: int
-    spatial_scale: int
-    temporal_scale: int
-    height: int
-    width: int
-    num_frames: int
-    guidance_scale: float
-    num_inference_steps: int
-    # Added for every family (proto/SPEC.md, `load`): defaults beyond the size, the denoisers and their ranges,
-    # the guidance rule, the latent geometry the model accepts, and what the pipeline passes to set_timesteps.
-    max_sequence_length: int | None = None
-    # Frames per second of the videos the pipeline is meant to make (what MP4 / GIF files play at).
-    fps: float = 16.0
-    experts: tuple = ()
-    guidance: dict | None = None
-    geometry: dict | None = None
-    set_timesteps: dict | None = None
-    image_to_video: bool = False
 
 
 @dataclass
@@ -101,13 +87,13 @@ def call_defaults(pipe) -> dict:
     }
 
 
-def single_expert(pipe, name: str = "transformer") -> tuple:
+def single_expert(pipe, name: str = "transformer") -> tuple[Expert, ...]:
     n = float(pipe.scheduler.config.get("num_train_timesteps", 1000))
-    return ({"name": name, "t_min": 0.0, "t_max": n},)
+    return (Expert(name=name, t_min=0.0, t_max=n),)
 
 
-def frames_rule(temporal: int) -> dict:
-    return {"multiple": int(temporal), "plus": 1}
+def frames_rule(temporal: int) -> FrameRule:
+    return FrameRule(multiple=int(temporal), plus=1)
 
 
 def as_torch(array: np.ndarray) -> torch.Tensor:
@@ -125,6 +111,35 @@ def bad_args(message: str) -> ProtocolError:
     return ProtocolError(BAD_ARGS, message)
 
 
+def check_patches(shape: tuple[int, ...], channels: int, patch: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(F', H', W') of a [n, C, F', H', W'] latent with this model's channels and whole patches, else bad_shape."""
+    if len(shape) != 5 or shape[1] != channels:
+        raise bad_shape(f"latents must be [n, {channels}, F', H', W'] for this model, not {list(shape)}.")
+    f, h, w = shape[2:]
+    if min(f, h, w) == 0 or f % patch[0] or h % patch[1] or w % patch[2]:
+        raise bad_shape(f"latent F', H', W' must be positive multiples of the patch {list(patch)}, not {[f, h, w]}.")
+    return f, h, w
+
+
+def check_decode_shape(latents: np.ndarray, channels: int) -> None:
+    if latents.shape[0] != 1 or latents.shape[1] != channels or min(latents.shape[2:]) == 0:
+        raise bad_shape(f"latents must be [1, {channels}, F', H', W'], not {list(latents.shape)}.")
+
+
+def image_conditions(images: list[ImageCondition | None] | None) -> list[ImageCondition]:
+    """The image conditions of an image-to-video denoise: one on every row, else bad_args."""
+    if images is None or any(im is None for im in images):
+        raise bad_args("This image-to-video model needs an `image` handle on every denoise item.")
+    return images
+
+
+def finite(prediction: np.ndarray) -> np.ndarray:
+    """The denoiser's prediction, or ProtocolError(non_finite) when it holds NaN or Inf."""
+    if not np.isfinite(prediction).all():
+        raise ProtocolError(NON_FINITE, "The denoiser produced NaN or Inf; check the inputs and the model dtype.")
+    return prediction
+
+
 class Adapter(ABC):
     """One loaded pipeline of one family. Methods run on the worker's compute thread only."""
 
@@ -136,14 +151,75 @@ class Adapter(ABC):
         self.source = source
         self.device = device
         self.dtype = dtype
+        # The denoiser (Wan 2.2 A14B: the first of its two) and its dtype.
+        self.transformer = pipe.transformer if getattr(pipe, "transformer", None) is not None else pipe.transformer_2
+        self.tdtype = self.transformer.dtype
 
     @classmethod
-    @abstractmethod
     def load(cls, source: str, device: torch.device, dtype: torch.dtype) -> "Adapter":
-        """Load the pipeline with `DiffusionPipeline.from_pretrained` (offline) and move it to `device`."""
+        """Load the pipeline with `DiffusionPipeline.from_pretrained` (offline), move it to `device` and put its
+        models in eval mode."""
+        from diffusers import DiffusionPipeline
+
+        pipe = DiffusionPipeline.from_pretrained(source, dtype=dtype)
+        pipe.set_progress_bar_config(disable=True)
+        cls.before_move(pipe)
+        pipe.to(device)
+        for name in ("text_encoder", "transformer", "transformer_2", "vae"):
+            module = getattr(pipe, name, None)
+            if module is not None:
+                module.eval()
+        return cls(pipe, source, device, dtype)
+
+    @classmethod
+    def before_move(cls, pipe) -> None:
+        """A family's change to the freshly loaded pipeline before it moves to the device (Wan: VAE in float32)."""
+
+    def with_file_defaults(self, defaults: dict) -> dict:
+        """The pipeline's defaults overridden by the model folder's sencache.json."""
+        return {**defaults, **sencache_defaults(self.source)}
+
+    def text_to_video_only(self) -> None:
+        """prepare_latents without an image: bad_args on an image-to-video model."""
+        if self.i2v:
+            raise bad_args("This is an image-to-video model: send the image with encode_image and pass its handle.")
+
+    def uint8_video(self, video: torch.Tensor) -> np.ndarray:
+        """The VAE's decoded video through the pipeline's video processor: uint8 [F, H, W, 3]."""
+        frames = self.pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
+        return (frames * 255).round().astype(np.uint8)
 
     @abstractmethod
-    def info(self) -> ModelInfo: ...
+    def info(self) -> ModelInfo:
+        """What `load` reports about the pipeline (build it with `model_info`)."""
+
+    def model_info(self, channels: int, max_sequence_length: int, fps: float, guidance: Guidance, geometry: Geometry,
+                   set_timesteps: SetTimesteps = SetTimesteps(sigmas=None, mu=None),
+                   experts: tuple[Expert, ...] | None = None) -> ModelInfo:
+        """The ModelInfo every family reports alike (class names, scheduler, VAE scales `self.spatial` and
+        `self.temporal`, the size and step defaults of `self.defaults`, `self.i2v`), with the family's own parts."""
+        d, scheduler = self.defaults, self.pipe.scheduler
+        return ModelInfo(
+            family=self.family,
+            pipeline_class=type(self.pipe).__name__,
+            scheduler=SchedulerInfo(class_name=type(scheduler).__name__, config=jsonable(dict(scheduler.config))),
+            latent=LatentInfo(channels=channels, spatial_scale=self.spatial, temporal_scale=self.temporal),
+            defaults=Defaults(
+                height=int(d["height"]),
+                width=int(d["width"]),
+                num_frames=int(d["num_frames"]),
+                guidance_scale=float(d["guidance_scale"]),
+                num_inference_steps=int(d["num_inference_steps"]),
+                max_sequence_length=int(max_sequence_length),
+                fps=float(fps),
+                scheduler=type(scheduler).__name__,
+            ),
+            experts=experts if experts is not None else single_expert(self.pipe),
+            guidance=guidance,
+            geometry=geometry,
+            set_timesteps=set_timesteps,
+            image_to_video=self.i2v,
+        )
 
     @abstractmethod
     def encode_prompt(self, text: str, max_sequence_length: int | None) -> tuple[torch.Tensor, int]:
@@ -166,8 +242,9 @@ class Adapter(ABC):
     @abstractmethod
     def denoise(self, x: np.ndarray, timesteps: np.ndarray, conds: list[torch.Tensor],
                 images: list[ImageCondition | None] | None = None) -> np.ndarray:
-        """One forward: x float32 [n, C, F', H', W'], timesteps float32 [n], one condition (and, for image-to-video,
-        one image condition) per row -> float32 [n, C, F', H', W']."""
+        """One forward: x float32 [n, C, F', H', W'] (a shape `check_latent_shape` accepted: the server checks each
+        request before the forward), timesteps float32 [n], one condition (and, for image-to-video, one image
+        condition) per row -> float32 [n, C, F', H', W']."""
 
     @abstractmethod
     def time_embedding(self, timesteps: np.ndarray) -> np.ndarray:

@@ -13,20 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..protocol import NON_FINITE, ProtocolError
-from .base import (
-    Adapter,
-    ImageCondition,
-    ModelInfo,
-    as_torch,
-    bad_args,
-    bad_shape,
-    call_defaults,
-    frames_rule,
-    jsonable,
-    sencache_defaults,
-    single_expert,
-)
+from ..protocol import Geometry, Guidance
+from .base import Adapter, ImageCondition, ModelInfo, as_torch, bad_args, bad_shape, call_defaults, check_decode_shape, check_patches
+from .base import finite, frames_rule, image_conditions
 
 
 class CogVideoXAdapter(Adapter):
@@ -35,8 +24,6 @@ class CogVideoXAdapter(Adapter):
 
     def __init__(self, pipe, source, device, dtype):
         super().__init__(pipe, source, device, dtype)
-        self.transformer = pipe.transformer
-        self.tdtype = self.transformer.dtype
         cfg = self.transformer.config
         self.i2v = type(pipe).__name__ == "CogVideoXImageToVideoPipeline"
         self.channels = int(cfg.in_channels) // (2 if self.i2v else 1)
@@ -58,19 +45,8 @@ class CogVideoXAdapter(Adapter):
             # CogVideoX has no frame-rate input; its model cards export at 8 fps (1.0) and 16 fps (1.5).
             "fps": 16 if self.pt else 8,
         }
-        self.defaults = {**d, **sencache_defaults(source)}
+        self.defaults = self.with_file_defaults(d)
         self._padding: dict[int, int] = {}  # padded latent frames -> padding frames at index 0 (decode trims them)
-
-    @classmethod
-    def load(cls, source, device, dtype):
-        from diffusers import DiffusionPipeline
-
-        pipe = DiffusionPipeline.from_pretrained(source, dtype=dtype)
-        pipe.set_progress_bar_config(disable=True)
-        pipe.to(device)
-        for module in (pipe.text_encoder, pipe.transformer, pipe.vae):
-            module.eval()
-        return cls(pipe, source, device, dtype)
 
     def _latent_frames(self, num_frames: int) -> tuple[int, int]:
         """(latent frames the transformer sees, padding frames), as `__call__` computes them."""
@@ -80,36 +56,21 @@ class CogVideoXAdapter(Adapter):
 
     def info(self) -> ModelInfo:
         d = self.defaults
-        h_lat, w_lat = int(d["height"]) // self.spatial, int(d["width"]) // self.spatial
         cfg = self.transformer.config
         f_max = (int(cfg.sample_frames) - 1) // self.temporal + 1
-        return ModelInfo(
-            family=self.family,
-            pipeline_class=type(self.pipe).__name__,
-            scheduler_class=type(self.pipe.scheduler).__name__,
-            scheduler_config=jsonable(dict(self.pipe.scheduler.config)),
+        return self.model_info(
             channels=self.channels,
-            spatial_scale=self.spatial,
-            temporal_scale=self.temporal,
-            height=int(d["height"]),
-            width=int(d["width"]),
-            num_frames=int(d["num_frames"]),
-            guidance_scale=float(d["guidance_scale"]),
-            num_inference_steps=int(d["num_inference_steps"]),
             max_sequence_length=self.max_text,
-            fps=float(d["fps"]),
-            experts=single_expert(self.pipe),
-            guidance={"scale": float(d["guidance_scale"]), "scale_2": None, "dynamic": bool(d["use_dynamic_cfg"])},
-            geometry={
-                "patch": [self.pt or 1, self.p, self.p],
-                "spatial_multiple": self.spatial * self.p,
-                "frame_rule": frames_rule(self.temporal),
+            fps=d["fps"],
+            guidance=Guidance(scale=float(d["guidance_scale"]), scale_2=None, dynamic=bool(d["use_dynamic_cfg"])),
+            geometry=Geometry(
+                patch=(self.pt or 1, self.p, self.p),
+                spatial_multiple=self.spatial * self.p,
+                frame_rule=frames_rule(self.temporal),
                 # Learned positional embeddings (5b-I2V) fix the resolution and bound the frames.
-                "max_latent": [f_max, int(cfg.sample_height), int(cfg.sample_width)] if self.learned else None,
-                "fixed_size": [int(cfg.sample_height) * self.spatial, int(cfg.sample_width) * self.spatial] if self.learned else None,
-            },
-            set_timesteps={"sigmas": None, "mu": None},
-            image_to_video=self.i2v,
+                max_latent=(f_max, int(cfg.sample_height), int(cfg.sample_width)) if self.learned else None,
+                fixed_size=(int(cfg.sample_height) * self.spatial, int(cfg.sample_width) * self.spatial) if self.learned else None,
+            ),
         )
 
     # -- prompts -----------------------------------------------------------------------------------------------
@@ -166,8 +127,7 @@ class CogVideoXAdapter(Adapter):
 
     @torch.inference_mode()
     def prepare_latents(self, seed, height, width, num_frames):
-        if self.i2v:
-            raise bad_args("This is an image-to-video model: send the image with encode_image and pass its handle.")
+        self.text_to_video_only()
         latents, _ = self._draw(seed, height, width, num_frames)
         return latents.permute(0, 2, 1, 3, 4).float().cpu().numpy()
 
@@ -188,13 +148,7 @@ class CogVideoXAdapter(Adapter):
         )
 
     def check_latent_shape(self, shape):
-        if len(shape) != 5 or shape[1] != self.channels:
-            raise bad_shape(f"latents must be [n, {self.channels}, F', H', W'] for this model, not {list(shape)}.")
-        f, h, w = shape[2:]
-        if min(f, h, w) == 0 or h % self.p or w % self.p or (self.pt and f % self.pt):
-            raise bad_shape(
-                f"latent F', H', W' must be positive multiples of the patch {[self.pt or 1, self.p, self.p]}, not {[f, h, w]}."
-            )
+        f, h, w = check_patches(shape, self.channels, (self.pt or 1, self.p, self.p))
         if self.learned:
             cfg = self.transformer.config
             if (h, w) != (int(cfg.sample_height), int(cfg.sample_width)):
@@ -207,13 +161,10 @@ class CogVideoXAdapter(Adapter):
 
     @torch.inference_mode()
     def denoise(self, x, timesteps, conds, images=None):
-        self.check_latent_shape(x.shape)
         n, _, f, h, w = x.shape
         hidden = as_torch(x).to(self.device, self.tdtype).permute(0, 2, 1, 3, 4)
         if self.i2v:
-            if images is None or any(im is None for im in images):
-                raise bad_args("This image-to-video model needs an `image` handle on every denoise item.")
-            cond_latents = torch.cat([im.payload["image_latents"] for im in images]).to(self.device, self.tdtype)
+            cond_latents = torch.cat([im.payload["image_latents"] for im in image_conditions(images)]).to(self.device, self.tdtype)
             if cond_latents.shape[1:] != hidden.shape[1:]:
                 raise bad_shape(
                     f"the image handle was prepared for latents {list(cond_latents.shape[1:])} ([F, C, H, W]), "
@@ -235,10 +186,7 @@ class CogVideoXAdapter(Adapter):
             hidden_states=hidden, encoder_hidden_states=ctx, timestep=t, image_rotary_emb=rotary,
             return_dict=False, **kwargs,
         )[0]
-        result = pred.float().permute(0, 2, 1, 3, 4).contiguous().cpu().numpy()
-        if not np.isfinite(result).all():
-            raise ProtocolError(NON_FINITE, "The denoiser produced NaN or Inf; check the inputs and the model dtype.")
-        return result
+        return finite(pred.float().permute(0, 2, 1, 3, 4).contiguous().cpu().numpy())
 
     @torch.inference_mode()
     def time_embedding(self, timesteps):
@@ -251,13 +199,10 @@ class CogVideoXAdapter(Adapter):
 
     @torch.inference_mode()
     def decode(self, latents):
-        if latents.shape[0] != 1 or latents.shape[1] != self.channels or min(latents.shape[2:]) == 0:
-            raise bad_shape(f"latents must be [1, {self.channels}, F', H', W'], not {list(latents.shape)}.")
+        check_decode_shape(latents, self.channels)
         z = as_torch(latents).to(self.device, self.pipe.vae.dtype).permute(0, 2, 1, 3, 4)
         z = z[:, self._padding.get(z.shape[1], 0):]  # CogVideoX 1.5's padding frame, as __call__ discards it
-        video = self.pipe.decode_latents(z)
-        frames = self.pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
-        return (frames * 255).round().astype(np.uint8)
+        return self.uint8_video(self.pipe.decode_latents(z))
 
     @torch.inference_mode()
     def encode_media(self, video, sample):

@@ -23,20 +23,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..protocol import NON_FINITE, ProtocolError
-from .base import (
-    Adapter,
-    ImageCondition,
-    ModelInfo,
-    as_torch,
-    bad_args,
-    bad_shape,
-    call_defaults,
-    frames_rule,
-    jsonable,
-    sencache_defaults,
-    single_expert,
-)
+from ..protocol import Geometry, Guidance, SetTimesteps
+from .base import Adapter, ImageCondition, ModelInfo, as_torch, bad_args, bad_shape, call_defaults, check_decode_shape, check_patches
+from .base import finite, frames_rule, image_conditions
 
 
 class LTXVideoAdapter(Adapter):
@@ -45,8 +34,6 @@ class LTXVideoAdapter(Adapter):
 
     def __init__(self, pipe, source, device, dtype):
         super().__init__(pipe, source, device, dtype)
-        self.transformer = pipe.transformer
-        self.tdtype = self.transformer.dtype
         self.i2v = type(pipe).__name__ == "LTXImageToVideoPipeline"
         self.channels = int(self.transformer.config.in_channels)
         self.p = int(pipe.transformer_spatial_patch_size)
@@ -56,47 +43,22 @@ class LTXVideoAdapter(Adapter):
         sig = call_defaults(pipe)
         d = {k: sig[k] for k in ("height", "width", "num_frames", "guidance_scale", "num_inference_steps",
                                  "max_sequence_length", "frame_rate", "decode_timestep", "decode_noise_scale")}
-        self.defaults = {**d, **sencache_defaults(source)}
-
-    @classmethod
-    def load(cls, source, device, dtype):
-        from diffusers import DiffusionPipeline
-
-        pipe = DiffusionPipeline.from_pretrained(source, dtype=dtype)
-        pipe.set_progress_bar_config(disable=True)
-        pipe.to(device)
-        for module in (pipe.text_encoder, pipe.transformer, pipe.vae):
-            module.eval()
-        return cls(pipe, source, device, dtype)
+        self.defaults = self.with_file_defaults(d)
 
     def info(self) -> ModelInfo:
         d = self.defaults
-        return ModelInfo(
-            family=self.family,
-            pipeline_class=type(self.pipe).__name__,
-            scheduler_class=type(self.pipe.scheduler).__name__,
-            scheduler_config=jsonable(dict(self.pipe.scheduler.config)),
+        return self.model_info(
             channels=self.channels,
-            spatial_scale=self.spatial,
-            temporal_scale=self.temporal,
-            height=int(d["height"]),
-            width=int(d["width"]),
-            num_frames=int(d["num_frames"]),
-            guidance_scale=float(d["guidance_scale"]),
-            num_inference_steps=int(d["num_inference_steps"]),
-            max_sequence_length=int(d["max_sequence_length"]),
-            fps=float(d["frame_rate"]),
-            experts=single_expert(self.pipe),
-            guidance={"scale": float(d["guidance_scale"]), "scale_2": None, "dynamic": False},
-            geometry={
-                "patch": [self.pt, self.p, self.p],
-                "spatial_multiple": self.spatial * self.p,
-                "frame_rule": frames_rule(self.temporal * self.pt),
-                "max_latent": None,  # RoPE on coordinates: no positional limit
-                "fixed_size": None,
-            },
-            set_timesteps={"sigmas": "linspace", "mu": "sequence_length"},
-            image_to_video=self.i2v,
+            max_sequence_length=d["max_sequence_length"],
+            fps=d["frame_rate"],
+            guidance=Guidance(scale=float(d["guidance_scale"]), scale_2=None, dynamic=False),
+            geometry=Geometry(
+                patch=(self.pt, self.p, self.p),
+                spatial_multiple=self.spatial * self.p,
+                frame_rule=frames_rule(self.temporal * self.pt),
+                max_latent=None,  # RoPE on coordinates: no positional limit
+            ),
+            set_timesteps=SetTimesteps(sigmas="linspace", mu="sequence_length"),
         )
 
     # -- prompts -----------------------------------------------------------------------------------------------
@@ -127,8 +89,7 @@ class LTXVideoAdapter(Adapter):
 
     @torch.inference_mode()
     def prepare_latents(self, seed, height, width, num_frames):
-        if self.i2v:
-            raise bad_args("This is an image-to-video model: send the image with encode_image and pass its handle.")
+        self.text_to_video_only()
         self._check_size(height, width, num_frames)
         generator = torch.Generator("cpu").manual_seed(seed)
         packed = self.pipe.prepare_latents(
@@ -153,26 +114,19 @@ class LTXVideoAdapter(Adapter):
         return ImageCondition(seed, height, width, num_frames, latents.float().cpu().numpy(), {"mask": mask})
 
     def check_latent_shape(self, shape):
-        if len(shape) != 5 or shape[1] != self.channels:
-            raise bad_shape(f"latents must be [n, {self.channels}, F', H', W'] for this model, not {list(shape)}.")
-        f, h, w = shape[2:]
-        if min(f, h, w) == 0 or f % self.pt or h % self.p or w % self.p:
-            raise bad_shape(f"latent F', H', W' must be positive multiples of the patch {[self.pt, self.p, self.p]}, not {[f, h, w]}.")
+        check_patches(shape, self.channels, (self.pt, self.p, self.p))
 
     # -- the denoiser ------------------------------------------------------------------------------------------
 
     @torch.inference_mode()
     def denoise(self, x, timesteps, conds, images=None):
-        self.check_latent_shape(x.shape)
         n, _, f, h, w = x.shape
         hidden = self.pipe._pack_latents(as_torch(x).to(self.device, torch.float32), self.p, self.pt)
         hidden = hidden.to(self.tdtype)
         t = as_torch(np.asarray(timesteps, dtype=np.float32)).to(self.device)
         mask = None
         if self.i2v:
-            if images is None or any(im is None for im in images):
-                raise bad_args("This image-to-video model needs an `image` handle on every denoise item.")
-            mask = torch.cat([im.payload["mask"] for im in images]).to(self.device)
+            mask = torch.cat([im.payload["mask"] for im in image_conditions(images)]).to(self.device)
             if mask.shape[1] != hidden.shape[1]:
                 raise bad_shape(f"the image handle was prepared for {mask.shape[1]} tokens, not {hidden.shape[1]}.")
             t = t[:, None] * (1 - mask)  # the pipeline's per-token timestep: 0 on the image frame
@@ -194,10 +148,7 @@ class LTXVideoAdapter(Adapter):
         out = self._unpack(pred.float(), f // self.pt, h // self.p, w // self.p)
         if mask is not None:
             out[:, :, 0] = 0.0  # frame 0 is the image: the pipeline steps frames >= 1 only
-        result = out.contiguous().cpu().numpy()
-        if not np.isfinite(result).all():
-            raise ProtocolError(NON_FINITE, "The denoiser produced NaN or Inf; check the inputs and the model dtype.")
-        return result
+        return finite(out.contiguous().cpu().numpy())
 
     @torch.inference_mode()
     def time_embedding(self, timesteps):
@@ -212,8 +163,7 @@ class LTXVideoAdapter(Adapter):
     def decode(self, latents):
         from diffusers.utils.torch_utils import randn_tensor
 
-        if latents.shape[0] != 1 or latents.shape[1] != self.channels or min(latents.shape[2:]) == 0:
-            raise bad_shape(f"latents must be [1, {self.channels}, F', H', W'], not {list(latents.shape)}.")
+        check_decode_shape(latents, self.channels)
         vae = self.pipe.vae
         z = self.pipe._denormalize_latents(
             as_torch(latents).to(self.device, torch.float32), vae.latents_mean, vae.latents_std, vae.config.scaling_factor
@@ -228,9 +178,7 @@ class LTXVideoAdapter(Adapter):
             noise = randn_tensor(z.shape, generator=torch.Generator("cpu").manual_seed(0), device=self.device, dtype=z.dtype)
             timestep = torch.tensor([dt], device=self.device, dtype=z.dtype)
             z = (1 - scale) * z + scale * noise
-        video = vae.decode(z.to(vae.dtype), timestep, return_dict=False)[0]
-        frames = self.pipe.video_processor.postprocess_video(video, output_type="np")[0]
-        return (frames * 255).round().astype(np.uint8)
+        return self.uint8_video(vae.decode(z.to(vae.dtype), timestep, return_dict=False)[0])
 
     @torch.inference_mode()
     def encode_media(self, video, sample):

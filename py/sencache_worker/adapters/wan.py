@@ -15,20 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..protocol import NON_FINITE, ProtocolError
-from .base import (
-    Adapter,
-    ImageCondition,
-    ModelInfo,
-    as_torch,
-    bad_args,
-    bad_shape,
-    call_defaults,
-    frames_rule,
-    jsonable,
-    sencache_defaults,
-    single_expert,
-)
+from ..protocol import Expert, Geometry, Guidance
+from .base import Adapter, ImageCondition, ModelInfo, as_torch, bad_args, bad_shape, call_defaults, check_decode_shape, check_patches
+from .base import finite, frames_rule, image_conditions, single_expert
 
 DEFAULT_KEYS = ("height", "width", "num_frames", "guidance_scale", "num_inference_steps", "max_sequence_length")
 
@@ -43,10 +32,8 @@ class WanAdapter(Adapter):
         d = {k: sig[k] for k in DEFAULT_KEYS}
         d["guidance_scale_2"] = sig.get("guidance_scale_2")
         d["fps"] = 24 if pipe.config.get("expand_timesteps", False) else 16  # Wan's export rates (2.2 5B: 24)
-        self.defaults = {**d, **sencache_defaults(source)}
+        self.defaults = self.with_file_defaults(d)
         self.i2v = type(pipe).__name__ == "WanImageToVideoPipeline"
-        self.transformer = pipe.transformer if pipe.transformer is not None else pipe.transformer_2
-        self.tdtype = self.transformer.dtype
         cfg = self.transformer.config
         self.channels = int(cfg.in_channels)
         self.patch = tuple(int(p) for p in cfg.patch_size)
@@ -61,25 +48,16 @@ class WanAdapter(Adapter):
         self.concat = self.i2v and not self.expand_timesteps
 
     @classmethod
-    def load(cls, source, device, dtype):
-        from diffusers import DiffusionPipeline
-
-        pipe = DiffusionPipeline.from_pretrained(source, dtype=dtype)
-        pipe.set_progress_bar_config(disable=True)
+    def before_move(cls, pipe):
         pipe.vae.to(torch.float32)  # Wan's VAE is meant to run in float32 whatever the transformer's dtype
-        pipe.to(device)
-        for module in (pipe.text_encoder, pipe.transformer, pipe.transformer_2, pipe.vae):
-            if module is not None:
-                module.eval()
-        return cls(pipe, source, device, dtype)
 
     def _experts(self) -> tuple:
         if self.boundary is None or self.pipe.transformer_2 is None:
             return single_expert(self.pipe)
         n = float(self.pipe.scheduler.config.num_train_timesteps)
         return (
-            {"name": "transformer", "t_min": float(self.boundary), "t_max": n},
-            {"name": "transformer_2", "t_min": 0.0, "t_max": float(self.boundary)},
+            Expert(name="transformer", t_min=float(self.boundary), t_max=n),
+            Expert(name="transformer_2", t_min=0.0, t_max=float(self.boundary)),
         )
 
     def info(self) -> ModelInfo:
@@ -87,33 +65,19 @@ class WanAdapter(Adapter):
         g = float(d["guidance_scale"])
         g2 = d.get("guidance_scale_2")
         two = self.boundary is not None and self.pipe.transformer_2 is not None
-        return ModelInfo(
-            family=self.family,
-            pipeline_class=type(self.pipe).__name__,
-            scheduler_class=type(self.pipe.scheduler).__name__,
-            scheduler_config=jsonable(dict(self.pipe.scheduler.config)),
+        return self.model_info(
             channels=self.z_dim,
-            spatial_scale=self.spatial,
-            temporal_scale=self.temporal,
-            height=int(d["height"]),
-            width=int(d["width"]),
-            num_frames=int(d["num_frames"]),
-            guidance_scale=g,
-            num_inference_steps=int(d["num_inference_steps"]),
-            max_sequence_length=int(d["max_sequence_length"]),
-            fps=float(d["fps"]),
+            max_sequence_length=d["max_sequence_length"],
+            fps=d["fps"],
             experts=self._experts(),
             # guidance_scale_2 defaults to guidance_scale where the pipeline has two experts (as __call__ does).
-            guidance={"scale": g, "scale_2": (float(g2) if g2 is not None else g) if two else None, "dynamic": False},
-            geometry={
-                "patch": list(self.patch),
-                "spatial_multiple": max(16, self.spatial * self.patch[1]),
-                "frame_rule": frames_rule(self.temporal),
-                "max_latent": [self.rope_max * p for p in self.patch],
-                "fixed_size": None,
-            },
-            set_timesteps={"sigmas": None, "mu": None},
-            image_to_video=self.i2v,
+            guidance=Guidance(scale=g, scale_2=(float(g2) if g2 is not None else g) if two else None, dynamic=False),
+            geometry=Geometry(
+                patch=self.patch,
+                spatial_multiple=max(16, self.spatial * self.patch[1]),
+                frame_rule=frames_rule(self.temporal),
+                max_latent=tuple(self.rope_max * p for p in self.patch),
+            ),
         )
 
     # -- prompts -----------------------------------------------------------------------------------------------
@@ -147,8 +111,7 @@ class WanAdapter(Adapter):
 
     @torch.inference_mode()
     def prepare_latents(self, seed, height, width, num_frames):
-        if self.i2v:
-            raise bad_args("This is an image-to-video model: send the image with encode_image and pass its handle.")
+        self.text_to_video_only()
         self._check_size(height, width, num_frames)
         generator = torch.Generator("cpu").manual_seed(seed)
         latents = self.pipe.prepare_latents(
@@ -182,12 +145,8 @@ class WanAdapter(Adapter):
         return ImageCondition(seed, height, width, num_frames, latents.float().cpu().numpy(), payload)
 
     def check_latent_shape(self, shape):
-        if len(shape) != 5 or shape[1] != self.z_dim:
-            raise bad_shape(f"latents must be [n, {self.z_dim}, F', H', W'] for this model, not {list(shape)}.")
+        f, h, w = check_patches(shape, self.z_dim, self.patch)
         pt, ph, pw = self.patch
-        f, h, w = shape[2:]
-        if min(f, h, w) == 0 or f % pt or h % ph or w % pw:
-            raise bad_shape(f"latent F', H', W' must be positive multiples of the patch {list(self.patch)}, not {[f, h, w]}.")
         if max(f // pt, h // ph, w // pw) > self.rope_max:
             raise bad_shape(f"latent {[f, h, w]} is larger than this model's positional range ({self.rope_max} patches).")
 
@@ -195,7 +154,6 @@ class WanAdapter(Adapter):
 
     @torch.inference_mode()
     def denoise(self, x, timesteps, conds, images=None):
-        self.check_latent_shape(x.shape)
         hidden = as_torch(x).to(self.device, torch.float32)
         t = as_torch(np.asarray(timesteps, dtype=np.float32)).to(self.device)
         length = max(c.shape[0] for c in conds)
@@ -206,9 +164,7 @@ class WanAdapter(Adapter):
         tokens = f * (h // self.patch[1]) * (w // self.patch[2])
         mask = None
         if self.i2v:
-            if images is None or any(im is None for im in images):
-                raise bad_args("This image-to-video model needs an `image` handle on every denoise item.")
-            condition = torch.cat([im.payload["condition"] for im in images]).to(self.device, torch.float32)
+            condition = torch.cat([im.payload["condition"] for im in image_conditions(images)]).to(self.device, torch.float32)
             if condition.shape[3:] != hidden.shape[3:] or condition.shape[2] not in (1, hidden.shape[2]):
                 raise bad_shape(f"the image handle was prepared for latents {list(condition.shape)}, not {list(x.shape)}.")
             if self.expand_timesteps:
@@ -234,10 +190,7 @@ class WanAdapter(Adapter):
             out[rows] = pred.float()
         if mask is not None:
             out[:, :, 0] = 0.0  # frame 0 is the image: the TS loop must leave it where prepare_latents put it
-        result = out.cpu().numpy()
-        if not np.isfinite(result).all():
-            raise ProtocolError(NON_FINITE, "The denoiser produced NaN or Inf; check the inputs and the model dtype.")
-        return result
+        return finite(out.cpu().numpy())
 
     def _route(self, t):
         """Rows per transformer: Wan 2.2 A14B uses `transformer` for t >= boundary and `transformer_2` below."""
@@ -270,16 +223,12 @@ class WanAdapter(Adapter):
 
     @torch.inference_mode()
     def decode(self, latents):
-        z_dim = int(self.pipe.vae.config.z_dim)
-        if latents.shape[0] != 1 or latents.shape[1] != z_dim or min(latents.shape[2:]) == 0:
-            raise bad_shape(f"latents must be [1, {z_dim}, F', H', W'], not {list(latents.shape)}.")
+        check_decode_shape(latents, int(self.pipe.vae.config.z_dim))
         vae = self.pipe.vae
         z = as_torch(latents).to(self.device, vae.dtype)
         mean, inv_std = self._norm(z)
         z = z / inv_std + mean
-        video = vae.decode(z, return_dict=False)[0]
-        frames = self.pipe.video_processor.postprocess_video(video, output_type="np")[0]
-        return (frames * 255).round().astype(np.uint8)
+        return self.uint8_video(vae.decode(z, return_dict=False)[0])
 
     @torch.inference_mode()
     def encode_media(self, video, sample):
