@@ -2,6 +2,7 @@
  * The tables of docs/benchmark.md "Grid" from the folder scripts/bench-grid.sh writes:
  *   OUT/T<T>-g<g>/results.json            the policies at one (steps, guidance) setting
  *   OUT/T<T>-g<g>-transfer/results.json   budget mode with the T = 50 profile carried over
+ *   OUT/T30-g3-nearest/results.json       the T = 50 profile carried to T = 30 by nearest timestep
  *   OUT/profile-T<T>.json, OUT/static-T<T>.json   for the calibration / search costs
  * Every curve is read at round(p·T), p = 30, 36, 42, 50, 60, 70 %; exact where a setting made that
  * NFE on every clip, else per-clip linear interpolation between the curve's two neighbouring settings
@@ -46,7 +47,13 @@ function curves(res: Res): Map<string, Curve> {
   const out = new Map<string, Curve>();
   for (const [setting, recs] of bySetting) {
     const id = recs[0]!.policy === "sencache" ? "sencache-budget" : recs[0]!.policy;
-    const curveKey = /resample=true/.test(setting) ? `${id} (carried over)` : /placement=propagation/.test(setting) ? `${id} (propagation)` : id;
+    const curveKey = /resample=true/.test(setting)
+      ? `${id} (carried over)`
+      : /nearest/.test(setting)
+        ? `${id} (nearest)`
+        : /placement=propagation/.test(setting)
+          ? `${id} (propagation)`
+          : id;
     const c = out.get(curveKey) ?? out.set(curveKey, { points: [] }).get(curveKey)!;
     const nfe = recs.reduce((a, r) => a + r.nfe, 0) / recs.length;
     const exact = recs.every((r) => r.nfe === recs[0]!.nfe);
@@ -154,6 +161,27 @@ for (const dir of dirs) {
       rows.push(`| ${T} | ${x} (${Math.round(p * 100)} %) | ${mean([...a.values.values()]).toFixed(2)} | ${mean([...b.values.values()]).toFixed(2)} | ${f2(d.mean)} ± ${d.se.toFixed(2)} |`);
     }
     if (rows.length > 0) lines.push(`Profile carried over from T = 50 (T = ${T}):`, "", "| T | NFE | recalibrated | carried over | carried − recalibrated |", "|---:|---:|---:|---:|---:|", ...rows, "");
+  }
+}
+// the nearest-timestep carry-over (T = 30, guidance 3): recalibrated vs nearest vs interpolated
+const near = load("T30-g3-nearest");
+if (near !== undefined) {
+  const nc = curves(near);
+  const rows: string[] = [];
+  for (const x of [9, 11, 13, 15]) {
+    const [rec, nst, itp] = ["sencache-budget", "sencache-budget (nearest)", "sencache-budget (carried over)"].map((k) => at(nc.get(k), x));
+    if (rec === undefined || nst === undefined || itp === undefined) continue;
+    const m = (r: { values: Map<string, number> }): string => mean([...r.values.values()]).toFixed(2);
+    const d = (a: Map<string, number>, b: Map<string, number>): string => {
+      const q = paired(a, b);
+      return `${f2(q.mean)} ± ${q.se.toFixed(2)}`;
+    };
+    rows.push(`| ${x} (${Math.round((100 * x) / 30)} %) | ${m(rec)} | ${m(nst)} | ${m(itp)} | ${d(nst.values, rec.values)} | ${d(itp.values, rec.values)} |`);
+  }
+  if (rows.length > 0) {
+    lines.push("### T = 30, guidance 3: the T = 50 profile carried over by nearest timestep vs by interpolation", "");
+    lines.push("| NFE (of 30) | recalibrated | nearest | interpolated | nearest − recalibrated | interpolated − recalibrated |");
+    lines.push("|---:|---:|---:|---:|---:|---:|", ...rows, "");
   }
 }
 if (summary.length > 0) lines.unshift("| T | guidance | NFE | best other | budget − best other | ≥ 1 dB (mean − 2 SE ≥ 1) |", "|---:|---:|---:|---|---:|---|", ...summary, "");
