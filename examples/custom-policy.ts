@@ -14,25 +14,24 @@
  */
 
 import { pathToFileURL } from "node:url";
-import { POLICY_API_VERSION, PolicyOptionsError, definePolicy, registerPolicy, resolvePolicy, validateOptions } from "sencache";
-import type { CachePolicy, DecideContext, Decision, OptionSchema } from "sencache";
+import { POLICY_API_VERSION, definePolicy, option, parseOptions, registerPolicy, resolvePolicy } from "sencache";
+import type { CachePolicy, DecideContext, Decision, InputOf, OptionsOf } from "sencache";
 import { FakeDenoiser, runTrajectory, seededNormal } from "sencache/testing";
 
-export interface SigmaGapOptions {
-  /** Compute when σ has moved more than this since the last full evaluation. */
-  readonly maxGap: number;
-}
-
-const schema: OptionSchema = {
-  maxGap: { kind: "number", min: 0, exclusiveMin: true, description: "largest σ change a reused output may cover", aliases: ["x", "gap"] },
+/** The options, declared once: the type, validation, defaults and `sencache policies` text follow from it. */
+export const sigmaGapSchema = {
+  maxGap: option.number("largest σ change a reused output may cover", {
+    min: 0,
+    exclusiveMin: true,
+    aliases: ["x", "gap"],
+    required: 'maxGap; write e.g. "sigma-gap:maxGap=0.1"',
+  }),
 };
 
-export function createSigmaGapPolicy(input: Partial<SigmaGapOptions>): CachePolicy<SigmaGapOptions> {
-  const v = validateOptions("sigma-gap", schema, input);
-  if (v.maxGap === undefined) {
-    throw new PolicyOptionsError("missing_option", "sigma-gap", 'The policy "sigma-gap" needs maxGap; write e.g. "sigma-gap:maxGap=0.1".', "maxGap");
-  }
-  const options: SigmaGapOptions = { maxGap: v.maxGap as number };
+export type SigmaGapOptions = OptionsOf<typeof sigmaGapSchema>; // { readonly maxGap: number }
+
+export function createSigmaGapPolicy(input: InputOf<typeof sigmaGapSchema>): CachePolicy<SigmaGapOptions> {
+  const options = parseOptions("sigma-gap", sigmaGapSchema, input); // throws PolicyOptionsError (missing_option, invalid_option)
   return {
     id: "sigma-gap",
     apiVersion: POLICY_API_VERSION,
@@ -52,8 +51,8 @@ export const sigmaGapFactory = definePolicy<SigmaGapOptions>({
   id: "sigma-gap",
   apiVersion: POLICY_API_VERSION,
   description: "Compute every step whose σ change since the last full evaluation exceeds maxGap.",
-  optionSchema: schema,
-  create: (o) => createSigmaGapPolicy(o as Partial<SigmaGapOptions>),
+  optionSchema: sigmaGapSchema,
+  create: (o) => createSigmaGapPolicy(o),
 });
 
 // Run as a script: register the policy, resolve it from a spec string and run 20 steps on the fake denoiser.

@@ -16,7 +16,7 @@
  *     teacache:delta=0.05,0.1,0.2
  */
 import { InvalidInputError } from "../errors.js";
-import { defaultPolicyRegistry, parseSpec, splitTopLevel, type PolicyRegistry } from "../policies/index.js";
+import { canonicalKey, defaultPolicyRegistry, parseSpec, splitTopLevel, type PolicyRegistry } from "../policies/index.js";
 
 /** A sweep of one option of one policy. */
 export interface Sweep {
@@ -102,8 +102,6 @@ export function parseSweep(text: string): Sweep {
   return { policy, param, values, ...(fixed.length > 0 ? { options: fixed.join(",") } : {}) };
 }
 
-const normKey = (key: string): string => key.replace(/[-_\s]/g, "").toLowerCase();
-
 /** Expand plan entries into settings (the reference is not among them); checks every spec resolves. */
 export function expandSettings(plan: Pick<BenchPlan, "settings" | "profile" | "defaultsFor">, registry: PolicyRegistry = defaultPolicyRegistry): PolicySetting[] {
   const specs: string[] = [];
@@ -123,8 +121,8 @@ export function expandSettings(plan: Pick<BenchPlan, "settings" | "profile" | "d
     if (seen.has(spec)) throw new InvalidInputError(`The policy setting "${spec}" is listed twice; list each setting once.`);
     seen.add(spec);
     const factory = registry.get(parsed.id);
-    const takesProfile = Object.keys(factory.optionSchema).some((k) => normKey(k) === "profile");
-    const namesProfile = Object.keys(parsed.raw).some((k) => normKey(k) === "profile");
+    const takesProfile = canonicalKey(factory.optionSchema, "profile") === "profile";
+    const namesProfile = Object.keys(parsed.raw).some((k) => canonicalKey(factory.optionSchema, k) === "profile");
     const overrides: Record<string, unknown> = { ...plan.defaultsFor?.(spec), ...(takesProfile && !namesProfile && plan.profile !== undefined ? { profile: plan.profile } : {}) };
     const policy = registry.resolve(spec, overrides).id; // fails before any model time is spent
     settings.push({ label: spec, spec, overrides, policy });

@@ -19,21 +19,22 @@
 import { DiagnosticLog, compute, meanAbs, meanAbsDiff, reuse } from "./common.js";
 import { EASYCACHE_DEFAULTS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
-import { validateOptions, type OptionSchema } from "./options.js";
+import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision } from "./types.js";
 
-export interface EasycacheOptions {
-  readonly tau: number;
-  /** Forced computed steps at the start (undefined: min(10, max(2, round(0.2·T)))). */
-  readonly warmup?: number;
-  readonly forceLast: boolean;
-}
-
-export const easycacheSchema: OptionSchema = {
-  tau: { kind: "number", min: 0, exclusiveMin: true, description: "threshold on the accumulated predicted output change (Wan: 0.05)", aliases: ["threshold", "thresh"] },
-  warmup: { kind: "integer", min: 2, description: "steps computed at the start (≥ 2: the rate needs two computed steps)" },
-  forceLast: { kind: "boolean", description: "compute the last step" },
+export const easycacheSchema = {
+  tau: option.number("threshold on the accumulated predicted output change (Wan: 0.05)", {
+    min: 0,
+    exclusiveMin: true,
+    aliases: ["threshold", "thresh"],
+    default: EASYCACHE_DEFAULTS["wan2.1"]!.threshold,
+  }),
+  /** Left out: min(10, max(2, round(0.2·T))), see easycacheWarmup. */
+  warmup: option.integer("steps computed at the start (≥ 2: the rate needs two computed steps)", { min: 2 }),
+  forceLast: option.boolean("compute the last step", { default: true }),
 };
+
+export type EasycacheOptions = OptionsOf<typeof easycacheSchema>;
 
 export function easycacheWarmup(totalSteps: number): number {
   return Math.min(EASYCACHE_DEFAULTS["wan2.1"]!.forcedFirstSteps, Math.max(2, Math.round(0.2 * totalSteps)));
@@ -46,13 +47,8 @@ export function transformedOutput(latent: Float32Array, computedLatent: Float32A
   return out;
 }
 
-export function createEasycachePolicy(input: Partial<EasycacheOptions> = {}): CachePolicy<EasycacheOptions> {
-  const v = validateOptions("easycache", easycacheSchema, input as Record<string, unknown>);
-  const options: EasycacheOptions = {
-    tau: (v.tau as number | undefined) ?? EASYCACHE_DEFAULTS["wan2.1"]!.threshold,
-    ...(v.warmup !== undefined ? { warmup: v.warmup as number } : {}),
-    forceLast: (v.forceLast as boolean | undefined) ?? true,
-  };
+export function createEasycachePolicy(input: InputOf<typeof easycacheSchema> = {}): CachePolicy<EasycacheOptions> {
+  const options = parseOptions("easycache", easycacheSchema, input);
   const diag = new DiagnosticLog();
   let acc: number[] = []; // E per branch since the last compute
   let prevLatent: Float32Array | undefined;
@@ -123,5 +119,5 @@ export const easycacheFactory = definePolicyFactory<EasycacheOptions>({
   id: "easycache",
   description: "EasyCache (2025): runtime-adaptive, reuses the output transformation vector while the predicted change stays below τ.",
   optionSchema: easycacheSchema,
-  create: (o) => createEasycachePolicy(o as Partial<EasycacheOptions>),
+  create: (o) => createEasycachePolicy(o),
 });

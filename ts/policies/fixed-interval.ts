@@ -8,31 +8,23 @@
 
 import { compute, reuse } from "./common.js";
 import { definePolicyFactory } from "./define.js";
-import { PolicyOptionsError } from "./errors.js";
-import { validateOptions, type OptionSchema } from "./options.js";
+import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision } from "./types.js";
 
-export interface FixedIntervalOptions {
-  /** Compute every k-th step (≥ 1). */
-  readonly k: number;
-  /** Steps computed unconditionally at the start (≥ 0; step 0 is always computed). */
-  readonly warmup: number;
-  /** Also compute the last step. */
-  readonly forceLast: boolean;
-}
-
-export const fixedIntervalSchema: OptionSchema = {
-  k: { kind: "integer", min: 1, description: "compute every k-th step (1 computes all)", aliases: ["interval", "every"] },
-  warmup: { kind: "integer", min: 0, description: "number of steps computed unconditionally at the start" },
-  forceLast: { kind: "boolean", description: "also compute the last step" },
+export const fixedIntervalSchema = {
+  k: option.integer("compute every k-th step (1 computes all)", {
+    min: 1,
+    aliases: ["interval", "every"],
+    required: 'the interval k; write e.g. "fixed-interval:k=3"',
+  }),
+  warmup: option.integer("number of steps computed unconditionally at the start", { min: 0, default: 0 }),
+  forceLast: option.boolean("also compute the last step", { default: false }),
 };
 
-export function createFixedIntervalPolicy(input: Partial<FixedIntervalOptions> = {}): CachePolicy<FixedIntervalOptions> {
-  const v = validateOptions("fixed-interval", fixedIntervalSchema, input);
-  if (v.k === undefined) {
-    throw new PolicyOptionsError("missing_option", "fixed-interval", 'The policy "fixed-interval" needs the interval k; write e.g. "fixed-interval:k=3".', "k");
-  }
-  const options: FixedIntervalOptions = { k: v.k as number, warmup: (v.warmup as number | undefined) ?? 0, forceLast: (v.forceLast as boolean | undefined) ?? false };
+export type FixedIntervalOptions = OptionsOf<typeof fixedIntervalSchema>;
+
+export function createFixedIntervalPolicy(input: InputOf<typeof fixedIntervalSchema> = {}): CachePolicy<FixedIntervalOptions> {
+  const options = parseOptions("fixed-interval", fixedIntervalSchema, input);
   return {
     id: "fixed-interval",
     apiVersion: POLICY_API_VERSION,
@@ -53,5 +45,5 @@ export const fixedIntervalFactory = definePolicyFactory<FixedIntervalOptions>({
   id: "fixed-interval",
   description: "Compute every k-th step after a warm-up (FORA / Δ-DiT style fixed schedule).",
   optionSchema: fixedIntervalSchema,
-  create: (o) => createFixedIntervalPolicy(o as Partial<FixedIntervalOptions>),
+  create: (o) => createFixedIntervalPolicy(o),
 });

@@ -4,8 +4,10 @@ export { POLICY_API_VERSION } from "./types.js";
 export type { CachePolicy, ComputedStep, DecideContext, Decision, DecisionInfo, ModelProbes, RunInfo } from "./types.js";
 export { PolicyOptionsError, PolicyRegistryError } from "./errors.js";
 export type { PolicyOptionsErrorCode, PolicyRegistryErrorCode } from "./errors.js";
-export { parseSpec, splitTopLevel, coerceOptions, validateOptions, describeOptions } from "./options.js";
-export type { OptionKind, OptionSpec, OptionSchema, ParsedSpec } from "./options.js";
+export { parseSpec, splitTopLevel } from "./spec.js";
+export type { ParsedSpec } from "./spec.js";
+export { coerceOptions, validateOptions, withDefaults, parseOptions, option, canonicalKey, describeOptions, optionInfo, schemaDefaults } from "./options.js";
+export type { OptionKind, OptionSpec, OptionSchema, OptionDefault, OptionValues, OptionsOf, InputOf, OptionInfo } from "./options.js";
 export { definePolicy } from "./define.js";
 export type { PolicyFactory } from "./define.js";
 export {

@@ -18,36 +18,10 @@ import { DiagnosticLog, compute, l2Norm, reuse, roundHalfEven } from "./common.j
 import { MAGCACHE_DEFAULTS, MAGCACHE_RATIOS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
-import { validateOptions, type OptionSchema } from "./options.js";
+import { option, validateOptions, withDefaults, type InputOf, type OptionValues, type OptionsOf } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type ExpertSpan, type RunInfo } from "./types.js";
 import { ProfileError } from "../sensitivity/errors.js";
 import { loadMagcacheRatiosSync, type MagcacheExpertRatios } from "../sensitivity/magcache-ratios.js";
-
-export interface MagcacheOptions {
-  /** Key of the published ratios (MAGCACHE_RATIOS); ignored when `ratios` is given. */
-  readonly model: string;
-  /** Measured ratios for the cond branch (index 0 = the first step, padding), any length ≥ 2. */
-  readonly ratios?: readonly number[];
-  /** Measured ratios for the uncond branch (default: same as `ratios`). */
-  readonly uncondRatios?: readonly number[];
-  /** A ratios file from `sencache calibrate --kind magcache` (read when the policy is built; `ratios` wins). */
-  readonly ratiosFile?: string;
-  readonly delta: number;
-  readonly K: number;
-  readonly retention: number;
-  readonly forceLast: boolean;
-}
-
-export const magcacheSchema: OptionSchema = {
-  model: { kind: "enum", values: Object.keys(MAGCACHE_RATIOS), description: "which published ratio array to use" },
-  ratios: { kind: "number-list", min: 0, description: "measured magnitude ratios of the cond branch, one per step (index 0 is padding)" },
-  uncondRatios: { kind: "number-list", min: 0, description: "measured magnitude ratios of the uncond branch" },
-  ratiosFile: { kind: "string", description: "a ratios .json from sencache calibrate --kind magcache", aliases: ["ratiosPath"] },
-  delta: { kind: "number", min: 0, exclusiveMin: true, description: "threshold on the accumulated error (Wan 1.3B: 0.12)", aliases: ["threshold", "thresh"] },
-  K: { kind: "integer", min: 0, description: "maximum consecutive skipped steps (Wan 1.3B: 4)", aliases: ["maxSkip"] },
-  retention: { kind: "number", min: 0, max: 1, description: "fraction of steps computed at the start (0.2)", aliases: ["retentionRatio"] },
-  forceLast: { kind: "boolean", description: "also compute the last step" },
-};
 
 function defaultsFor(model: string): { threshold: number; K: number; retentionRatio: number } {
   if (model === "wan2.1-t2v-1.3b") return MAGCACHE_DEFAULTS["wan2.1-t2v-1.3b"]!;
@@ -55,6 +29,35 @@ function defaultsFor(model: string): { threshold: number; K: number; retentionRa
   if (model.startsWith("hunyuanvideo")) return MAGCACHE_DEFAULTS["hunyuanvideo"]!;
   return MAGCACHE_DEFAULTS["flux"]!;
 }
+
+const published = (o: OptionValues): { threshold: number; K: number; retentionRatio: number } => defaultsFor(o["model"] as string);
+
+export const magcacheSchema = {
+  /** Key of the published ratios (MAGCACHE_RATIOS); ignored when `ratios` is given. */
+  model: option.enum(Object.keys(MAGCACHE_RATIOS), "which published ratio array to use", { default: "wan2.1-t2v-1.3b" }),
+  /** Any length ≥ 2; index 0 = the first step (padding). */
+  ratios: option.numberList("measured magnitude ratios of the cond branch, one per step (index 0 is padding)", { min: 0 }),
+  /** Default: the same as `ratios`. */
+  uncondRatios: option.numberList("measured magnitude ratios of the uncond branch", { min: 0 }),
+  /** Read when the policy is built; `ratios` wins. */
+  ratiosFile: option.string("a ratios .json from sencache calibrate --kind magcache", { aliases: ["ratiosPath"] }),
+  delta: option.number("threshold on the accumulated error (Wan 1.3B: 0.12)", {
+    min: 0,
+    exclusiveMin: true,
+    aliases: ["threshold", "thresh"],
+    default: (o: OptionValues) => published(o).threshold,
+  }),
+  K: option.integer("maximum consecutive skipped steps (Wan 1.3B: 4)", { min: 0, aliases: ["maxSkip"], default: (o: OptionValues) => published(o).K }),
+  retention: option.number("fraction of steps computed at the start (0.2)", {
+    min: 0,
+    max: 1,
+    aliases: ["retentionRatio"],
+    default: (o: OptionValues) => published(o).retentionRatio,
+  }),
+  forceLast: option.boolean("also compute the last step", { default: false }),
+};
+
+export type MagcacheOptions = OptionsOf<typeof magcacheSchema>;
 
 /** Nearest-index resampling of a per-step array to T steps (MagCache's nearest_interp). */
 export function resampleRatios(ratios: readonly number[], steps: number): number[] {
@@ -92,11 +95,10 @@ export function magnitudeRatios(outputs: readonly (readonly Float32Array[])[]): 
   return { ratios, std };
 }
 
-export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): CachePolicy<MagcacheOptions> {
-  const v = validateOptions("magcache", magcacheSchema, input as Record<string, unknown>);
-  const model = (v.model as string | undefined) ?? "wan2.1-t2v-1.3b";
-  const d = defaultsFor(model);
-  const ratiosFile = v.ratiosFile as string | undefined;
+export function createMagcachePolicy(input: InputOf<typeof magcacheSchema> = {}): CachePolicy<MagcacheOptions> {
+  const v = validateOptions("magcache", magcacheSchema, input);
+  const model = v.model ?? "wan2.1-t2v-1.3b";
+  const ratiosFile = v.ratiosFile;
   let fromFile: { ratios: number[]; uncondRatios?: number[]; steps: number; model?: { family: string; source: string }; experts?: readonly MagcacheExpertRatios[] } | undefined;
   if (ratiosFile !== undefined && v.ratios === undefined) {
     try {
@@ -107,25 +109,20 @@ export function createMagcachePolicy(input: Partial<MagcacheOptions> = {}): Cach
       throw err;
     }
   }
-  const ratios = (v.ratios as number[] | undefined) ?? fromFile?.ratios;
-  const uncondRatios = (v.uncondRatios as number[] | undefined) ?? (v.ratios === undefined ? fromFile?.uncondRatios : undefined);
+  const ratios = v.ratios ?? fromFile?.ratios;
+  const uncondRatios = v.uncondRatios ?? (v.ratios === undefined ? fromFile?.uncondRatios : undefined);
   if (uncondRatios !== undefined && ratios === undefined) {
     throw new PolicyOptionsError("missing_option", "magcache", 'The option "uncondRatios" of "magcache" needs "ratios" (the cond branch) too; pass both measured arrays.', "ratios");
   }
   for (const [name, r] of [["ratios", ratios], ["uncondRatios", uncondRatios]] as const) {
     if (r !== undefined && r.length < 2) throw new PolicyOptionsError("invalid_option", "magcache", `The option "${name}" of "magcache" needs at least 2 ratios (one per step); pass the array from a calibration.`, name);
   }
-  const options: MagcacheOptions = {
-    model,
+  const options = withDefaults("magcache", magcacheSchema, {
+    ...v,
     ...(ratios !== undefined ? { ratios } : {}),
     ...(uncondRatios !== undefined ? { uncondRatios } : {}),
-    ...(ratiosFile !== undefined ? { ratiosFile } : {}),
-    delta: (v.delta as number | undefined) ?? d.threshold,
-    K: (v.K as number | undefined) ?? d.K,
-    retention: (v.retention as number | undefined) ?? d.retentionRatio,
-    forceLast: (v.forceLast as boolean | undefined) ?? false,
-  };
-  const source: number[][] = ratios !== undefined ? (uncondRatios !== undefined ? [ratios, uncondRatios] : [ratios]) : publishedRatiosByBranch(model);
+  });
+  const source: (readonly number[])[] = ratios !== undefined ? (uncondRatios !== undefined ? [ratios, uncondRatios] : [ratios]) : publishedRatiosByBranch(model);
   const diag = new DiagnosticLog();
   let perBranch: number[][] | undefined;
   let notes: string[] = [];
@@ -209,5 +206,5 @@ export const magcacheFactory = definePolicyFactory<MagcacheOptions>({
   id: "magcache",
   description: "MagCache (NeurIPS 2025): reuse while the accumulated magnitude-ratio error stays below δ and at most K skips.",
   optionSchema: magcacheSchema,
-  create: (o) => createMagcachePolicy(o as Partial<MagcacheOptions>),
+  create: (o) => createMagcachePolicy(o),
 });

@@ -9,7 +9,8 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PolicyOptionsError } from "./errors.js";
-import { parseSpec, type OptionSchema } from "./options.js";
+import { canonicalKey, type OptionSchema } from "./options.js";
+import { parseSpec } from "./spec.js";
 import { defaultPolicyRegistry, type PolicyRegistry } from "./registry.js";
 import type { CachePolicy } from "./types.js";
 
@@ -34,18 +35,9 @@ export const MODEL_MAGCACHE_FILE = "magcache-ratios.json";
 /** The model the published TeaCache / MagCache defaults were measured on. */
 const PUBLISHED_FOR = "Wan 2.1 T2V 1.3B";
 
-const norm = (key: string): string => key.replace(/[-_\s]/g, "").toLowerCase();
-
 /** Canonical option names (aliases resolved) of the keys a spec sets; unknown keys are left to the registry. */
 function namedOptions(schema: OptionSchema, keys: readonly string[]): Set<string> {
-  const out = new Set<string>();
-  for (const key of keys) {
-    const n = norm(key);
-    for (const [name, spec] of Object.entries(schema)) {
-      if (norm(name) === n || spec.aliases?.some((a) => norm(a) === n)) out.add(name);
-    }
-  }
-  return out;
+  return new Set(keys.map((key) => canonicalKey(schema, key)).filter((name): name is string => name !== undefined));
 }
 
 function isDirectory(path: string): boolean {

@@ -2,9 +2,12 @@
 
 import { compute } from "./common.js";
 import { definePolicyFactory } from "./define.js";
+import type { OptionsOf } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy } from "./types.js";
 
-export type NoneOptions = Record<string, never>;
+export const noneSchema = {};
+
+export type NoneOptions = OptionsOf<typeof noneSchema>;
 
 export function createNonePolicy(): CachePolicy<NoneOptions> {
   return {
@@ -20,6 +23,6 @@ export function createNonePolicy(): CachePolicy<NoneOptions> {
 export const noneFactory = definePolicyFactory<NoneOptions>({
   id: "none",
   description: "Compute every step (no caching; the reference for quality metrics).",
-  optionSchema: {},
+  optionSchema: noneSchema,
   create: () => createNonePolicy(),
 });

@@ -1,18 +1,34 @@
 /**
- * Option schemas shared by the built-in policies and user plugins: parse the CLI convenience syntax
- * `"id:key=value,key=value"` and validate typed option records against a small schema.
+ * A policy's options, declared once: one schema per policy, from which follow
  *
- * Spec syntax: `id` or `id:key=value[,key=value…]`. Values are numbers (`0.1`, `1e-3`, `inf`),
- * booleans (`true`/`false`), bare strings, or lists in brackets (`coefficients=[1,-2,3]`; commas
- * inside brackets do not split options). Keys are matched case-insensitively and ignoring `-`/`_`,
- * so `eps_start`, `eps-start` and `epsStart` are the same option.
+ *  - the TypeScript type of its options (`OptionsOf<typeof schema>`, through the `option.*` builders),
+ *  - parsing of spec strings (`coerceOptions`, the syntax is spec.ts) and validation (`validateOptions`),
+ *  - the defaults (`withDefaults`: a constant, or a function of the other options) and required options,
+ *  - the help text of `sencache policies` and `--help` (`describeOptions`, `optionInfo`).
+ *
+ *     export const fooSchema = {
+ *       k: option.integer("compute every k-th step", { min: 1, required: 'the interval k; write e.g. "foo:k=3"' }),
+ *       warmup: option.integer("steps computed at the start", { min: 0, default: 0 }),
+ *     };
+ *     export type FooOptions = OptionsOf<typeof fooSchema>;      // { readonly k: number; readonly warmup: number }
+ *     const options = parseOptions("foo", fooSchema, input);      // validated, defaults filled in
+ *
+ * Plain object schemas (`{ kind: "number", description: … }`) keep working for plugins; they type every
+ * option as `unknown`.
  */
 
 import { PolicyOptionsError } from "./errors.js";
+import { normKey, parseNumber } from "./spec.js";
 
 export type OptionKind = "number" | "integer" | "boolean" | "string" | "enum" | "number-list" | "object";
 
-export interface OptionSpec {
+/** The options a computed default sees (annotate its parameter with it: `default: (o: OptionValues) => …`). */
+export type OptionValues = Readonly<Record<string, unknown>>;
+
+/** The value an option left out takes: a constant, or computed from the other options (after their defaults). */
+export type OptionDefault<T> = T | ((options: OptionValues) => T);
+
+export interface OptionSpec<T = unknown> {
   readonly kind: OptionKind;
   readonly description: string;
   /** Inclusive bounds for numbers (and list entries). */
@@ -30,93 +46,75 @@ export interface OptionSpec {
   readonly acceptsString?: boolean;
   /** Length of a "number-list" (exact). */
   readonly length?: number;
+  /** The value when the option is left out (see withDefaults). */
+  readonly default?: OptionDefault<T>;
+  /**
+   * A required option: what the missing-option error says after "The policy "id" needs ", e.g.
+   * `'the interval k; write e.g. "fixed-interval:k=3"'`.
+   */
+  readonly required?: string;
+  /** Never set: carries the TypeScript type of the option's value for OptionsOf. */
+  readonly __type?: T;
 }
 
 export type OptionSchema = Readonly<Record<string, OptionSpec>>;
 
-export interface ParsedSpec {
-  readonly id: string;
-  /** Raw string values by key as written. */
-  readonly raw: Readonly<Record<string, string>>;
+type ValueOf<S> = S extends OptionSpec<infer T> ? T : unknown;
+type Settled<S> = S extends { readonly default: unknown } ? true : S extends { readonly required: string } ? true : false;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** A policy's validated options: an option with a default or marked required is always set; the others may be absent. */
+export type OptionsOf<S extends OptionSchema> = Simplify<
+  { readonly [K in keyof S as Settled<S[K]> extends true ? K : never]: ValueOf<S[K]> } & {
+    readonly [K in keyof S as Settled<S[K]> extends true ? never : K]?: ValueOf<S[K]>;
+  }
+>;
+
+/** What a caller may pass to a policy's create function: every option optional. */
+export type InputOf<S extends OptionSchema> = { readonly [K in keyof S]?: ValueOf<S[K]> };
+
+type Extra<T> = Omit<OptionSpec<T>, "kind" | "description" | "values" | "__type">;
+
+function builder<T>(kind: OptionKind) {
+  return <const E extends Extra<T> = Record<never, never>>(description: string, extra?: E): OptionSpec<T> & E => ({ kind, description, ...extra }) as OptionSpec<T> & E;
 }
 
-const normKey = (key: string): string => key.replace(/[-_\s]/g, "").toLowerCase();
+/** Typed option builders: the spec they build carries the value's type, and its default / required flag, for OptionsOf. */
+export const option = {
+  number: builder<number>("number"),
+  integer: builder<number>("integer"),
+  boolean: builder<boolean>("boolean"),
+  string: builder<string>("string"),
+  numberList: builder<readonly number[]>("number-list"),
+  enum<const V extends readonly string[], const E extends Extra<V[number]> = Record<never, never>>(
+    values: V,
+    description: string,
+    extra?: E,
+  ): OptionSpec<V[number]> & E {
+    return { kind: "enum", values, description, ...extra } as unknown as OptionSpec<V[number]> & E;
+  },
+  /** An object option (an SDK caller passes the object) that a spec string gives as a file path. */
+  objectOrPath<T>(description: string, extra: Omit<Extra<T | string>, "acceptsString" | "default"> = {}): OptionSpec<T | string> {
+    return { kind: "object", acceptsString: true, description, ...extra };
+  },
+  /** Mark an option required: `what` is what the error says the policy needs (and how to give it). */
+  required<S extends OptionSpec>(spec: S, what: string): S & { readonly required: string } {
+    return { ...spec, required: what };
+  },
+};
 
-/**
- * Split `"k=v,k2=[1,2]"` at the commas outside brackets (parts are not trimmed). `balanced` is false
- * when a `]` comes before its `[` or a `[` is never closed.
- */
-export function splitTopLevel(body: string): { parts: string[]; balanced: boolean } {
-  const parts: string[] = [];
-  let depth = 0;
-  let balanced = true;
-  let current = "";
-  for (const ch of body) {
-    if (ch === "[") depth += 1;
-    if (ch === "]") depth -= 1;
-    if (depth < 0) balanced = false;
-    if (ch === "," && depth === 0) {
-      parts.push(current);
-      current = "";
-    } else {
-      current += ch;
-    }
+/** The canonical name of `key` in a schema (aliases and spelling resolved), or undefined. */
+export function canonicalKey(schema: OptionSchema, key: string): string | undefined {
+  const n = normKey(key);
+  for (const [name, spec] of Object.entries(schema)) {
+    if (normKey(name) === n || spec.aliases?.some((a) => normKey(a) === n)) return name;
   }
-  parts.push(current);
-  return { parts, balanced: balanced && depth === 0 };
-}
-
-/** Split `"id:k=v,k2=[1,2]"` into its id and raw key/value strings. */
-export function parseSpec(spec: string): ParsedSpec {
-  const text = spec.trim();
-  const colon = text.indexOf(":");
-  const id = (colon < 0 ? text : text.slice(0, colon)).trim();
-  if (id === "" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
-    throw new PolicyOptionsError(
-      "invalid_spec",
-      id,
-      `The policy spec "${spec}" does not start with a policy id; write it as "id" or "id:key=value,key=value", e.g. "sencache:eps=0.1,n=2".`,
-    );
-  }
-  const raw: Record<string, string> = {};
-  if (colon < 0) return { id, raw };
-  const { parts, balanced } = splitTopLevel(text.slice(colon + 1));
-  if (!balanced) {
-    throw new PolicyOptionsError("invalid_spec", id, `The policy spec "${spec}" has unbalanced brackets; write lists as key=[a,b,c].`);
-  }
-  for (const part of parts) {
-    if (part.trim() === "") continue;
-    const eq = part.indexOf("=");
-    if (eq <= 0) {
-      throw new PolicyOptionsError(
-        "invalid_spec",
-        id,
-        `The option "${part.trim()}" in "${spec}" has no value; write each option as key=value, separated by commas.`,
-      );
-    }
-    const key = part.slice(0, eq).trim();
-    if (key in raw) {
-      throw new PolicyOptionsError("invalid_spec", id, `The option "${key}" appears twice in "${spec}"; give each option once.`, key);
-    }
-    raw[key] = part.slice(eq + 1).trim();
-  }
-  return { id, raw };
-}
-
-function parseNumber(text: string): number {
-  const t = text.trim().toLowerCase();
-  if (t === "inf" || t === "infinity" || t === "+inf") return Infinity;
-  if (t === "-inf" || t === "-infinity") return -Infinity;
-  if (t === "" || !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) return NaN;
-  return Number(t);
+  return undefined;
 }
 
 function resolveKey(policy: string, schema: OptionSchema, key: string): string {
-  const n = normKey(key);
-  for (const [name, spec] of Object.entries(schema)) {
-    if (normKey(name) === n) return name;
-    if (spec.aliases?.some((a) => normKey(a) === n)) return name;
-  }
+  const name = canonicalKey(schema, key);
+  if (name !== undefined) return name;
   throw new PolicyOptionsError(
     "unknown_option",
     policy,
@@ -204,7 +202,7 @@ function checkNumber(policy: string, name: string, spec: OptionSpec, value: numb
  * Validate an options record against a schema: canonicalises keys (aliases, case), rejects unknown
  * keys, checks types and ranges. Returns a new record with canonical keys; absent keys stay absent.
  */
-export function validateOptions(policy: string, schema: OptionSchema, input: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function validateOptions<S extends OptionSchema>(policy: string, schema: S, input: Readonly<Record<string, unknown>>): InputOf<S> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
@@ -264,14 +262,98 @@ export function validateOptions(policy: string, schema: OptionSchema, input: Rea
     }
     out[name] = value;
   }
+  return out as InputOf<S>;
+}
+
+/**
+ * Fill in the defaults of the options left out (constants first, then the computed ones in schema
+ * order, each seeing the options before it) and check the required ones. Keys come out in schema order.
+ */
+export function withDefaults<S extends OptionSchema>(policy: string, schema: S, given: InputOf<S>): OptionsOf<S> {
+  const out: Record<string, unknown> = {};
+  const set = given as Readonly<Record<string, unknown>>;
+  for (const [name, spec] of Object.entries(schema)) {
+    const value = set[name] ?? (typeof spec.default === "function" ? undefined : spec.default);
+    if (value !== undefined) out[name] = value;
+  }
+  for (const [name, spec] of Object.entries(schema)) {
+    if (out[name] === undefined && typeof spec.default === "function") out[name] = (spec.default as (o: OptionValues) => unknown)(out);
+    if (out[name] === undefined && spec.required !== undefined) {
+      throw new PolicyOptionsError("missing_option", policy, `The policy "${policy}" needs ${spec.required}.`, name);
+    }
+  }
+  const ordered: Record<string, unknown> = {};
+  for (const name of Object.keys(schema)) if (out[name] !== undefined) ordered[name] = out[name];
+  return ordered as OptionsOf<S>;
+}
+
+/** validateOptions then withDefaults: what a policy's create function starts with. */
+export function parseOptions<S extends OptionSchema>(policy: string, schema: S, input: Readonly<Record<string, unknown>>): OptionsOf<S> {
+  return withDefaults(policy, schema, validateOptions(policy, schema, input));
+}
+
+/** One option as the CLI takes it in a spec string ("id:key=value"), for `sencache policies --json`. */
+export interface OptionInfo {
+  readonly name: string;
+  /** number, integer, boolean, string, enum, number-list, or path (an object option a spec gives as a file path). */
+  readonly type: string;
+  readonly description: string;
+  /** The value used when the option is left out and the other options are too (absent when it has none). */
+  readonly default?: unknown;
+  readonly required?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly exclusiveMin?: boolean;
+  readonly values?: readonly string[];
+  readonly length?: number;
+  readonly aliases?: readonly string[];
+}
+
+/** The defaults of a schema when no option is given (computed defaults that fail are left out). */
+export function schemaDefaults(schema: OptionSchema): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) if (spec.default !== undefined && typeof spec.default !== "function") out[name] = spec.default;
+  for (const [name, spec] of Object.entries(schema)) {
+    if (typeof spec.default !== "function") continue;
+    try {
+      out[name] = (spec.default as (o: OptionValues) => unknown)(out);
+    } catch {
+      // a default that needs options the caller must give
+    }
+  }
   return out;
 }
 
-/** Help text for a schema: one line per option. */
-export function describeOptions(schema: OptionSchema): string[] {
+export function optionInfo(schema: OptionSchema): OptionInfo[] {
+  const defaults = schemaDefaults(schema);
   return Object.entries(schema).map(([name, spec]) => {
-    const range = describeRange(spec);
-    const kind = spec.kind === "enum" ? (spec.values ?? []).join("|") : spec.kind;
-    return `${name} (${kind}${range ? `, ${range}` : ""}): ${spec.description}`;
+    const d = defaults[name];
+    const shown = d !== undefined && (typeof d !== "object" || (Array.isArray(d) && d.length <= 8));
+    const path = spec.kind === "object" && spec.acceptsString;
+    return {
+      name,
+      type: spec.kind === "object" ? (path ? "path" : "object (SDK only)") : spec.kind,
+      description: path ? spec.description.replace(/^a sensitivity profile object or a path to /, "a path to ") : spec.description,
+      ...(shown ? { default: d } : {}),
+      ...(spec.required !== undefined ? { required: true } : {}),
+      ...(spec.min !== undefined ? { min: spec.min } : {}),
+      ...(spec.max !== undefined ? { max: spec.max } : {}),
+      ...(spec.exclusiveMin ? { exclusiveMin: true } : {}),
+      ...(spec.values ? { values: spec.values } : {}),
+      ...(spec.length !== undefined ? { length: spec.length } : {}),
+      ...(spec.aliases?.length ? { aliases: spec.aliases } : {}),
+    };
+  });
+}
+
+/** Help text for a schema: one line per option, as `sencache policies` prints it. */
+export function describeOptions(schema: OptionSchema): string[] {
+  return optionInfo(schema).map((o) => {
+    const range = [o.min === undefined ? "" : `${o.exclusiveMin ? ">" : "≥"} ${o.min}`, o.max === undefined ? "" : `≤ ${o.max}`].filter(Boolean).join(" and ");
+    const list = `[n, n, …]${o.length !== undefined ? ` (${o.length})` : ""}`;
+    const type = o.type === "enum" ? (o.values ?? []).join("|") : o.type === "number-list" ? list : o.type;
+    const def = o.default === undefined ? "" : `default ${Array.isArray(o.default) ? `[${o.default.join(",")}]` : String(o.default)}`;
+    const meta = [type, o.required ? "required" : "", range, def].filter(Boolean).join(", ");
+    return `${o.name} (${meta}): ${o.description}${o.aliases?.length ? ` (also: ${o.aliases.join(", ")})` : ""}`;
   });
 }

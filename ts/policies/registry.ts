@@ -7,7 +7,8 @@
  */
 
 import { PolicyOptionsError, PolicyRegistryError } from "./errors.js";
-import { coerceOptions, parseSpec, validateOptions, type OptionSchema } from "./options.js";
+import { coerceOptions, validateOptions } from "./options.js";
+import { parseSpec } from "./spec.js";
 import { POLICY_API_VERSION, type CachePolicy } from "./types.js";
 import { definePolicy, type PolicyFactory } from "./define.js";
 import { noneFactory } from "./none.js";

@@ -12,20 +12,26 @@
 import { compute, reuse } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
-import { validateOptions, type OptionSchema } from "./options.js";
+import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 import { ProfileError } from "../sensitivity/errors.js";
 import { loadStaticMasksSync, validateStaticMasks, type StaticMasksFile } from "../sensitivity/static-masks.js";
 
-export interface StaticOptimalOptions {
-  readonly nfe: number;
-  readonly masks: StaticMasksFile | string;
-}
-
-export const staticOptimalSchema: OptionSchema = {
-  nfe: { kind: "integer", min: 1, description: "number of full evaluations: picks that mask from the file", aliases: ["budget"] },
-  masks: { kind: "object", acceptsString: true, description: "a static-mask .json from sencache calibrate --kind static-optimal (or the parsed object)", aliases: ["file", "masksFile"] },
+export const staticOptimalSchema = {
+  nfe: option.integer("number of full evaluations: picks that mask from the file", {
+    min: 1,
+    aliases: ["budget"],
+    required: 'the number of evaluations; write e.g. "static-optimal:nfe=18,masks=static.json"',
+  }),
+  masks: option.required(
+    option.objectOrPath<StaticMasksFile>("a static-mask .json from sencache calibrate --kind static-optimal (or the parsed object)", {
+      aliases: ["file", "masksFile"],
+    }),
+    "a mask file; create one with sencache calibrate --kind static-optimal --nfe … and pass masks=<file.json>",
+  ),
 };
+
+export type StaticOptimalOptions = OptionsOf<typeof staticOptimalSchema>;
 
 /** A policy that computes exactly the given steps (and reuses every other); the building block of static-optimal and of the search. */
 export function createMaskPolicy(computeSteps: readonly number[], id = "mask"): CachePolicy<{ compute: readonly number[] }> {
@@ -43,18 +49,16 @@ export function createMaskPolicy(computeSteps: readonly number[], id = "mask"): 
   };
 }
 
-export function createStaticOptimalPolicy(input: Partial<StaticOptimalOptions>): CachePolicy<StaticOptimalOptions> {
-  const v = validateOptions("static-optimal", staticOptimalSchema, input as Record<string, unknown>);
-  if (v.nfe === undefined) throw new PolicyOptionsError("missing_option", "static-optimal", 'The policy "static-optimal" needs the number of evaluations; write e.g. "static-optimal:nfe=18,masks=static.json".', "nfe");
-  if (v.masks === undefined) throw new PolicyOptionsError("missing_option", "static-optimal", 'The policy "static-optimal" needs a mask file; create one with sencache calibrate --kind static-optimal --nfe … and pass masks=<file.json>.', "masks");
+export function createStaticOptimalPolicy(input: InputOf<typeof staticOptimalSchema>): CachePolicy<StaticOptimalOptions> {
+  const options = parseOptions("static-optimal", staticOptimalSchema, input);
   let file: StaticMasksFile;
   try {
-    file = typeof v.masks === "string" ? loadStaticMasksSync(v.masks) : validateStaticMasks(v.masks, "(option masks)");
+    file = typeof options.masks === "string" ? loadStaticMasksSync(options.masks) : validateStaticMasks(options.masks, "(option masks)");
   } catch (err) {
     if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid_option", "static-optimal", err.message, "masks");
     throw err;
   }
-  const nfe = v.nfe as number;
+  const nfe = options.nfe;
   const mask = file.masks.find((m) => m.nfe === nfe);
   if (mask === undefined) {
     throw new PolicyOptionsError("invalid_option", "static-optimal", `The static-mask file has no mask for nfe ${nfe} (it has ${file.masks.map((m) => m.nfe).join(", ")}); pick one of those or search it with sencache calibrate --kind static-optimal --nfe ${nfe}.`, "nfe");
@@ -64,7 +68,7 @@ export function createStaticOptimalPolicy(input: Partial<StaticOptimalOptions>):
   return {
     id: "static-optimal",
     apiVersion: POLICY_API_VERSION,
-    options: { nfe, masks: v.masks as StaticMasksFile | string },
+    options,
     prepare(run: RunInfo) {
       notes.length = 0;
       if (run.totalSteps !== file.steps) {
@@ -86,5 +90,5 @@ export const staticOptimalFactory = definePolicyFactory<StaticOptimalOptions>({
   id: "static-optimal",
   description: "An offline-searched compute mask for a given NFE, the same for every prompt (LeMiCa / BudCache / DPCache style anchor).",
   optionSchema: staticOptimalSchema,
-  create: (o) => createStaticOptimalPolicy(o as Partial<StaticOptimalOptions>),
+  create: (o) => createStaticOptimalPolicy(o),
 });

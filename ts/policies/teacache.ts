@@ -24,29 +24,30 @@ import { DiagnosticLog, compute, meanAbs, meanAbsDiff, reuse } from "./common.js
 import { TEACACHE_COEFFICIENTS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
-import { validateOptions, type OptionSchema } from "./options.js";
+import { option, validateOptions, withDefaults, type InputOf, type OptionsOf, type OptionValues } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 
-export interface TeacacheOptions {
-  /** Key of the published coefficients (TEACACHE_COEFFICIENTS); ignored when `coefficients` is given. */
-  readonly model: string;
-  /** poly4 coefficients, highest power first. */
-  readonly coefficients: readonly number[];
-  /** Threshold δ on the accumulated rescaled change. */
-  readonly delta: number;
-  /** Steps computed at the start (1 = only the first; the use_ret_steps variants use 5). */
-  readonly warmup: number;
-  /** Compute the last step (TeaCache does; use_ret_steps variants do not). */
-  readonly forceLast: boolean;
-}
+/** The use_ret_steps variants ("-ret") compute 5 warm-up steps and not the last one. */
+const retVariant = (o: OptionValues): boolean => String(o["model"]).endsWith("-ret");
 
-export const teacacheSchema: OptionSchema = {
-  model: { kind: "enum", values: Object.keys(TEACACHE_COEFFICIENTS), description: "which published coefficients to use" },
-  coefficients: { kind: "number-list", length: 5, description: "poly4 coefficients, highest power first (from your own fit)" },
-  delta: { kind: "number", min: 0, exclusiveMin: true, description: "threshold on the accumulated rescaled indicator change (Wan 1.3B: 0.05–0.08)", aliases: ["threshold", "thresh"] },
-  warmup: { kind: "integer", min: 1, description: "steps computed at the start" },
-  forceLast: { kind: "boolean", description: "compute the last step" },
+export const teacacheSchema = {
+  /** Key of the published coefficients (TEACACHE_COEFFICIENTS); ignored when `coefficients` is given. */
+  model: option.enum(Object.keys(TEACACHE_COEFFICIENTS), "which published coefficients to use", { default: "wan2.1-t2v-1.3b" }),
+  coefficients: option.numberList("poly4 coefficients, highest power first (from your own fit)", {
+    length: 5,
+    default: (o: OptionValues) => [...TEACACHE_COEFFICIENTS[o["model"] as string]!.coefficients],
+  }),
+  delta: option.number("threshold on the accumulated rescaled indicator change (Wan 1.3B: 0.05–0.08)", {
+    min: 0,
+    exclusiveMin: true,
+    aliases: ["threshold", "thresh"],
+    default: 0.08,
+  }),
+  warmup: option.integer("steps computed at the start", { min: 1, default: (o: OptionValues) => (retVariant(o) ? 5 : 1) }),
+  forceLast: option.boolean("compute the last step", { default: (o: OptionValues) => !retVariant(o) }),
 };
+
+export type TeacacheOptions = OptionsOf<typeof teacacheSchema>;
 
 /** Evaluate the polynomial (highest power first) by Horner's rule. */
 export function polyval(coefficients: readonly number[], x: number): number {
@@ -60,17 +61,10 @@ export function relativeL1(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return meanAbsDiff(a, b) / meanAbs(b);
 }
 
-export function createTeacachePolicy(input: Partial<TeacacheOptions> = {}): CachePolicy<TeacacheOptions> {
-  const v = validateOptions("teacache", teacacheSchema, input as Record<string, unknown>);
-  const model = (v.model as string | undefined) ?? "wan2.1-t2v-1.3b";
-  const retVariant = model.endsWith("-ret");
-  const options: TeacacheOptions = {
-    model,
-    coefficients: (v.coefficients as number[] | undefined) ?? [...TEACACHE_COEFFICIENTS[model]!.coefficients],
-    delta: (v.delta as number | undefined) ?? 0.08,
-    warmup: (v.warmup as number | undefined) ?? (retVariant ? 5 : 1),
-    forceLast: (v.forceLast as boolean | undefined) ?? !retVariant,
-  };
+export function createTeacachePolicy(input: InputOf<typeof teacacheSchema> = {}): CachePolicy<TeacacheOptions> {
+  const v = validateOptions("teacache", teacacheSchema, input);
+  const options = withDefaults("teacache", teacacheSchema, v);
+  const model = options.model;
   const diag = new DiagnosticLog();
   let coefficients: readonly number[] = options.coefficients; // the ones this run uses (see prepare)
   let increments: Float64Array | undefined; // poly4(rel_L1(I_k, I_{k−1})) per step (index 0 unused)
@@ -144,5 +138,5 @@ export const teacacheFactory = definePolicyFactory<TeacacheOptions>({
   id: "teacache",
   description: "TeaCache (CVPR 2025): reuse while the accumulated poly4-rescaled time-embedding change stays below δ.",
   optionSchema: teacacheSchema,
-  create: (o) => createTeacachePolicy(o as Partial<TeacacheOptions>),
+  create: (o) => createTeacachePolicy(o),
 });
