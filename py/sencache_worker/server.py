@@ -608,9 +608,10 @@ def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_cli(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="sencache-worker %(levelname)s %(message)s")
+def worker_from_args(args: argparse.Namespace, cls=None, **extra):
+    """The worker the CLI asked for (of class `cls`, default Worker), with SIGTERM / SIGINT stopping it; None
+    (after logging why) when an option is invalid."""
+    cls = cls or Worker
     # Test-only slow-down of every forward, honoured only with SENCACHE_WORKER_DEBUG=1 (flag or env,
     # so a test can slow a worker that the CLI spawns).
     debug = os.environ.get(DEBUG_ENV) == "1"
@@ -621,9 +622,9 @@ def main(argv: list[str] | None = None) -> int:
         security.check_endpoint(args.endpoint, secret is not None, args.insecure)
     except ValueError as e:
         log.error("%s", e)
-        return 2
-    worker = Worker(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay,
-                    curve_secret=secret, batching=args.batching, limits=limits)
+        return None
+    worker = cls(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay,
+                 curve_secret=secret, batching=args.batching, limits=limits, **extra)
 
     def stop(signum, _frame):
         log.info("signal %d: stopping", signum)
@@ -631,4 +632,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    return worker.run()
+    return worker
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_cli(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="sencache-worker %(levelname)s %(message)s")
+    worker = worker_from_args(args)
+    return 2 if worker is None else worker.run()
