@@ -16,6 +16,7 @@ import collections
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,10 @@ class Fuzzer:
 
     def message(self) -> tuple[list[bytes], str]:
         """Frames and a label of the kind of damage; labels starting with "drop" expect no reply."""
+        frames, kind = self._message()
+        return defuse(frames), kind
+
+    def _message(self) -> tuple[list[bytes], str]:
         rng = self.rng
         r = rng.random()
         if r < 0.08:
@@ -198,15 +203,53 @@ class Fuzzer:
         return [self.pack(h), *frames]
 
 
-def start_worker(tmp: str, extra: list[str]) -> tuple[subprocess.Popen, str]:
+def defuse(frames: list[bytes]) -> list[bytes]:
+    """A message that would be a valid `shutdown` becomes a `ping`: the fuzzer must not stop its own target.
+
+    (`id` 2**64 - 1 is a valid id, so "bad id" once sent a real shutdown and the worker exited 0 mid-run.)"""
+    try:
+        h = msgpack.unpackb(frames[0], raw=False, strict_map_key=False) if frames else None
+    except Exception:
+        return frames
+    if not isinstance(h, dict):
+        return frames
+    mid = h.get("id")
+    if h.get("op") == "shutdown" and isinstance(mid, int) and not isinstance(mid, bool) and mid >= 1:
+        h["op"] = "ping"
+        return [msgpack.packb(h, use_bin_type=True), *frames[1:]]
+    return frames
+
+
+def start_worker(tmp: str, extra: list[str], stderr_path: str) -> tuple[subprocess.Popen, str]:
+    """The worker's stderr goes to a file, never a pipe: a pipe nobody reads fills and blocks the worker."""
     endpoint = f"ipc://{tmp}/fuzz.sock"
     env = dict(os.environ, PYTHONPATH=str(REPO / "py"), OMP_WAIT_POLICY="PASSIVE", HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sencache_worker", "--endpoint", endpoint, "--device", "cpu", "--threads", "1",
-         "--max-message-bytes", str(FUZZ_MAX_MESSAGE_BYTES), "--log-level", "WARNING", *extra],
-        env=env, stderr=subprocess.PIPE, text=True,
-    )
+    with open(stderr_path, "ab") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sencache_worker", "--endpoint", endpoint, "--device", "cpu", "--threads", "1",
+             "--max-message-bytes", str(FUZZ_MAX_MESSAGE_BYTES), "--log-level", "WARNING", *extra],
+            env=env, stderr=err, stdin=subprocess.DEVNULL,
+        )
     return proc, endpoint
+
+
+def tail(path: str | None, n: int = 4000) -> str:
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - n))
+        return f.read().decode("utf-8", "replace")
+
+
+def exit_status(code: int | None) -> str:
+    if code is None:
+        return "running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit {code}"
 
 
 def call(sock, frames, timeout_ms) -> P.Reply | None:
@@ -217,93 +260,149 @@ def call(sock, frames, timeout_ms) -> P.Reply | None:
 
 
 def run(messages: int, endpoint: str | None, model_dir: str, seed: int, reply_timeout_ms: int = 30_000,
-        rss_slack_mb: float = 64.0, log=print, extra_worker_args: list[str] | None = None) -> dict:
+        rss_slack_mb: float = 64.0, log=print, extra_worker_args: list[str] | None = None,
+        worker_stderr: str | None = None, restart_on_death: bool = False) -> dict:
     tmp = tempfile.mkdtemp(prefix="sencache-fuzz-")
-    proc = None
-    if endpoint is None:
-        proc, endpoint = start_worker(tmp, extra_worker_args or [])
+    target = Target(endpoint, tmp, extra_worker_args or [], worker_stderr or os.path.join(tmp, "worker.stderr"))
     try:
-        return _run(proc, endpoint, messages, model_dir, seed, reply_timeout_ms, rss_slack_mb, log)
+        return _run(target, messages, model_dir, seed, reply_timeout_ms, rss_slack_mb, log, restart_on_death)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
+        target.kill()
 
 
-def _run(proc, endpoint, messages, model_dir, seed, reply_timeout_ms, rss_slack_mb, log) -> dict:
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(endpoint)
+class Target:
+    """The worker under fuzz: a given endpoint, or one this process starts (and may start again after a death)."""
+
+    def __init__(self, endpoint: str | None, tmp: str, extra: list[str], stderr_path: str):
+        self.external = endpoint is not None
+        self.tmp, self.extra, self.stderr_path = tmp, extra, stderr_path
+        self.proc: subprocess.Popen | None = None
+        self.endpoint = endpoint
+        if not self.external:
+            self.start()
+
+    def start(self) -> None:
+        self.proc, self.endpoint = start_worker(self.tmp, self.extra, self.stderr_path)
+
+    def dead(self, wait_s: float = 2.0) -> bool:
+        if self.proc is None:
+            return False
+        try:
+            self.proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _session(sock, model_dir):
+    """hello, load, a prompt and a latent, so handle-taking ops reach their checks. Returns (pid, model, cond, shape)."""
     hello = call(sock, P.encode_request(P.hello_request(1, "fuzz")), 120_000)
     if hello is None or not hello.ok:
         raise SystemExit(f"the worker did not answer hello: {hello}")
-    pid = hello.result["pid"]
     loaded = call(sock, P.encode_request(P.request("load", 2, source=model_dir)), 300_000)
     model = loaded.result["model"] if loaded and loaded.ok else None
-    cond = None
-    shape = (1, 4, 2, 4, 4)
+    cond, shape = None, (1, 4, 2, 4, 4)
     if model:
         cond = call(sock, P.encode_request(P.request("encode_prompt", 3, model=model, text="a red square")), 60_000).result["cond"]
-        lat = call(sock, P.encode_request(P.request("prepare_latents", 4, model=model, seed=0,
-                                                    height=loaded.result["defaults"]["height"],
-                                                    width=loaded.result["defaults"]["width"],
-                                                    num_frames=loaded.result["defaults"]["num_frames"])), 60_000)
+        d = loaded.result["defaults"]
+        lat = call(sock, P.encode_request(P.request("prepare_latents", 4, model=model, seed=0, height=d["height"], width=d["width"],
+                                                    num_frames=d["num_frames"])), 60_000)
         shape = tuple(lat.get("latents").array.shape)
+    return hello.result["pid"], model, cond, shape
+
+
+def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_mb, log, restart_on_death) -> dict:
+    ctx = zmq.Context.instance()
+
+    def connect():
+        s = ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(target.endpoint)
+        return s
+
+    sock = connect()
+    pid, model, cond, shape = _session(sock, model_dir)
     fz = Fuzzer(random.Random(seed), model, cond, shape)
     # warm up (first replies of each kind allocate caches) before the baseline
     for _ in range(min(2000, messages // 10)):
         frames, kind = fz.message()
         call(sock, frames, 500 if kind.startswith("drop") else reply_timeout_ms)
     rss0 = rss_mb(pid)
+    if log:
+        log(f"  worker pid {pid}, RSS at start {rss0:.1f} MB", flush=True)
     kinds = collections.Counter()
     codes = collections.Counter()
     missing: list[str] = []
     internal: list[str] = []
+    deaths: list[dict] = []
+    recent: collections.deque = collections.deque(maxlen=8)  # what was sent just before a death
     t0 = time.perf_counter()
+    sent = 0
     for i in range(messages):
         frames, kind = fz.message()
+        sent = i + 1
+        recent.append((kind, frames[0][:300] if frames else b"", [len(f) for f in frames]))
         kinds[kind.split(" ")[0] if kind.startswith("mutated") else kind] += 1
         rep = call(sock, frames, 500 if kind.startswith("drop") else reply_timeout_ms)
         if kind.startswith("drop"):
             codes["dropped at the transport"] += rep is None
-            continue
+            if rep is None and not target.dead(0.0):
+                continue
         if rep is None:
+            if target.dead():
+                death = {"at_message": i + 1, "status": exit_status(target.proc.returncode), "stderr_tail": tail(target.stderr_path),
+                         "last_messages": [(k, h.hex(), sizes) for k, h, sizes in recent]}
+                deaths.append(death)
+                if log:
+                    log(f"  WORKER DIED at message {i + 1}: {death['status']}\n{death['stderr_tail']}", flush=True)
+                if not restart_on_death or len(deaths) > 5:
+                    break
+                target.start()
+                sock.close()
+                sock = connect()
+                pid, model, cond, shape = _session(sock, model_dir)
+                fz.model, fz.cond, fz.shape = model, cond, shape
+                continue
             missing.append(kind)
             if log:
-                log(f"  no reply to a {kind!r} message: {frames[0][:200]!r}")
+                log(f"  no reply to a {kind!r} message: {frames[0][:200]!r}", flush=True)
             if len(missing) > 20:
                 break
             sock.close()
-            sock = ctx.socket(zmq.DEALER)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.connect(endpoint)
+            sock = connect()
             continue
         code = "ok" if rep.ok else rep.error.code
         codes[code] += 1
         if code == P.INTERNAL:
             internal.append(f"{kind}: {rep.error.message}")
-        if log and (i + 1) % 10_000 == 0:
-            log(f"  {i + 1} messages, {time.perf_counter() - t0:.0f} s, RSS {rss_mb(pid):.0f} MB")
+        if log and (i + 1) % 5_000 == 0:
+            log(f"  {i + 1} messages, {time.perf_counter() - t0:.0f} s, RSS {rss_mb(pid):.1f} MB, {len(deaths)} deaths, "
+                f"{len(missing)} missing, {len(internal)} internal", flush=True)
     elapsed = time.perf_counter() - t0
     alive = call(sock, P.encode_request(P.request("ping", 5)), 10_000) is not None
-    rss1 = rss_mb(pid)
+    rss1 = rss_mb(pid) if alive else float("nan")
     sock.close()
-    if proc is not None:
-        proc.terminate()
+    status = "external"
+    if target.proc is not None:
+        target.proc.terminate()
         try:
-            _, err = proc.communicate(timeout=10)
+            target.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            err = ""
-        died = proc.returncode not in (0, -15)
-    else:
-        err, died = "", not alive
+            target.kill()
+        status = exit_status(target.proc.returncode)
+        if target.proc.returncode not in (0, -15) and not deaths:
+            deaths.append({"at_message": sent, "status": status, "stderr_tail": tail(target.stderr_path), "last_messages": []})
     return {
-        "messages": messages, "seconds": round(elapsed, 1), "alive": alive, "worker_died": died, "missing_replies": missing,
-        "internal_errors": internal[:20], "codes": dict(codes), "kinds": dict(kinds), "rss_mb_before": round(rss0, 1),
-        "rss_mb_after": round(rss1, 1), "rss_slack_mb": rss_slack_mb,
-        "ok": alive and not died and not missing and not internal and rss1 - rss0 <= rss_slack_mb,
-        "stderr_tail": (err or "")[-2000:] if died else "",
+        "messages": sent, "seconds": round(elapsed, 1), "alive": alive, "worker_died": bool(deaths), "deaths": deaths,
+        "worker_exit": status, "missing_replies": missing, "internal_errors": internal[:20], "codes": dict(codes), "kinds": dict(kinds),
+        "rss_mb_before": round(rss0, 1), "rss_mb_after": round(rss1, 1), "rss_slack_mb": rss_slack_mb,
+        "ok": alive and not deaths and not missing and not internal and rss1 - rss0 <= rss_slack_mb,
+        "stderr_tail": tail(target.stderr_path) if deaths else "",
     }
 
 
@@ -315,8 +414,11 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rss-slack-mb", type=float, default=64.0)
     p.add_argument("--reply-timeout-ms", type=int, default=30_000)
+    p.add_argument("--worker-stderr", default=None, help="append the started worker's stderr to this file (default: a temp file)")
+    p.add_argument("--restart-on-death", action="store_true", help="count deaths and go on with a fresh worker (up to 5)")
     a = p.parse_args(argv)
-    report = run(a.messages, a.endpoint, a.model, a.seed, a.reply_timeout_ms, rss_slack_mb=a.rss_slack_mb)
+    report = run(a.messages, a.endpoint, a.model, a.seed, a.reply_timeout_ms, rss_slack_mb=a.rss_slack_mb,
+                 log=lambda *x, **k: print(*x, file=sys.stderr, **k), worker_stderr=a.worker_stderr, restart_on_death=a.restart_on_death)
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
