@@ -21,6 +21,7 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "10" },
     steps: { type: "string", default: "6" },
     threads: { type: "string", default: "1" },
+    "start-timeout-s": { type: "string", default: "600" }, // worker start-up is slow on a loaded machine
     model: { type: "string", default: join(PACKAGE_ROOT, "models", "tiny-wan-t2v") },
   },
 });
@@ -29,7 +30,9 @@ const rssMb = (pid: number | undefined): number => {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
-const pool = await openPool({ spawn: Number(values.workers), minReady: Number(values.workers), spawnOptions: { device: "cpu", threads: Number(values.threads), args: ["--batching", "request"] } });
+const pool = await openPool({
+  spawn: Number(values.workers), minReady: Number(values.workers), startTimeoutMs: Number(values["start-timeout-s"]) * 1000, spawnOptions: { device: "cpu", threads: Number(values.threads), args: ["--batching", "request"] },
+});
 const model = await Model.load(pool, values.model as string);
 const prompts = ["a red circle moving right", "a blue square growing", "a green triangle rotating", "a yellow circle shrinking"];
 const memory = (): string =>
@@ -57,7 +60,10 @@ const lane = async (k: number): Promise<void> => {
     }
   }
 };
+// one memory line a minute, so "flat" is a series, not two points
+const ticker = setInterval(() => console.log(`  ${((performance.now() - t0) / 60_000).toFixed(1)} min: ${done} samples, ${memory()}`), 60_000);
 await Promise.all(Array.from({ length: Number(values.samplers) }, (_, k) => lane(k)));
+clearInterval(ticker);
 const seconds = (performance.now() - t0) / 1000;
 console.log(`${values.samplers} samplers × pool of ${values.workers}, ${values.minutes} min, ${values.steps} steps each`);
 console.log(`  samples: ${done} (${(done / seconds).toFixed(2)} samples/s), mismatched replies: ${mismatches}, failed samples: ${failures}`);
