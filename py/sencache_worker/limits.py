@@ -26,6 +26,11 @@ class Limits:
     max_timesteps: int = 10_000  # timesteps in one time_embedding request
     max_items: int = 64  # denoise items (rows) in one request
     max_handles: int = 4_096  # handles in one release request
+    max_media_files: int = 1_024  # files in one read_media request
+    max_media_bytes: int = 256 << 20  # bytes of all files of one read_media request
+    max_source_frames: int = 4_096  # frames decoded from the files of one read_media request
+    max_source_pixels: int = 8_192 * 8_192  # height × width of one decoded read_media frame or encode_image image
+    max_label_chars: int = 256  # encode_video title and each label, in characters
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -57,45 +62,122 @@ def _too_large(req: P.Request, what: str, value: int, limit: int, name: str) -> 
     )
 
 
+def _pixels(req, what: str, h: int, w: int, limit: int, name: str) -> None:
+    if h * w > limit:
+        raise _too_large(req, what, h * w, limit, name)
+
+
+def _bound_encode_prompt(req, a, lim: Limits) -> None:
+    if len(a.text) > lim.max_text_chars:
+        raise _too_large(req, "a prompt of length", len(a.text), lim.max_text_chars, "max_text_chars")
+    if a.max_sequence_length is not None and a.max_sequence_length > lim.max_sequence_length:
+        raise _too_large(req, "max_sequence_length", a.max_sequence_length, lim.max_sequence_length, "max_sequence_length")
+
+
+def _bound_size(req, a, lim: Limits) -> None:
+    """A video size asked for: prepare_latents, and the target of encode_image / read_media."""
+    if a.num_frames > lim.max_frames:
+        raise _too_large(req, "num_frames", a.num_frames, lim.max_frames, "max_frames")
+    _pixels(req, "a frame of pixels", a.height, a.width, lim.max_pixels, "max_pixels")
+
+
+def _bound_encode_image(req, a, lim: Limits) -> None:
+    _bound_size(req, a, lim)
+    _pixels(req, "an image of pixels", a.image.shape[0], a.image.shape[1], lim.max_source_pixels, "max_source_pixels")
+
+
+def _bound_denoise(req, a, lim: Limits) -> None:
+    if len(a.items) > lim.max_items:
+        raise _too_large(req, "denoise items", len(a.items), lim.max_items, "max_items")
+    for i, it in enumerate(a.items):
+        if it.branch not in BRANCHES:
+            raise P.ProtocolError(P.BAD_ARGS, f"`denoise` item {i} has branch {it.branch!r}; use \"cond\" or \"uncond\".", req.op, req.id)
+    if math.prod(a.x.shape[1:]) > lim.max_latent_elements:
+        raise _too_large(req, "a latent of elements", math.prod(a.x.shape[1:]), lim.max_latent_elements, "max_latent_elements")
+
+
+def _bound_time_embedding(req, a, lim: Limits) -> None:
+    if len(a.timesteps) > lim.max_timesteps:
+        raise _too_large(req, "timesteps", len(a.timesteps), lim.max_timesteps, "max_timesteps")
+
+
+def _bound_decode(req, a, lim: Limits) -> None:
+    shape = a.latents.shape
+    if len(shape) >= 3 and shape[2] > lim.max_latent_frames:
+        raise _too_large(req, "latent frames", shape[2], lim.max_latent_frames, "max_latent_frames")
+    if math.prod(shape[1:]) > lim.max_latent_elements:
+        raise _too_large(req, "a latent of elements", math.prod(shape[1:]), lim.max_latent_elements, "max_latent_elements")
+
+
+def _bound_encode_media(req, a, lim: Limits) -> None:
+    f, h, w = a.video.shape[:3]
+    if f > lim.max_frames:
+        raise _too_large(req, "video frames", f, lim.max_frames, "max_frames")
+    _pixels(req, "a frame of pixels", h, w, lim.max_pixels, "max_pixels")
+
+
+def _bound_encode_video(req, a, lim: Limits) -> None:
+    """What the encoder allocates: the upscaled frames (and a grid's rows), and the text it draws."""
+    f, h, w = a.video.shape[-4:-1]
+    rows = a.video.shape[0] if a.video.ndim == 5 else 1
+    if f > lim.max_frames:
+        raise _too_large(req, "video frames", f, lim.max_frames, "max_frames")
+    if rows > lim.max_items:
+        raise _too_large(req, "grid rows", rows, lim.max_items, "max_items")
+    _pixels(req, "an upscaled frame of pixels", h * a.scale, w * a.scale, lim.max_pixels, "max_pixels")
+    if len(a.columns) > lim.max_frames:
+        raise _too_large(req, "grid columns", len(a.columns), lim.max_frames, "max_frames")
+    for text in (a.title, *a.labels):
+        if len(text) > lim.max_label_chars:
+            raise _too_large(req, "a title or label of length", len(text), lim.max_label_chars, "max_label_chars")
+    if len(a.labels) > lim.max_items:
+        raise _too_large(req, "labels", len(a.labels), lim.max_items, "max_items")
+
+
+def _bound_read_media(req, a, lim: Limits) -> None:
+    """Sizes known before decoding; the decoded frames (count, source size) are bounded while decoding (media.py)."""
+    if len(a.names) > lim.max_media_files:
+        raise _too_large(req, "files", len(a.names), lim.max_media_files, "max_media_files")
+    total = sum(f.nbytes for f in a.files)
+    if total > lim.max_media_bytes:
+        raise _too_large(req, "file bytes", total, lim.max_media_bytes, "max_media_bytes")
+    _bound_size(req, a, lim)
+
+
+def _bound_release(req, a, lim: Limits) -> None:
+    if len(a.handles) > lim.max_handles:
+        raise _too_large(req, "handles", len(a.handles), lim.max_handles, "max_handles")
+
+
+# What bounds each op of protocol.OPS before it is queued (None: nothing it takes scales its work beyond the
+# message size). Every op has an entry, so a new op must decide (checked at import and by the tests).
+BOUNDS = {
+    "hello": None,
+    "ping": None,
+    "load": None,  # a folder or model id; loading cost is the model's, bounded by what the operator installed
+    "encode_prompt": _bound_encode_prompt,
+    "encode_image": _bound_encode_image,
+    "prepare_latents": _bound_size,
+    "denoise": _bound_denoise,
+    "time_embedding": _bound_time_embedding,
+    "decode": _bound_decode,
+    "encode_media": _bound_encode_media,
+    "encode_video": _bound_encode_video,
+    "read_media": _bound_read_media,
+    "release": _bound_release,
+    "echo": None,  # answered with the frames it brought (bounded by max_message_bytes)
+    "stats": None,
+    "shutdown": None,
+}
+if set(BOUNDS) != set(P.OPS):  # pragma: no cover - a developer error, caught at import
+    raise RuntimeError(f"limits.BOUNDS and protocol.OPS differ: {sorted(set(BOUNDS) ^ set(P.OPS))}; give each op its bound")
+
+
 def check(req: P.Request, a, limits: Limits) -> None:
     """Bounds that need no model: refuse before the request is queued."""
-    op = req.op
-    if op == "encode_prompt":
-        if len(a.text) > limits.max_text_chars:
-            raise _too_large(req, "a prompt of length", len(a.text), limits.max_text_chars, "max_text_chars")
-        if a.max_sequence_length is not None and a.max_sequence_length > limits.max_sequence_length:
-            raise _too_large(req, "max_sequence_length", a.max_sequence_length, limits.max_sequence_length, "max_sequence_length")
-    elif op == "prepare_latents":
-        if a.num_frames > limits.max_frames:
-            raise _too_large(req, "num_frames", a.num_frames, limits.max_frames, "max_frames")
-        if a.height * a.width > limits.max_pixels:
-            raise _too_large(req, "a frame of pixels", a.height * a.width, limits.max_pixels, "max_pixels")
-    elif op == "denoise":
-        if len(a.items) > limits.max_items:
-            raise _too_large(req, "denoise items", len(a.items), limits.max_items, "max_items")
-        for i, it in enumerate(a.items):
-            if it.branch not in BRANCHES:
-                raise P.ProtocolError(P.BAD_ARGS, f"`denoise` item {i} has branch {it.branch!r}; use \"cond\" or \"uncond\".", op, req.id)
-        if math.prod(a.x.shape[1:]) > limits.max_latent_elements:
-            raise _too_large(req, "a latent of elements", math.prod(a.x.shape[1:]), limits.max_latent_elements, "max_latent_elements")
-    elif op == "time_embedding":
-        if len(a.timesteps) > limits.max_timesteps:
-            raise _too_large(req, "timesteps", len(a.timesteps), limits.max_timesteps, "max_timesteps")
-    elif op == "decode":
-        shape = a.latents.shape
-        if len(shape) >= 3 and shape[2] > limits.max_latent_frames:
-            raise _too_large(req, "latent frames", shape[2], limits.max_latent_frames, "max_latent_frames")
-        if math.prod(shape[1:]) > limits.max_latent_elements:
-            raise _too_large(req, "a latent of elements", math.prod(shape[1:]), limits.max_latent_elements, "max_latent_elements")
-    elif op == "encode_media":
-        f, h, w = a.video.shape[:3]
-        if f > limits.max_frames:
-            raise _too_large(req, "video frames", f, limits.max_frames, "max_frames")
-        if h * w > limits.max_pixels:
-            raise _too_large(req, "a frame of pixels", h * w, limits.max_pixels, "max_pixels")
-    elif op == "release":
-        if len(a.handles) > limits.max_handles:
-            raise _too_large(req, "handles", len(a.handles), limits.max_handles, "max_handles")
+    bound = BOUNDS[req.op]
+    if bound is not None:
+        bound(req, a, limits)
 
 
 def check_t(req: P.Request, items, t_max: float) -> None:

@@ -189,11 +189,21 @@ def _fit(image, width: int, height: int) -> np.ndarray:
     return np.asarray(ImageOps.fit(image.convert("RGB"), (width, height), method=Image.Resampling.BOX))
 
 
-def _frames_of(data: bytes, name: str) -> list:
-    """Every frame of one file as PIL images: a still image, an animated GIF / WebP / APNG, or a video."""
+class TooLarge(MediaError):
+    """A file decodes to more frames or larger frames than the worker's limits allow."""
+
+
+def _frames_of(data: bytes, name: str, max_pixels: int | None = None):
+    """Every frame of one file as PIL images, one at a time: a still image, an animated GIF / WebP / APNG, or a
+    video. A frame over `max_pixels` is refused from the file's header, before it is decoded."""
     import io
 
     from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    def check(w: int, h: int) -> None:
+        if max_pixels is not None and w * h > max_pixels:
+            raise TooLarge(f"{name} has {w}x{h} frames, more than this worker's limit of {max_pixels} pixels "
+                           "(max_source_pixels in hello); make it smaller first.")
 
     if name.lower().endswith(VIDEO_SUFFIXES):
         import imageio_ffmpeg
@@ -203,25 +213,43 @@ def _frames_of(data: bytes, name: str) -> list:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             reader = imageio_ffmpeg.read_frames(path)
-            meta = next(reader)
-            w, h = meta["size"]
-            return [Image.fromarray(np.frombuffer(b, np.uint8).reshape(h, w, 3), "RGB") for b in reader]
+            try:
+                meta = next(reader)
+                w, h = meta["size"]
+                check(w, h)
+                for b in reader:
+                    yield Image.fromarray(np.frombuffer(b, np.uint8).reshape(h, w, 3), "RGB")
+            finally:
+                reader.close()
         except (OSError, RuntimeError, StopIteration) as exc:
             raise MediaError(f"{name} cannot be read as a video ({exc}); re-encode it as H.264 MP4.") from exc
         finally:
             os.unlink(path)
+        return
     try:
         image = Image.open(io.BytesIO(data))
-        return [frame.copy() for frame in ImageSequence.Iterator(image)]
+        check(*image.size)
+        for frame in ImageSequence.Iterator(image):
+            yield frame.copy()
+    except Image.DecompressionBombError as exc:
+        raise TooLarge(f"{name}: {exc}") from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise MediaError(f"{name} cannot be read as an image ({exc}); save it as PNG or JPEG.") from exc
 
 
-def read_media(files: list[bytes], names: list[str], height: int, width: int, num_frames: int) -> np.ndarray:
+def read_media(files: list[bytes], names: list[str], height: int, width: int, num_frames: int,
+               max_frames: int | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Files -> a uint8 video [num_frames, height, width, 3]: the frames of all files in order (one image
     per frame of a folder; every frame of an animated image or a video), each centre-cropped and
-    area-resampled to the size, then nearest-frame sampled to `num_frames` (one still is repeated)."""
-    frames = [_fit(f, width, height) for data, name in zip(files, names) for f in _frames_of(data, name)]
+    area-resampled to the size as it is decoded, then nearest-frame sampled to `num_frames` (one still is
+    repeated). More than `max_frames` decoded frames, or one over `max_pixels`, is `TooLarge`."""
+    frames = []
+    for data, name in zip(files, names):
+        for f in _frames_of(data, name, max_pixels):
+            if max_frames is not None and len(frames) >= max_frames:
+                raise TooLarge(f"{', '.join(names)[:200]} hold more than {max_frames} frames, this worker's limit "
+                               "(max_source_frames in hello); send fewer or shorter files.")
+            frames.append(_fit(f, width, height))
     if not frames:
         raise MediaError(f"{', '.join(names)} holds no frames.")
     n = len(frames)

@@ -485,9 +485,10 @@ class Worker:
         from . import media
 
         try:
-            video = media.read_media([f.tobytes() for f in a.files], list(a.names), a.height, a.width, a.num_frames)
+            video = media.read_media([f.tobytes() for f in a.files], list(a.names), a.height, a.width, a.num_frames,
+                                     self.limits.max_source_frames, self.limits.max_source_pixels)
         except media.MediaError as exc:
-            raise P.ProtocolError(P.BAD_ARGS, str(exc)) from exc
+            raise P.ProtocolError(P.TOO_LARGE if isinstance(exc, media.TooLarge) else P.BAD_ARGS, str(exc)) from exc
         return P.ReadMediaResult(video=video)
 
     def _op_load(self, a: P.LoadArgs) -> P.LoadResult:

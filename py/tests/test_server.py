@@ -371,3 +371,52 @@ def test_small_hardening_items(client, model, tiny_dir, tmp_path):
     assert client.call("encode_prompt", model=m, text="x", max_sequence_length=10**7).error.code == P.TOO_LARGE
     assert client.call("prepare_latents", model=m, seed=0, height=100_000, width=100_000, num_frames=5).error.code == P.TOO_LARGE
     assert client.call("time_embedding", model=m, timesteps=[1.0] * 20_000).error.code == P.TOO_LARGE
+
+
+def test_the_media_ops_are_bounded(tmp_path):
+    """encode_image, encode_video and read_media: over a limit is too_large before the work (sizes in the
+    request) or while decoding (frames a file holds, their size); the limits are reported in hello."""
+    import io
+
+    from PIL import Image
+
+    small = {"max_source_pixels": 100, "max_media_bytes": 4000, "max_media_files": 2, "max_source_frames": 3,
+             "max_label_chars": 8, "max_pixels": 4096}
+    w = WorkerProc(tmp_path, *[a for k, v in small.items() for a in ("--limit", f"{k}={v}")], name="lim").start()
+    c = Client(w.endpoint)
+
+    def too_large(op, tensors, name, **args):
+        err = c.call(op, tensors, **args).error
+        assert err is not None and err.code == P.TOO_LARGE and name in err.message, (op, name, err)
+
+    def png(h, w_):
+        buf = io.BytesIO()
+        Image.fromarray(np.full((h, w_, 3), 60, np.uint8)).save(buf, "PNG")
+        return np.frombuffer(buf.getvalue(), np.uint8)
+
+    try:
+        limits = c.ok("hello", client="t", protocols=[1]).result["limits"]
+        assert {k: limits[k] for k in small} == small
+        image = P.tensor("image", np.zeros((11, 10, 3), np.uint8))
+        too_large("encode_image", [image], "max_source_pixels", model="m", seed=0, height=32, width=32, num_frames=9)
+        image = P.tensor("image", np.zeros((8, 8, 3), np.uint8))
+        too_large("encode_image", [image], "max_pixels", model="m", seed=0, height=128, width=64, num_frames=9)
+        video = P.tensor("video", np.zeros((2, 16, 20, 3), np.uint8))
+        too_large("encode_video", [video], "max_pixels", format="png", scale=4)  # 64 x 80 upscaled
+        too_large("encode_video", [video], "max_label_chars", format="png", title="x" * 9)
+        assert c.ok("encode_video", [video], format="png", title="x" * 8).result["frames"] == 2
+        files = [P.tensor(f"file{i}", png(4, 4)) for i in range(3)]
+        too_large("read_media", files, "max_media_files", names=["a.png", "b.png", "c.png"], height=8, width=8, num_frames=1)
+        too_large("read_media", [P.tensor("file0", np.zeros(4001, np.uint8))], "max_media_bytes", names=["a.png"], height=8,
+                  width=8, num_frames=1)
+        too_large("read_media", [P.tensor("file0", png(11, 10))], "max_source_pixels", names=["a.png"], height=8, width=8,
+                  num_frames=1)
+        gif = io.BytesIO()
+        frames = [Image.fromarray(np.full((4, 4, 3), 40 * i, np.uint8)) for i in range(4)]
+        frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=50)
+        too_large("read_media", [P.tensor("file0", np.frombuffer(gif.getvalue(), np.uint8))], "max_source_frames",
+                  names=["g.gif"], height=4, width=4, num_frames=2)
+        assert c.ok("read_media", files[:2], names=["a.png", "b.png"], height=4, width=4, num_frames=2).ok
+    finally:
+        c.close()
+        w.stop()

@@ -40,6 +40,10 @@ test("hello is the readiness announcement and reports the protocol and device", 
   t.is(worker.hello.protocol, 1);
   t.is(worker.hello.device, "cpu");
   t.true(worker.hello.maxMessageBytes > 0);
+  // the request bounds, by their wire names (proto/SPEC.md "Limits"), including those of the media ops
+  for (const name of ["max_frames", "max_pixels", "max_media_bytes", "max_source_frames", "max_source_pixels", "max_label_chars"]) {
+    t.true(Number.isInteger(worker.hello.limits[name]) && (worker.hello.limits[name] as number) > 0, name);
+  }
 });
 
 test("a denoise of one item returns one finite output of the same shape", async (t) => {

@@ -198,6 +198,13 @@ export function nullable<T>(of: Kind<T>): Kind<T | null> {
   return { what: of.what, read: (value, path, op) => (value === null ? null : of.read(value, path, op)), write: (value) => (value === null ? null : of.write(value)) };
 }
 
+/** A map of whole numbers by snake_case name, passed through as it is (`hello`'s `limits`). */
+export const intMap = scalar(
+  "the map of whole numbers",
+  (v): v is Readonly<Record<string, number>> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => Number.isInteger(x)),
+);
+
 /** Two whole numbers ([height, width]). */
 export const dims2 = scalar("the two whole numbers", (v): v is readonly [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x)));
 
@@ -429,7 +436,8 @@ export const OPS = {
   hello: op("hello", {
     inline: true,
     args: { client: str, protocols: withDefault(list(int), [PROTOCOL_VERSION]) },
-    result: { protocol: int, worker: str, version: str, device: str, pid: int, torch: str, diffusers: str, max_message_bytes: int },
+    /** `limits`: the worker's request bounds by name (`max_frames`, `max_pixels`, …; proto/SPEC.md "Limits"). */
+    result: { protocol: int, worker: str, version: str, device: str, pid: int, torch: str, diffusers: str, max_message_bytes: int, limits: intMap },
   }),
   ping: op("ping", { inline: true }),
   load: op("load", {
