@@ -149,9 +149,9 @@ class ParallelWorker(Worker):
             model.set_attention_backend(self.attention)
             model.enable_parallelism(config=ContextParallelConfig(**degrees))
         adapter.context_parallel = {"mode": self.mode, "degree": self.world}
-        patch = (adapter.info().geometry or {}).get("patch")
-        if patch:
-            adapter.check_latent_shape = _split_check(adapter.check_latent_shape, tuple(patch), self.world)
+        geometry = adapter.info().geometry
+        if geometry is not None:
+            adapter.check_latent_shape = _split_check(adapter.check_latent_shape, tuple(geometry.patch), self.world)
 
     # the other ranks -------------------------------------------------------------------------------------
 
