@@ -63,7 +63,7 @@ def build(family: str, out: str, tiny: bool) -> dict:
     import torch
 
     if family == "wan":
-        from sencache_worker.tiny import build_pipeline
+        from sencache_fixtures.tiny import build_pipeline
 
         from diffusers import AutoencoderKLWan
 

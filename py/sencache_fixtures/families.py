@@ -26,60 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-_WORDS = (
-    "a an the of in on at with and is are to from over under through into "
-    "red green blue yellow orange purple white black grey pink "
-    "cat dog bird fish car ball box circle square triangle tree house river sky sun moon "
-    "running jumping flying walking spinning moving rolling sitting falling rising rotating left right "
-    "slowly quickly big small bright dark night day city forest beach snow rain background"
-).split()
-
-TEXT_DIM = 16
-
-
-def _tokenizer(max_length: int):
-    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
-    for word in _WORDS:
-        vocab.setdefault(word, len(vocab))
-    tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=max_length
-    )
-    return fast, len(vocab)
-
-
-def _t5(vocab_size: int, umt5: bool = False):
-    from transformers import T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
-
-    cfg = dict(
-        vocab_size=vocab_size,
-        d_model=TEXT_DIM,
-        d_kv=8,
-        d_ff=32,
-        num_layers=1,
-        num_heads=2,
-        relative_attention_num_buckets=8,
-        relative_attention_max_distance=16,
-        dropout_rate=0.0,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    )
-    return (UMT5EncoderModel(UMT5Config(**cfg)) if umt5 else T5EncoderModel(T5Config(**cfg))).eval()
-
+from .parts import FAMILY_WORDS, FLOW_SIGMAS, TEXT_DIM, run_reference, save, text_parts, wan_transformer, wan_vae
 
 # ---------------------------------------------------------------------------------------------------- CogVideoX
 
@@ -96,9 +43,7 @@ def _cogvideox(i2v: bool, v15: bool, scheduler: str, seed: int):
     )
 
     max_text = 8
-    tokenizer, vocab = _tokenizer(max_text)
-    torch.manual_seed(seed)
-    text_encoder = _t5(vocab)
+    tokenizer, text_encoder = text_parts(max_text, seed)
     z = 4
     torch.manual_seed(seed + 1)
     rotary = i2v or v15 or scheduler == "dpm"  # 2b: sincos positions; 5b, 5b-I2V and 1.5: rotary
@@ -169,9 +114,7 @@ def _ltx(i2v: bool, seed: int):
     )
 
     max_text = 8
-    tokenizer, vocab = _tokenizer(max_text)
-    torch.manual_seed(seed)
-    text_encoder = _t5(vocab)
+    tokenizer, text_encoder = text_parts(max_text, seed)
     z = 8
     torch.manual_seed(seed + 1)
     transformer = LTXVideoTransformer3DModel(
@@ -227,36 +170,13 @@ def _ltx(i2v: bool, seed: int):
 # ---------------------------------------------------------------------------------------------------- Wan
 
 
-def _wan_transformer(in_channels: int, z: int, image_dim: int | None, seed: int):
+def wan(kind: str, seed: int, words: tuple[str, ...] = FAMILY_WORDS, scheduler=None):
+    """kind: t2v (2.1 T2V: tiny.py's), i2v (2.1 I2V, CLIP image encoder), ti2v / ti2v-i2v (2.2 5B, expand_timesteps),
+    a14b / a14b-i2v; `scheduler` replaces the UniPC flow scheduler Wan ships with."""
     import torch
-    from diffusers import WanTransformer3DModel
+    from diffusers import UniPCMultistepScheduler, WanImageToVideoPipeline, WanPipeline
 
-    torch.manual_seed(seed)
-    return WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=in_channels,
-        out_channels=z,
-        text_dim=TEXT_DIM,
-        freq_dim=16,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-        image_dim=image_dim,
-    ).eval()
-
-
-def _wan(kind: str, seed: int):
-    """kind: i2v (2.1 I2V, CLIP image encoder), ti2v / ti2v-i2v (2.2 5B, expand_timesteps), a14b / a14b-i2v."""
-    import torch
-    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline, WanPipeline
-
-    tokenizer, vocab = _tokenizer(512)
-    torch.manual_seed(seed)
-    text_encoder = _t5(vocab, umt5=True)
+    tokenizer, text_encoder = text_parts(512, seed, umt5=True, words=words)
     z = 4
     i2v = kind in ("i2v", "ti2v-i2v", "a14b-i2v")
     expand = kind.startswith("ti2v")
@@ -264,21 +184,10 @@ def _wan(kind: str, seed: int):
     # 2.1 I2V and A14B I2V concatenate [noise, 4 mask channels, encoded video] on channels; TI2V mixes in place.
     in_channels = 2 * z + 4 if (i2v and not expand) else z
     image_dim = 8 if kind == "i2v" else None
-    transformer = _wan_transformer(in_channels, z, image_dim, seed + 1)
-    transformer_2 = _wan_transformer(in_channels, z, image_dim, seed + 3) if two else None
-    torch.manual_seed(seed + 2)
-    vae = AutoencoderKLWan(
-        base_dim=4,
-        z_dim=z,
-        dim_mult=[1, 1, 1, 1],
-        num_res_blocks=1,
-        temperal_downsample=[False, True, True],
-        latents_mean=[0.1, -0.2, 0.05, 0.0],
-        latents_std=[1.5, 0.8, 1.2, 1.0],
-    ).eval()
-    sched = UniPCMultistepScheduler(
-        num_train_timesteps=1000, prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
-    )
+    transformer = wan_transformer(in_channels, z, image_dim, seed + 1)
+    transformer_2 = wan_transformer(in_channels, z, image_dim, seed + 3) if two else None
+    vae = wan_vae(z, seed + 2)
+    sched = scheduler or UniPCMultistepScheduler(**FLOW_SIGMAS)
     extra = {}
     if kind == "i2v":
         from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
@@ -322,78 +231,19 @@ CASES = {
     "cogvideox1.5-i2v": (lambda s: _cogvideox(True, True, "ddim", s), "CogVideoXImageToVideoPipeline, 1.5-style (ofs)"),
     "ltx": (lambda s: _ltx(False, s), "LTXPipeline (0.9.1-style VAE with timestep conditioning)"),
     "ltx-i2v": (lambda s: _ltx(True, s), "LTXImageToVideoPipeline"),
-    "wan2.1-i2v": (lambda s: _wan("i2v", s), "WanImageToVideoPipeline, 2.1 (CLIP image encoder)"),
-    "wan2.2-ti2v": (lambda s: _wan("ti2v", s), "WanPipeline, 2.2 TI2V-5B-style (expand_timesteps)"),
-    "wan2.2-ti2v-i2v": (lambda s: _wan("ti2v-i2v", s), "WanImageToVideoPipeline, 2.2 TI2V-5B-style"),
-    "wan2.2-a14b": (lambda s: _wan("a14b", s), "WanPipeline, 2.2 A14B-style (transformer_2, boundary_ratio)"),
-    "wan2.2-a14b-i2v": (lambda s: _wan("a14b-i2v", s), "WanImageToVideoPipeline, 2.2 A14B-style"),
+    "wan2.1-i2v": (lambda s: wan("i2v", s), "WanImageToVideoPipeline, 2.1 (CLIP image encoder)"),
+    "wan2.2-ti2v": (lambda s: wan("ti2v", s), "WanPipeline, 2.2 TI2V-5B-style (expand_timesteps)"),
+    "wan2.2-ti2v-i2v": (lambda s: wan("ti2v-i2v", s), "WanImageToVideoPipeline, 2.2 TI2V-5B-style"),
+    "wan2.2-a14b": (lambda s: wan("a14b", s), "WanPipeline, 2.2 A14B-style (transformer_2, boundary_ratio)"),
+    "wan2.2-a14b-i2v": (lambda s: wan("a14b-i2v", s), "WanImageToVideoPipeline, 2.2 A14B-style"),
 }
 
 
 def build(case: str, out: str | os.PathLike, seed: int = 0) -> Path:
-    from diffusers import DiffusionPipeline
-
     if case not in CASES:
         raise SystemExit(f"unknown case {case!r}; use one of {', '.join(CASES)}")
-    out = Path(out)
     pipe, defaults = CASES[case][0](seed)
-    pipe.save_pretrained(out, safe_serialization=True)
-    (out / "sencache.json").write_text(json.dumps({"case": case, "defaults": defaults}, indent=2) + "\n")
-    DiffusionPipeline.from_pretrained(str(out))  # the users' path must work
-    return out
-
-
-def _to_wire(pipe, latents, call: dict):
-    """The pipeline's latent output in the wire layout [1, C, F', H', W']."""
-    name = type(pipe).__name__
-    if name.startswith("CogVideoX"):
-        return latents.permute(0, 2, 1, 3, 4)
-    if name.startswith("LTX"):
-        f = (call["num_frames"] - 1) // pipe.vae_temporal_compression_ratio + 1
-        h = call["height"] // pipe.vae_spatial_compression_ratio
-        w = call["width"] // pipe.vae_spatial_compression_ratio
-        return pipe._unpack_latents(
-            latents, f, h, w, pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
-        )
-    return latents
-
-
-def reference(model: str, call: dict, image: "np.ndarray | None" = None):
-    """(final latents in the wire layout, the noise the scheduler drew or None)."""
-    import torch
-    from diffusers import DiffusionPipeline
-
-    pipe = DiffusionPipeline.from_pretrained(model, dtype=torch.float32)
-    pipe.set_progress_bar_config(disable=True)
-    call = dict(call)
-    seed = int(call.pop("seed"))
-    kwargs = {**call, "generator": torch.Generator().manual_seed(seed), "output_type": "latent"}
-    if image is not None:
-        from PIL import Image
-
-        kwargs["image"] = Image.fromarray(image)
-    drawn = []
-    if type(pipe.scheduler).__name__ == "CogVideoXDPMScheduler":
-        import diffusers.schedulers.scheduling_dpm_cogvideox as dpm
-
-        original = dpm.randn_tensor
-
-        def recording(*a, **k):
-            t = original(*a, **k)
-            # CogVideoX draws in its [B, F, C, H, W] layout; the wire (and TS) order is [B, C, F, H, W].
-            drawn.append(t.detach().float().permute(0, 2, 1, 3, 4).flatten().clone())
-            return t
-
-        dpm.randn_tensor = recording
-        try:
-            out = pipe(**kwargs)
-        finally:
-            dpm.randn_tensor = original
-    else:
-        out = pipe(**kwargs)
-    latents = _to_wire(pipe, out.frames, call).float().contiguous()
-    noise = torch.cat(drawn) if drawn else None
-    return latents, noise
+    return save(pipe, out, {"case": case, "defaults": defaults})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,7 +270,6 @@ def main(argv: list[str] | None = None) -> int:
         for name, (_, what) in CASES.items():
             print(f"{name:18s} {what}")
         return 0
-    import numpy as np
     import torch
 
     torch.set_num_threads(1)
@@ -445,28 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "references":
         for job in json.loads(Path(args.jobs).read_text()):
-            _run_reference(job["model"], job["args"], job["out"], job.get("image"), job.get("image_size"))
+            run_reference(job["model"], job["args"], job["out"], job.get("image"), job.get("image_size"))
         return 0
-    _run_reference(args.model, json.loads(args.args), args.out, args.image, args.image_size)
+    run_reference(args.model, json.loads(args.args), args.out, args.image, args.image_size)
     return 0
-
-
-def _run_reference(model, call, out, image_file=None, image_size=None):
-    import numpy as np
-
-    image = None
-    if image_file:
-        h, w = (int(v) for v in (image_size.split(",") if isinstance(image_size, str) else image_size))
-        image = np.frombuffer(Path(image_file).read_bytes(), dtype=np.uint8).reshape(h, w, 3)
-    latents, noise = reference(model, call, image)
-    arr = latents.numpy().astype("<f4", copy=False)
-    Path(out).write_bytes(arr.tobytes())
-    meta = {"shape": list(arr.shape)}
-    if noise is not None:
-        Path(out + ".noise").write_bytes(noise.numpy().astype("<f4").tobytes())
-        meta["noise"] = int(noise.numel())
-    Path(out + ".json").write_text(json.dumps(meta) + "\n")
-    print(json.dumps({"out": out, **meta}))
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ class WorkerProc:
 
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory) -> Path:
-    from sencache_worker import tiny
+    from sencache_fixtures import tiny
 
     out = tmp_path_factory.mktemp("tiny") / "wan-tiny"
     tiny.build(out)

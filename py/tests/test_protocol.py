@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sencache_worker import protocol as P
-from sencache_worker import vectors
+from sencache_fixtures import vectors
 from conftest import REPO
 
 
@@ -247,7 +247,7 @@ def test_error_codes_are_snake_case_and_the_spec_lists_exactly_them():
 
 
 def test_reply_vectors_are_up_to_date():
-    assert vectors.main(["--check"]) == 0, "run: .venv/bin/python -m sencache_worker.vectors"
+    assert vectors.main(["--check"]) == 0, "run: .venv/bin/python -m sencache_fixtures.vectors"
 
 
 def test_reply_vectors_decode():

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import torch
 
-from sencache_worker import tiny
+from sencache_fixtures import tiny
 from conftest import PY_DIR, rng_latent, worker_env
 
 
@@ -28,7 +28,7 @@ def test_reference_cli_writes_the_pipelines_latents(tmp_path):
     model = tiny.build(tmp_path / "unipc", scheduler="unipc")
     out = tmp_path / "ref.bin"
     subprocess.run(
-        [sys.executable, "-m", "sencache_worker.tiny", "reference", "--model", str(model), "--prompt", "a cat",
+        [sys.executable, "-m", "sencache_fixtures.tiny", "reference", "--model", str(model), "--prompt", "a cat",
          "--negative-prompt", "blurry", "--seed", "3", "--steps", "3", "--guidance", "4.0", "--height", "32",
          "--width", "32", "--frames", "5", "--max-sequence-length", "16", "--out", str(out)],
         cwd=str(PY_DIR), env=worker_env(), check=True, capture_output=True, timeout=120,

@@ -3,18 +3,15 @@
  * built on demand into the system temp folder (keyed by the builder's source), and the pipelines' own
  * `__call__` as reference, many jobs per Python process so a test file pays Python's start-up once.
  */
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
 import { float32Tensor, type Tensor } from "../../ts/worker/codec.js";
-import { runPython } from "./tiny.js";
-
-const BUILDER = join(PACKAGE_ROOT, "py", "sencache_fixtures", "families.py");
+import { fixturesHash, runPython } from "./tiny.js";
 
 function root(): string {
-  const key = createHash("sha256").update(readFileSync(BUILDER)).digest("hex").slice(0, 12);
+  const key = fixturesHash().digest("hex").slice(0, 12);
   const dir = join(tmpdir(), `sencache-families-${key}`);
   mkdirSync(dir, { recursive: true });
   return dir;

@@ -3,7 +3,7 @@
  * system temp folder, keyed by the builder's source), spawn real workers, run the diffusers reference.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,16 +15,24 @@ export function runPython(args: string[]): string {
   return execFileSync(defaultPython(), args, { cwd: join(PACKAGE_ROOT, "py"), env: PY_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
+const FIXTURES = join(PACKAGE_ROOT, "py", "sencache_fixtures");
+
+/** A hash of the pipeline builders' sources (py/sencache_fixtures: the parts, families.py and tiny.py), for cache keys. */
+export function fixturesHash(): Hash {
+  const hash = createHash("sha256");
+  for (const name of ["parts.py", "families.py", "tiny.py"]) hash.update(readFileSync(join(FIXTURES, name)));
+  return hash;
+}
+
 /** Folder of a tiny random WanPipeline saved with save_pretrained (built once per builder version). */
 export function tinyModelDir(scheduler = "flow-euler"): string {
-  const source = readFileSync(join(PACKAGE_ROOT, "py", "sencache_worker", "tiny.py"));
-  const key = createHash("sha256").update(source).update(scheduler).digest("hex").slice(0, 12);
+  const key = fixturesHash().update(scheduler).digest("hex").slice(0, 12);
   const dir = join(tmpdir(), `sencache-tiny-${scheduler}-${key}`);
   if (existsSync(join(dir, "model_index.json"))) return dir;
   const staging = `${dir}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  runPython(["-m", "sencache_worker.tiny", "build", "--out", staging, "--scheduler", scheduler]);
+  runPython(["-m", "sencache_fixtures.tiny", "build", "--out", staging, "--scheduler", scheduler]);
   try {
     renameSync(staging, dir);
   } catch {
@@ -50,7 +58,7 @@ export interface ReferenceArgs {
 export function diffusersReference(a: ReferenceArgs): { latent: Float32Array; shape: number[] } {
   const out = join(tmpdir(), `sencache-ref-${process.pid}-${Date.now()}.bin`);
   const args = [
-    "-m", "sencache_worker.tiny", "reference", "--model", a.model, "--prompt", a.prompt, "--negative-prompt", a.negativePrompt,
+    "-m", "sencache_fixtures.tiny", "reference", "--model", a.model, "--prompt", a.prompt, "--negative-prompt", a.negativePrompt,
     "--seed", String(a.seed), "--steps", String(a.steps), "--guidance", String(a.guidance),
     "--height", String(a.height), "--width", String(a.width), "--frames", String(a.frames), "--out", out,
   ];

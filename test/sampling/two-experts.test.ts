@@ -6,7 +6,6 @@
  */
 import test from "ava";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,12 +19,12 @@ import { calibrate, calibrateMagcache } from "../../ts/sensitivity/calibrate.js"
 import type { SensitivityProfile } from "../../ts/sensitivity/profile.js";
 import { splitBudget } from "../../ts/policies/sencache-budget.js";
 import { PACKAGE_ROOT, WorkerProcess, defaultPython } from "../../ts/worker/supervisor.js";
-import { diffusersReference, maxRelativeError } from "../helpers/tiny.js";
+import { diffusersReference, fixturesHash, maxRelativeError } from "../helpers/tiny.js";
 
 const FIXTURE = join(PACKAGE_ROOT, "test", "fixtures", "python", "two_experts.py");
 
 function twoExpertDir(): string {
-  const key = createHash("sha256").update(readFileSync(FIXTURE)).update(readFileSync(join(PACKAGE_ROOT, "py", "sencache_worker", "tiny.py"))).digest("hex").slice(0, 12);
+  const key = fixturesHash().update(readFileSync(FIXTURE)).digest("hex").slice(0, 12);
   const dir = join(tmpdir(), `sencache-two-experts-${key}`);
   if (existsSync(join(dir, "model_index.json"))) return dir;
   const staging = `${dir}.${process.pid}.tmp`;

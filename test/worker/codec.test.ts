@@ -28,7 +28,7 @@ test("request vectors on disk are what the codec writes now (the --check of the 
 
 test("reply vectors written by the Python protocol module decode to their stated header and tensors", (t) => {
   const files = readdirSync(REPLIES_DIR).filter((f) => f.endsWith(".json"));
-  t.true(files.length >= 4, "the Python side must have written reply vectors (python -m sencache_worker.vectors)");
+  t.true(files.length >= 4, "the Python side must have written reply vectors (python -m sencache_fixtures.vectors)");
   for (const f of files) {
     const v = JSON.parse(readFileSync(join(REPLIES_DIR, f), "utf8")) as { frames: string[]; header: Record<string, unknown>; tensors: { name: string; dtype: string; shape: number[]; values: number[] }[] };
     const frames = v.frames.map((b) => Buffer.from(b, "base64"));

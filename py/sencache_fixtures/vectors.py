@@ -1,6 +1,6 @@
 """Golden reply vectors written by this protocol module and read by the TypeScript codec tests.
 
-    python -m sencache_worker.vectors [--check] [--out DIR]
+    python -m sencache_fixtures.vectors [--check] [--out DIR]
 
 Writes proto/vectors/replies/<name>.json, each {"description", "frames": [base64...], "header": {...},
 "tensors": [{"name", "dtype", "shape", "values"}]}: `values` are the elements in C order (float16 and bfloat16
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import protocol as P
+from sencache_worker import protocol as P
 
 REPLIES_DIR = Path(__file__).resolve().parents[2] / "proto" / "vectors" / "replies"
 
@@ -42,6 +43,22 @@ _SCHEDULER_CONFIG = {
 }
 
 
+# The load vectors' pipeline: a Wan-family text-to-video model (the others are this with a few parts changed).
+_WAN = P.ModelInfo(
+    family="wan",
+    pipeline_class="WanPipeline",
+    scheduler=P.SchedulerInfo(class_name="FlowMatchEulerDiscreteScheduler", config=_SCHEDULER_CONFIG),
+    latent=P.LatentInfo(channels=4, spatial_scale=8, temporal_scale=4),
+    defaults=P.Defaults(height=32, width=32, num_frames=5, guidance_scale=5.0, num_inference_steps=10,
+                        max_sequence_length=16, fps=16.0, scheduler="FlowMatchEulerDiscreteScheduler"),
+    experts=(P.Expert(name="transformer", t_min=0.0, t_max=1000.0),),
+    guidance=P.Guidance(scale=5.0, scale_2=None, dynamic=False),
+    geometry=P.Geometry(patch=(1, 2, 2), spatial_multiple=16, frame_rule=P.FrameRule(multiple=4, plus=1),
+                        max_latent=(32, 64, 64)),
+    set_timesteps=P.SetTimesteps(sigmas=None, mu=None),
+)
+
+
 def _ramp(shape, start: float, step: float, dtype=np.float32) -> np.ndarray:
     n = int(np.prod(shape))
     return (start + step * np.arange(n)).astype(dtype).reshape(shape)
@@ -59,42 +76,24 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             protocol=1, worker="sencache-worker", version="0.1.0", device="cpu", pid=4242,
             torch="2.15.0", diffusers="0.42.1", max_message_bytes=1 << 30))),
         ("ping", "heartbeat answer", P.reply_to("ping", 2, P.Empty())),
-        ("load", "a loaded Wan-family pipeline with its scheduler config", P.reply_to("load", 3, P.LoadResult(model="m1.a1b2c3", info=P.ModelInfo(
-            family="wan", pipeline_class="WanPipeline",
-            scheduler=P.SchedulerInfo(class_name="FlowMatchEulerDiscreteScheduler", config=_SCHEDULER_CONFIG),
-            latent=P.LatentInfo(channels=4, spatial_scale=8, temporal_scale=4),
-            defaults=P.Defaults(height=32, width=32, num_frames=5, guidance_scale=5.0, num_inference_steps=10,
-                                max_sequence_length=16, fps=16.0, scheduler="FlowMatchEulerDiscreteScheduler"),
-            experts=(P.Expert(name="transformer", t_min=0.0, t_max=1000.0),),
-            guidance=P.Guidance(scale=5.0, scale_2=None, dynamic=False),
-            geometry=P.Geometry(patch=(1, 2, 2), spatial_multiple=16, frame_rule=P.FrameRule(multiple=4, plus=1),
-                                max_latent=(32, 64, 64)),
-            set_timesteps=P.SetTimesteps(sigmas=None, mu=None))))),
+        ("load", "a loaded Wan-family pipeline with its scheduler config",
+         P.reply_to("load", 3, P.LoadResult(model="m1.a1b2c3", info=_WAN))),
         ("load_two_experts", "a two-expert Wan 2.2 A14B-style image-to-video pipeline (boundary 900)",
-         P.reply_to("load", 16, P.LoadResult(model="m2.a1b2c3", info=P.ModelInfo(
-            family="wan", pipeline_class="WanImageToVideoPipeline",
-            scheduler=P.SchedulerInfo(class_name="FlowMatchEulerDiscreteScheduler", config=_SCHEDULER_CONFIG),
-            latent=P.LatentInfo(channels=4, spatial_scale=8, temporal_scale=4),
-            defaults=P.Defaults(height=32, width=32, num_frames=5, guidance_scale=5.0, num_inference_steps=10,
-                                max_sequence_length=16, fps=16.0, scheduler="FlowMatchEulerDiscreteScheduler"),
-            experts=(P.Expert(name="transformer", t_min=900.0, t_max=1000.0),
-                     P.Expert(name="transformer_2", t_min=0.0, t_max=900.0)),
-            guidance=P.Guidance(scale=5.0, scale_2=3.0, dynamic=False),
-            geometry=P.Geometry(patch=(1, 2, 2), spatial_multiple=16, frame_rule=P.FrameRule(multiple=4, plus=1),
-                                max_latent=(32, 64, 64)),
-            set_timesteps=P.SetTimesteps(sigmas=None, mu=None), image_to_video=True)))),
+         P.reply_to("load", 16, P.LoadResult(model="m2.a1b2c3", info=dataclasses.replace(
+             _WAN, pipeline_class="WanImageToVideoPipeline", image_to_video=True,
+             experts=(P.Expert(name="transformer", t_min=900.0, t_max=1000.0),
+                      P.Expert(name="transformer_2", t_min=0.0, t_max=900.0)),
+             guidance=P.Guidance(scale=5.0, scale_2=3.0, dynamic=False))))),
         ("load_ltx", "an LTX-Video pipeline: set_timesteps with linspace sigmas and mu from the sequence length",
-         P.reply_to("load", 17, P.LoadResult(model="m3.a1b2c3", info=P.ModelInfo(
-            family="ltx", pipeline_class="LTXPipeline",
-            scheduler=P.SchedulerInfo(class_name="FlowMatchEulerDiscreteScheduler", config=_SCHEDULER_CONFIG),
-            latent=P.LatentInfo(channels=8, spatial_scale=32, temporal_scale=8),
-            defaults=P.Defaults(height=512, width=704, num_frames=161, guidance_scale=3.0, num_inference_steps=50,
-                                max_sequence_length=128, fps=25.0, scheduler="FlowMatchEulerDiscreteScheduler"),
-            experts=(P.Expert(name="transformer", t_min=0.0, t_max=1000.0),),
-            guidance=P.Guidance(scale=3.0, scale_2=None, dynamic=False),
-            geometry=P.Geometry(patch=(1, 1, 1), spatial_multiple=32, frame_rule=P.FrameRule(multiple=8, plus=1),
-                                max_latent=None),
-            set_timesteps=P.SetTimesteps(sigmas="linspace", mu="sequence_length"))))),
+         P.reply_to("load", 17, P.LoadResult(model="m3.a1b2c3", info=dataclasses.replace(
+             _WAN, family="ltx", pipeline_class="LTXPipeline",
+             latent=P.LatentInfo(channels=8, spatial_scale=32, temporal_scale=8),
+             defaults=P.Defaults(height=512, width=704, num_frames=161, guidance_scale=3.0, num_inference_steps=50,
+                                 max_sequence_length=128, fps=25.0, scheduler="FlowMatchEulerDiscreteScheduler"),
+             guidance=P.Guidance(scale=3.0, scale_2=None, dynamic=False),
+             geometry=P.Geometry(patch=(1, 1, 1), spatial_multiple=32, frame_rule=P.FrameRule(multiple=8, plus=1),
+                                 max_latent=None),
+             set_timesteps=P.SetTimesteps(sigmas="linspace", mu="sequence_length"))))),
         ("encode_image", "an image-condition handle for one sample",
          P.reply_to("encode_image", 18, P.EncodeImageResult(image="i3.a1b2c3"))),
         ("encode_prompt", "a condition handle and its token count",
@@ -167,7 +166,7 @@ def build() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sencache_worker.vectors", description="write the golden reply vectors")
+    p = argparse.ArgumentParser(prog="python -m sencache_fixtures.vectors", description="write the golden reply vectors")
     p.add_argument("--check", action="store_true", help="exit 1 when the files on disk are out of date")
     p.add_argument("--out", type=Path, default=REPLIES_DIR)
     args = p.parse_args(argv)
@@ -177,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         stale = sorted(n for n, text in files.items() if not (args.out / n).is_file() or (args.out / n).read_text() != text)
         extra = sorted(on_disk - set(files))
         if stale or extra:
-            print(f"reply vectors out of date: {', '.join(stale + extra)}; run python -m sencache_worker.vectors",
+            print(f"reply vectors out of date: {', '.join(stale + extra)}; run python -m sencache_fixtures.vectors",
                   file=sys.stderr)
             return 1
         print(f"{len(files)} reply vectors up to date")
