@@ -78,6 +78,12 @@ export interface CalibrateOptions {
    * generations that give x0. Default: DEFAULT_CALIBRATION_PROMPTS without media, "" with media.
    */
   readonly prompts?: readonly string[];
+  /**
+   * Image-to-video models: the conditioning images [H, W, 3] uint8, one per sample (cycled), sent with
+   * encode_image as `generate` does. Required on an image-to-video model unless `media` is given (then
+   * each clip's first frame conditions its sample); refused on a text-to-video model.
+   */
+  readonly images?: readonly Tensor<Uint8Array>[];
   /** Base seed of generations (seed + s) and of the calibration noise (default 0). */
   readonly seed?: number;
   /** Guidance of the uncached generations (default: the model's). The measurements use cond only. */
@@ -158,6 +164,12 @@ export async function loadMediaVideo(reader: MediaReader, path: string, size: La
   return video;
 }
 
+/** An image file (PNG, JPEG, …; a video's first frame) as a conditioning image [H, W, 3] uint8 of the given size, read by the worker. */
+export async function loadImage(reader: MediaReader, path: string, size: Pick<LatentSize, "height" | "width">, signal?: AbortSignal):
+  Promise<Tensor<Uint8Array>> {
+  return firstFrame(await loadMediaVideo(reader, path, { height: size.height, width: size.width, numFrames: 1 }, signal));
+}
+
 // ---- helpers ------------------------------------------------------------------------------------
 
 function checkAbort(signal: AbortSignal | undefined, what: string): void {
@@ -167,6 +179,60 @@ function checkAbort(signal: AbortSignal | undefined, what: string): void {
 function sizeOf(model: Model, o: { height?: number; width?: number; numFrames?: number }): LatentSize {
   const d = model.info.defaults;
   return { height: o.height ?? d.height, width: o.width ?? d.width, numFrames: o.numFrames ?? d.numFrames };
+}
+
+/**
+ * The conditioning images of a calibration: required on an image-to-video model (one sentence saying
+ * what to pass), refused on a text-to-video one. `fromMedia`: the clips' first frames may stand in.
+ */
+export function calibrationImages<I = Tensor<Uint8Array>>(model: Pick<Model, "info">, images: readonly I[] | undefined, fromMedia = false): readonly I[] {
+  const list = images ?? [];
+  const name = model.info.pipelineClass;
+  if (model.info.imageToVideo !== true) {
+    if (list.length > 0) throw new InvalidInputError(`${name} is a text-to-video model; calibration takes no conditioning image (drop --image / images).`);
+    return [];
+  }
+  if (list.length === 0 && !fromMedia) {
+    const what = "pass --image FILE (repeatable, cycled over the samples; SDK: images), or --media clips (each clip's first frame conditions it)";
+    throw new InvalidInputError(`${name} is an image-to-video model, so calibration needs conditioning images: ${what}.`);
+  }
+  return list;
+}
+
+/** Frame 0 of a video [F, H, W, 3] as an image [H, W, 3]. */
+function firstFrame(video: Tensor<Uint8Array>): Tensor<Uint8Array> {
+  const [, h = 0, w = 0, c = 3] = video.shape;
+  return { dtype: "uint8", shape: [h, w, c], data: video.data.slice(0, h * w * c) };
+}
+
+/**
+ * The latent frames an image-to-video model holds at the image (LTX I2V, Wan 2.2 TI2V: the worker
+ * returns a zero prediction there, so sampling never moves them): the frames of `out` that are zero.
+ */
+function heldFrames(out: Float32Array, shape: readonly number[]): number[] {
+  const [, c = 1, f = 1, h = 1, w = 1] = shape;
+  const held: number[] = [];
+  for (let fi = 0; fi < f; fi++) {
+    let zero = true;
+    for (let ci = 0; ci < c && zero; ci++) {
+      const base = (ci * f + fi) * h * w;
+      for (let j = 0; j < h * w; j++) if (out[base + j] !== 0) { zero = false; break; }
+    }
+    if (zero) held.push(fi);
+  }
+  return held;
+}
+
+/** x with the frames `held` copied from `from` (both [1, C, F, H, W]). */
+function holdFrames(x: Float32Array, from: Float32Array, held: readonly number[], shape: readonly number[]): Float32Array {
+  if (held.length === 0) return x;
+  const [, c = 1, f = 1, h = 1, w = 1] = shape;
+  const out = x.slice();
+  for (const fi of held) for (let ci = 0; ci < c; ci++) {
+    const base = (ci * f + fi) * h * w;
+    out.set(from.subarray(base, base + h * w), base);
+  }
+  return out;
 }
 
 function positiveInt(name: string, value: number): number {
@@ -198,6 +264,8 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
   const media = options.media ?? [];
   const fromMedia = media.length > 0;
   const prompts = options.prompts !== undefined && options.prompts.length > 0 ? options.prompts : fromMedia ? [""] : DEFAULT_CALIBRATION_PROMPTS;
+  const images = calibrationImages(model, options.images, fromMedia);
+  const i2v = model.info.imageToVideo === true;
   const schedule = model.scheduler(T, { ...pipelineTimestepOptions(model.info, T, latentShape), ...(options.schedulerOptions ?? {}) });
   const timesteps = Array.from(schedule.timesteps);
   const sigmas = Array.from(schedule.sigmas);
@@ -234,13 +302,17 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
     return model.denoise(items, signal);
   };
 
+  const imageHandles: string[] = [];
+  const heldSeen = new Set<number>();
   try {
     for (let s = 0; s < N; s++) {
       checkAbort(signal, `before sample ${s + 1} of ${N}`);
       const prompt = prompts[s % prompts.length]!;
       let x0: Float32Array;
+      let image = images.length > 0 ? images[s % images.length] : undefined;
       if (fromMedia) {
         const video = await loadMediaVideo(model, media[s % media.length]!, size, signal);
+        if (i2v && image === undefined) image = firstFrame(video);
         const latents = await model.encodeMedia(video, signal);
         if (latents.data.length !== numel || latents.shape.some((d, i) => d !== latentShape[i])) {
           throw new InvalidInputError(`The media "${media[s % media.length]}" encoded to latents [${latents.shape.join(", ")}] but the model's latent at this size is [${latentShape.join(", ")}]; pick a frame count the VAE accepts.`);
@@ -253,6 +325,7 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
           seed: seed + s,
           steps: T,
           ...size,
+          ...(image !== undefined ? { image } : {}),
           ...(options.guidanceScale !== undefined ? { guidanceScale: options.guidanceScale } : {}),
           ...(options.schedulerOptions ? { schedulerOptions: options.schedulerOptions } : {}),
           onStep: () => progress("generate", s, 1),
@@ -262,21 +335,36 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
         x0 = gen.latent;
       }
       const cond = await condOf(prompt);
+      // Image-to-video: every measurement item carries the sample's image handle. Frames the model holds
+      // at the image (a zero prediction there) stay at the image latent, as in sampling: one probe finds them.
+      let imageHandle: string | undefined;
+      let held: number[] = [];
+      let start: Float32Array | undefined;
+      if (image !== undefined) {
+        imageHandle = await model.encodeImage(image, seed + s, size, signal);
+        imageHandles.push(imageHandle);
+        start = (await model.prepareLatents(seed + s, size, signal, imageHandle)).data;
+        const [probe] = await send([{ cond, branch: "cond", t: timesteps[0]!, x: start, shape: latentShape, image: imageHandle }]);
+        held = heldFrames(probe!, latentShape);
+        for (const f of held) heldSeen.add(f);
+        x0 = holdFrames(x0, start, held, latentShape);
+      }
       const noise = new SeededNoiseSource(seed * 1_000_003 + s);
       const perSample: SensitivityMeasurement[] = new Array<SensitivityMeasurement>(T);
       for (let k0 = 0; k0 < T; k0 += block) {
         const ks = Array.from({ length: Math.min(block, T - k0) }, (_, i) => k0 + i);
         const xs = ks.map((k) => {
           const eps = noise.normal(numel);
-          return flow ? flowNoise(x0, eps, sigmas[k]!) : schedule.addNoise(x0, eps, k);
+          return holdFrames(flow ? flowNoise(x0, eps, sigmas[k]!) : schedule.addNoise(x0, eps, k), x0, held, latentShape);
         });
         const input = (x: Float32Array, k: number): Float32Array => (flow ? x : schedule.scaleModelInput(x, k));
-        const item = (t: number, x: Float32Array): DenoiseItem => ({ cond, branch: "cond", t, x, shape: latentShape });
+        const withImage = imageHandle !== undefined ? { image: imageHandle } : {};
+        const item = (t: number, x: Float32Array): DenoiseItem => ({ cond, branch: "cond", t, x, shape: latentShape, ...withImage });
         const ys = await send(ks.map((k, i) => item(timesteps[k]!, input(xs[i]!, k))));
         const xPrimes = ks.map((k, i) => {
-          if (flow) return eulerStep(ys[i]!, xs[i]!, sigmas[k]!, sigmas[k + 1] ?? 0);
+          if (flow) return holdFrames(eulerStep(ys[i]!, xs[i]!, sigmas[k]!, sigmas[k + 1] ?? 0), x0, held, latentShape);
           const fresh = model.scheduler(T, { ...pipelineTimestepOptions(model.info, T, latentShape), ...(options.schedulerOptions ?? {}) });
-          return fresh.step(ys[i]!, k, xs[i]!, new SeededNoiseSource(seed * 1_000_003 + s + 7919 * (k + 1)));
+          return holdFrames(fresh.step(ys[i]!, k, xs[i]!, new SeededNoiseSource(seed * 1_000_003 + s + 7919 * (k + 1))), x0, held, latentShape);
         });
         const second = await send([
           ...ks.map((k, i) => item(timesteps[k]!, input(xPrimes[i]!, k))),
@@ -290,9 +378,12 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
       measurements.push(perSample);
     }
   } finally {
-    if (conds.size > 0) await model.release([...conds.values()]).catch(() => undefined);
+    const handles = [...conds.values(), ...imageHandles];
+    if (handles.length > 0) await model.release(handles).catch(() => undefined);
   }
-  const origin = `calibrated: ${N} samples from ${fromMedia ? `${media.length} media item(s)` : "uncached generations"}, seed ${seed}`;
+  const heldNote = heldSeen.size > 0 ? ` (latent frame ${[...heldSeen].sort((a, b) => a - b).join(", ")} held at the image)` : "";
+  const conditioned = i2v ? `, conditioned on ${images.length > 0 ? `${images.length} image(s)` : "each clip's first frame"}${heldNote}` : "";
+  const origin = `calibrated: ${N} samples from ${fromMedia ? `${media.length} media item(s)` : "uncached generations"}${conditioned}, seed ${seed}`;
   const aggregated = aggregateProfile(timesteps, measurements, validityOf(model, T, latentShape), origin);
   const dropped = aggregated.dropped;
   // A model with two experts gets one section per expert (two experts are two models for the policy).
@@ -333,6 +424,7 @@ export class RecordingDenoiser implements Denoiser {
 }
 
 export interface MagcacheCalibrateOptions extends Omit<CalibrateOptions, "media" | "maxItemsPerMessage" | "maxMessageBytes"> {
+  // `images`: image-to-video models' conditioning images, one per sample (cycled), as in calibrate.
   readonly negativePrompt?: string;
 }
 
@@ -357,6 +449,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
   const guidanceScale = options.guidanceScale ?? model.info.defaults.guidanceScale;
   const prompts = options.prompts !== undefined && options.prompts.length > 0 ? options.prompts : DEFAULT_CALIBRATION_PROMPTS;
   const guided = guidanceScale > 1;
+  const images = calibrationImages(model, options.images);
   const cond: Float32Array[][] = [];
   const uncond: Float32Array[][] = [];
   let items = 0;
@@ -365,8 +458,9 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
     checkAbort(signal, `before sample ${s + 1} of ${N}`);
     const c = await model.encodePrompt(prompts[s % prompts.length]!, signal ? { signal } : {});
     const u = guided ? await model.encodePrompt(options.negativePrompt ?? "", signal ? { signal } : {}) : undefined;
+    const image = images.length > 0 ? await model.encodeImage(images[s % images.length]!, seed + s, size, signal) : undefined;
     try {
-      const initial = await model.prepareLatents(seed + s, size, signal);
+      const initial = await model.prepareLatents(seed + s, size, signal, image);
       const recorder = new RecordingDenoiser(model);
       const result = await sample({
         denoiser: recorder,
@@ -376,6 +470,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
         cond: c,
         ...(u !== undefined ? { uncond: u } : {}),
         guidanceScale,
+        ...(image !== undefined ? { image } : {}),
         model: { family: model.family, source: model.identity },
         schedulerIdentity: schedulerIdentity(model.info.scheduler),
         experts: expertsOfModel(model),
@@ -389,7 +484,7 @@ export async function calibrateMagcache(model: Model, options: MagcacheCalibrate
       cond.push(recorder.norms.cond.map((n) => Float32Array.of(n)));
       if (guided) uncond.push(recorder.norms.uncond.map((n) => Float32Array.of(n)));
     } finally {
-      await model.release(u !== undefined ? [c, u] : [c]).catch(() => undefined);
+      await model.release([c, ...(u !== undefined ? [u] : []), ...(image !== undefined ? [image] : [])]).catch(() => undefined);
     }
   }
   const c = magnitudeRatios(cond);

@@ -26,7 +26,9 @@ import type { Denoiser, DenoiseItem } from "../sampling/types.js";
 import { schedulerIdentity } from "../schedulers/identity.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
-import { DEFAULT_CALIBRATION_PROMPTS, validityOf } from "./calibrate.js";
+import { DEFAULT_CALIBRATION_PROMPTS, calibrationImages, validityOf } from "./calibrate.js";
+import { pipelineTimestepOptions } from "../sampling/family.js";
+import type { Tensor } from "../worker/codec.js";
 import { meanStd } from "./calibrate-math.js";
 import { interpolate, lookup, PROPAGATION_VERSION, type PropagationProfile, type SensitivityProfile } from "./profile.js";
 import { STATIC_MASKS_FORMAT, type StaticMask, type StaticMasksFile } from "./static-masks.js";
@@ -44,6 +46,8 @@ export interface PropagationOptions {
   /** Prompts of the runs (cycled; default DEFAULT_CALIBRATION_PROMPTS). */
   readonly prompts?: readonly string[];
   readonly negativePrompt?: string;
+  /** Image-to-video models: conditioning images [H, W, 3] uint8, one per run (cycled); required there (calibrationImages). */
+  readonly images?: readonly Tensor<Uint8Array>[];
   /** Seed of run s: seed + s (default 0). */
   readonly seed?: number;
   readonly guidanceScale?: number;
@@ -97,6 +101,7 @@ interface SampleRun {
   readonly uncond?: string;
   readonly latent: Float32Array;
   readonly seed: number;
+  readonly image?: string;
 }
 
 /** The set-up both measurements share: conditions, initial latents, a cached-run helper. */
@@ -121,11 +126,14 @@ class Runs {
     const size: LatentSize = { height: o.height ?? d.height, width: o.width ?? d.width, numFrames: o.numFrames ?? d.numFrames };
     this.size = size;
     this.latentShape = model.latentShape(size);
-    const sch = model.scheduler(T, o.schedulerOptions ?? {});
+    // The pipeline's own set_timesteps arguments (LTX-Video's linspace sigmas and mu), as generate uses.
+    this.schedulerOptions = { ...pipelineTimestepOptions(model.info, T, this.latentShape), ...(o.schedulerOptions ?? {}) };
+    const sch = model.scheduler(T, this.schedulerOptions);
     this.timesteps = Array.from(sch.timesteps);
     this.sigmas = Array.from(sch.sigmas);
   }
   readonly size: LatentSize;
+  readonly schedulerOptions: SetTimestepsOptions;
 
   async init(P: number): Promise<void> {
     const prompts = this.#o.prompts !== undefined && this.#o.prompts.length > 0 ? this.#o.prompts : DEFAULT_CALIBRATION_PROMPTS;
@@ -134,6 +142,7 @@ class Runs {
     const uncond = this.guidance > 1 ? await this.#model.encodePrompt(this.#o.negativePrompt ?? "", signal ? { signal } : {}) : undefined;
     if (uncond !== undefined) this.#handles.push(uncond);
     const conds = new Map<string, string>();
+    const images = calibrationImages(this.#model, this.#o.images);
     for (let s = 0; s < P; s++) {
       const prompt = prompts[s % prompts.length]!;
       let c = conds.get(prompt);
@@ -142,8 +151,11 @@ class Runs {
         conds.set(prompt, c);
         this.#handles.push(c);
       }
-      const initial = await this.#model.prepareLatents(seed + s, this.size, signal);
-      this.samples.push({ cond: c, ...(uncond !== undefined ? { uncond } : {}), latent: initial.data, seed: seed + s });
+      const image = images.length > 0 ? await this.#model.encodeImage(images[s % images.length]!, seed + s, this.size, signal) : undefined;
+      if (image !== undefined) this.#handles.push(image);
+      const initial = await this.#model.prepareLatents(seed + s, this.size, signal, image);
+      const withImage = image !== undefined ? { image } : {};
+      this.samples.push({ cond: c, ...(uncond !== undefined ? { uncond } : {}), latent: initial.data, seed: seed + s, ...withImage });
     }
   }
 
@@ -159,12 +171,13 @@ class Runs {
     const sch = this.#model.info.scheduler;
     const result = await sample({
       denoiser: recorder ?? this.#model,
-      scheduler: this.#model.scheduler(this.T, this.#o.schedulerOptions ?? {}),
+      scheduler: this.#model.scheduler(this.T, this.schedulerOptions),
       latent: smp.latent,
       latentShape: this.latentShape,
       cond: smp.cond,
       ...(smp.uncond !== undefined ? { uncond: smp.uncond } : {}),
       guidanceScale: this.guidance,
+      ...(smp.image !== undefined ? { image: smp.image } : {}),
       ...(policy ? { policy } : {}),
       model: { family: this.#model.family, source: this.#model.identity },
       schedulerIdentity: schedulerIdentity(sch),

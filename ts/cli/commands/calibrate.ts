@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { InvalidInputError } from "../../errors.js";
-import { calibrate, calibrateMagcache, type CalibrationProgress } from "../../sensitivity/calibrate.js";
+import { calibrate, calibrateMagcache, calibrationImages, loadImage, type CalibrationProgress } from "../../sensitivity/calibrate.js";
 import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
 import { saveStaticMasks } from "../../sensitivity/static-masks.js";
 import { measurePropagation, searchStaticMasks } from "../../sensitivity/static-search.js";
@@ -22,6 +22,7 @@ interface CalibrateArgs extends ModelArgs, PluginArgs {
   width?: number;
   frames?: number;
   media?: string[];
+  image?: string[];
   prompts?: string;
   seed: number;
   guidance?: number;
@@ -121,6 +122,10 @@ async function run(args: CalibrateArgs): Promise<void> {
   if (args.kind !== "sencache" && media.length > 0) throw new InvalidInputError(`${args.kind === "magcache" ? "MagCache calibration" : "The static search"} runs uncached generations; pass --prompts instead of --media.`);
   await withModel(args, async (model) => {
     const steps = args.steps ?? model.info.defaults.numInferenceSteps;
+    const d = model.info.defaults;
+    calibrationImages(model, args.image, media.length > 0); // one sentence before any work when an I2V model has none
+    const imageSize = { height: args.height ?? d.height, width: args.width ?? d.width };
+    const images = await Promise.all((args.image ?? []).map((file) => loadImage(model, file, imageSize)));
     const common = {
       samples: args.samples,
       steps,
@@ -130,6 +135,7 @@ async function run(args: CalibrateArgs): Promise<void> {
       ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
       ...(args.guidance !== undefined ? { guidanceScale: args.guidance } : {}),
       ...(prompts !== undefined ? { prompts } : {}),
+      ...(images.length > 0 ? { images } : {}),
     };
     let bar: ProgressBar | undefined;
     const onProgress = (e: CalibrationProgress): void => {
@@ -218,6 +224,11 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("frames", { type: "number", describe: "number of video frames" })
       .option("media", { type: "string", array: true, describe: "clean samples: images, GIFs, videos (.mp4, …) or folders of image frames (default: uncached generations)" })
       .option("prompts", { type: "string", describe: "text file, one prompt per line (generations' prompts / the condition)" })
+      .option("image", {
+        type: "string",
+        array: true,
+        describe: "image-to-video models: conditioning image file(s), one per sample, cycled with the prompts (required there unless --media)",
+      })
       .option("seed", { type: "number", default: 0, describe: "base seed of generations and calibration noise" })
       .option("guidance", { type: "number", describe: "guidance scale of the uncached generations (default: the model's)" })
       .option("out", { type: "string", default: "profile.json", describe: "output JSON" })

@@ -6,6 +6,7 @@ import { generate } from "../../sampling/generate.js";
 import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeVideo, type WrittenVideo } from "../../media/index.js";
 import { describeExperts } from "../../sampling/experts.js";
+import { loadImage } from "../../sensitivity/calibrate.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
@@ -24,6 +25,7 @@ interface GenerateArgs extends ModelArgs, PluginArgs {
   height?: number;
   width?: number;
   frames?: number;
+  image?: string;
   policy: string;
   out: string;
   fps?: number;
@@ -50,6 +52,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option("height", { type: "number" })
       .option("width", { type: "number" })
       .option("frames", { type: "number", describe: "number of video frames" })
+      .option("image", { type: "string", describe: "image-to-video models: the conditioning image file (PNG, JPEG, …)" })
       .option("policy", { type: "string", default: "none", describe: 'cache policy id with options, e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=2"' })
       .option("out", { type: "string", default: "out/generate.mp4", describe: "output file: .mp4 (H.264, yuv420p), .gif, or .png (the frames side by side); encoded by the worker's ffmpeg / Pillow" })
       .option("fps", { type: "number", describe: "frames per second of the file (default: the model's)" })
@@ -70,6 +73,9 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     if (prompt !== args.prompt) console.error(`prompt rewritten by ${args.promptHook}: "${prompt}"`);
     await withModel(args, async (model) => {
       const steps = args.steps ?? model.info.defaults.numInferenceSteps;
+      const d = model.info.defaults;
+      const imageSize = { height: args.height ?? d.height, width: args.width ?? d.width };
+      const image = args.image !== undefined ? await loadImage(model, args.image, imageSize) : undefined;
       const bar = new ProgressBar({ total: steps, label: `generate ${policy.id}`, stream: process.stderr });
       const result = await generate(model, {
         prompt,
@@ -84,6 +90,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         ...(args.dynamicCfg !== undefined ? { dynamicCfg: args.dynamicCfg } : {}),
         ...(args.maxSequenceLength !== undefined ? { maxSequenceLength: args.maxSequenceLength } : {}),
         ...(args.scheduler !== undefined ? { scheduler: args.scheduler } : {}),
+        ...(image !== undefined ? { image } : {}),
         policy,
         decode: true,
         onStep: (e) => bar.tick(1, `NFE ${e.nfe} · ${e.action}${e.expert ? ` · ${e.expert}` : ""}`),
