@@ -64,7 +64,8 @@ for (const name of T2V) {
     const hits: string[] = [];
     for (const nfe of name === "wan2.2-a14b" ? [3, 4, 5] : [3, 4]) {
       const policy = `sencache:profile=${out},nfe=${nfe}`;
-      const gen = await sencache(["generate", "--model", dirs[name]!, "--prompt", "a red square", "--steps", String(T), "--policy", policy, "--out", join(tmp, `${name}-${nfe}.gif`), "--json"]);
+      const gif = join(tmp, `${name}-${nfe}.gif`);
+      const gen = await sencache(["generate", "--model", dirs[name]!, "--prompt", "a red", "--steps", String(T), "--policy", policy, "--out", gif, "--json"]);
       const s = JSON.parse(gen.stdout) as Summary;
       t.is(s.policy, "sencache-budget");
       t.is(s.nfe, nfe, `${name} nfe=${nfe}: reused ${s.reusedSteps.join(",")}`);
@@ -92,7 +93,9 @@ test.serial(`${I2V}: calibrate refuses without --image in one sentence, calibrat
   t.regex(profile.origin ?? "", /conditioned on 1 image\(s\) \(latent frame 0 held at the image\)/);
   t.true(profile.J_x_norm.every((v) => Number.isFinite(v) && v > 0));
   const policy = `sencache:profile=${out},nfe=4`;
-  const gen = await sencache(["generate", "--model", dirs[I2V]!, "--prompt", "a red square", "--image", image, "--steps", String(T), "--policy", policy, "--out", join(tmp, "i2v.gif"), "--json"]);
+  const gif = join(tmp, "i2v.gif");
+  const args = ["--prompt", "a red square", "--image", image, "--steps", String(T), "--policy", policy, "--out", gif, "--json"];
+  const gen = await sencache(["generate", "--model", dirs[I2V]!, ...args]);
   const s = JSON.parse(gen.stdout) as Summary;
   t.is(s.nfe, 4);
   // A text-to-video model refuses a conditioning image.
