@@ -397,6 +397,16 @@ def tensor_arg(dtypes: tuple[str, ...], rank: int | None):
     return field(metadata={"tensor": (dtypes, rank)})
 
 
+def tensor_list_arg(prefix: str, dtypes: tuple[str, ...], rank: int | None, per: str):
+    """Tensors `<prefix>0`, `<prefix>1`, … of the request, one per item of the list argument `per` (declared before)."""
+    return field(default=(), metadata={"tensor_list": (prefix, dtypes, rank, per)})
+
+
+def all_tensors_arg():
+    """Every tensor of the request as it came, whatever its name and dtype (`echo`)."""
+    return field(default=(), metadata={"tensors": "any"})
+
+
 ANY_TENSORS = {"tensors": "any"}  # a result field holding a list of Tensor, sent as they are
 
 
@@ -443,6 +453,13 @@ def _record(req: Request, cls, values: dict, prefix: str = ""):
             continue
         if "tensor" in f.metadata:
             out[f.name] = _tensor_arg(req, f.name, *f.metadata["tensor"])
+            continue
+        if "tensor_list" in f.metadata:
+            name, dtypes, rank, per = f.metadata["tensor_list"]
+            out[f.name] = tuple(_tensor_arg(req, f"{name}{i}", dtypes, rank) for i in range(len(out[per])))
+            continue
+        if f.metadata.get("tensors") == "any":
+            out[f.name] = tuple(req.tensors)
             continue
         where = f"{prefix}{f.name}"
         value = values.get(f.name)
@@ -621,11 +638,7 @@ class ReadMediaArgs:
     height: int = arg("int", minimum=1)
     width: int = arg("int", minimum=1)
     num_frames: int = arg("int", minimum=1)
-    files: tuple[np.ndarray, ...] = field(default=(), metadata=DERIVED)  # tensors file0 .. file{len(names) - 1}
-
-
-def _check_read_media(req: Request, a: ReadMediaArgs) -> ReadMediaArgs:
-    return dataclasses.replace(a, files=tuple(_tensor_arg(req, f"file{i}", ("uint8",), 1) for i in range(len(a.names))))
+    files: tuple[np.ndarray, ...] = tensor_list_arg("file", ("uint8",), 1, per="names")  # file0, file1, …: one per name
 
 
 @dataclass(frozen=True)
@@ -635,11 +648,7 @@ class ReleaseArgs:
 
 @dataclass(frozen=True)
 class EchoArgs:
-    tensors: tuple[Tensor, ...] = field(default=(), metadata=DERIVED)  # every tensor of the request, any name
-
-
-def _check_echo(req: Request, a: EchoArgs) -> EchoArgs:
-    return dataclasses.replace(a, tensors=tuple(req.tensors))
+    tensors: tuple[Tensor, ...] = all_tensors_arg()
 
 
 # -- results
@@ -774,9 +783,9 @@ class StatsResult:
 
 @dataclass(frozen=True)
 class OpSpec:
-    """One wire op: its arguments and result records, whether the I/O thread answers it (`inline`: also during
-    a long forward) or the compute thread does, an optional check across its arguments, and whether a request
-    may carry any tensors (`echo`). ts/worker/codec.ts has the same table for the client."""
+    """One wire op: its arguments and result records (the tensors it takes are argument fields too), whether the
+    I/O thread answers it (`inline`: also during a long forward) or the compute thread does, and an optional check
+    across its arguments. ts/worker/codec.ts has the same table for the client."""
 
     name: str
     args: type = NoArgs
@@ -784,7 +793,6 @@ class OpSpec:
     inline: bool = False
     # Checks across the arguments; it may return the arguments with derived fields filled in.
     check: Callable[[Request, Any], Any] | None = None
-    any_tensors: bool = False
 
 
 OPS: dict[str, OpSpec] = {s.name: s for s in (
@@ -799,9 +807,9 @@ OPS: dict[str, OpSpec] = {s.name: s for s in (
     OpSpec("decode", DecodeArgs, DecodeResult),
     OpSpec("encode_media", EncodeMediaArgs, EncodeMediaResult, check=_check_encode_media),
     OpSpec("encode_video", EncodeVideoArgs, EncodeVideoResult, check=_check_encode_video),
-    OpSpec("read_media", ReadMediaArgs, ReadMediaResult, check=_check_read_media),
+    OpSpec("read_media", ReadMediaArgs, ReadMediaResult),
     OpSpec("release", ReleaseArgs, ReleaseResult),
-    OpSpec("echo", EchoArgs, EchoResult, inline=True, check=_check_echo, any_tensors=True),
+    OpSpec("echo", EchoArgs, EchoResult, inline=True),
     OpSpec("stats", result=StatsResult, inline=True),
     OpSpec("shutdown", inline=True),
 )}
