@@ -52,6 +52,7 @@ const cases: Record<string, { description: string; id: number; request: Request 
   release: { description: "release handles", id: 7, request: { op: "release", handles: ["c1", "c2"] } },
   stats: { description: "counters", id: 8, request: { op: "stats" } },
   ping: { description: "heartbeat", id: 9, request: { op: "ping" } },
+  ops: { description: "the worker's op table", id: 20, request: { op: "ops" } },
   decode: {
     description: "decode a float32 latent",
     id: 10,

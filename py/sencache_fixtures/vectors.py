@@ -127,6 +127,10 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
             P.tensor("scalar", np.array(2.5, dtype=np.float32)),
             P.tensor("empty", np.zeros((0, 3), dtype=np.float32)),
         ]))),
+        ("ops", "the worker's op table (two entries of it)", P.reply_to("ops", 20, P.OpsResult(ops=(
+            P.OpDescription(name="ping", inline=True, args={}, tensors_in={}, result=(), tensors_out=()),
+            P.OpDescription(name="decode", inline=False, args={"model": "str"}, tensors_in={"latents": ["float32"]}, result=(),
+                            tensors_out=("video",)))))),
         ("shutdown", "shutdown acknowledged", P.reply_to("shutdown", 13, P.Empty())),
         ("error_unknown_handle", "a typed error for a released condition handle", err(P.ProtocolError(
             P.UNKNOWN_HANDLE, "Condition handle 'c9.a1b2c3' is not known here; encode the prompt again."), "denoise", 14)),

@@ -167,6 +167,7 @@ BOUNDS = {
     "release": _bound_release,
     "echo": None,  # answered with the frames it brought (bounded by max_message_bytes)
     "stats": None,
+    "ops": None,
     "shutdown": None,
 }
 if set(BOUNDS) != set(P.OPS):  # pragma: no cover - a developer error, caught at import

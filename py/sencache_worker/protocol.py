@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -766,6 +767,11 @@ class EchoResult:
     tensors: list = field(metadata=ANY_TENSORS)
 
 
+# `ops`: one entry per op of OPS (describe below).
+OpDescription = _small("OpDescription", name=str, inline=bool, args=dict, tensors_in=dict, result=tuple, tensors_out=tuple)
+OpsResult = _small("OpsResult", ops=tuple)
+
+
 @dataclass(frozen=True)
 class StatsResult:
     messages: int
@@ -811,8 +817,52 @@ OPS: dict[str, OpSpec] = {s.name: s for s in (
     OpSpec("release", ReleaseArgs, ReleaseResult),
     OpSpec("echo", EchoArgs, EchoResult, inline=True),
     OpSpec("stats", result=StatsResult, inline=True),
+    OpSpec("ops", result=OpsResult, inline=True),
     OpSpec("shutdown", inline=True),
 )}
+
+
+def _kind_text(kind) -> str:
+    if isinstance(kind, ListOf):
+        return f"[{_kind_text(kind.kind)}]"
+    if dataclasses.is_dataclass(kind):
+        return "{" + ", ".join(f"{f.name}: {_arg_text(f)}" for f in dataclasses.fields(kind)) + "}"
+    return kind
+
+
+def _arg_text(f: dataclasses.Field) -> str:
+    return _kind_text(f.metadata["kind"]) + ("" if f.default is dataclasses.MISSING else "?")  # ?: may be left out
+
+
+def describe(spec: OpSpec) -> OpDescription:
+    """What `ops` says of one op: its arguments (wire key -> kind), tensors in (name -> dtypes; `file*` for
+    file0, file1, …, `*` for any), result fields, tensors out (names; `*` for any)."""
+    args, tensors_in = {}, {}
+    for f in dataclasses.fields(spec.args):
+        if "tensor" in f.metadata:
+            tensors_in[f.name] = list(f.metadata["tensor"][0])
+        elif "tensor_list" in f.metadata:
+            tensors_in[f"{f.metadata['tensor_list'][0]}*"] = list(f.metadata["tensor_list"][1])
+        elif f.metadata.get("tensors") == "any":
+            tensors_in["*"] = []
+        elif not f.metadata.get("derived"):
+            args[f.name] = _arg_text(f)
+    result, tensors_out = [], []
+    for f, hint in _result_fields(spec.result):
+        if "tensors" in f.metadata:
+            tensors_out.append("*")
+        else:
+            (tensors_out if hint is np.ndarray else result).append(f.name)
+    return OpDescription(spec.name, spec.inline, args, tensors_in, tuple(result), tuple(tensors_out))
+
+
+def _result_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
+    """(field, type) of a result record as the reply map has them: a FLATTEN field's record in its place."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        out.extend(_result_fields(hints[f.name]) if f.metadata.get("flatten") else [(f, hints[f.name])])
+    return out
 
 
 def parse_args(req: Request):

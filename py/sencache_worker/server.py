@@ -339,6 +339,9 @@ class Worker:
                 conds=len(self.models.conds),
             )
 
+    def _op_ops(self, a: P.NoArgs) -> P.OpsResult:
+        return P.OpsResult(ops=tuple(P.describe(spec) for spec in P.OPS.values()))
+
     def _op_shutdown(self, a: P.NoArgs) -> P.Empty:
         self.stopping = True
         log.info("shutdown requested")

@@ -500,6 +500,11 @@ export const OPS = {
     inline: true,
     result: { messages: int, denoise_requests: int, denoise_items: int, forwards: int, errors: int, models: int, conds: int },
   }),
+  /** The worker's own op table: per op its wire name, thread, arguments (key -> kind), tensors in (name -> dtypes), result fields and tensors out. */
+  ops: op("ops", {
+    inline: true,
+    result: { ops: list(record({ name: str, inline: bool, args: opaque, tensors_in: opaque, result: list(str), tensors_out: list(str) })) },
+  }),
   shutdown: op("shutdown", { inline: true }),
 } as const;
 
