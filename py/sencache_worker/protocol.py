@@ -565,6 +565,8 @@ class DenoiseItem:
     t: float = arg("float")
     branch: str = arg("str", "cond")
     image: str | None = arg("str", None)  # image-to-video: the sample's encode_image handle
+    # LTX-Video: the frame rate of the RoPE interpolation scale (default: the model's); refused by other models
+    fps: float | None = arg("float", None, minimum=0.001, maximum=1000.0)
 
 
 @dataclass(frozen=True)

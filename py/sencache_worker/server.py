@@ -414,6 +414,9 @@ class Worker:
                 images = [self.models.image(job.args.model, it.image) for it in job.args.items]
                 adapter.check_latent_shape(job.args.x.shape)
                 L.check_t(job.req, job.args.items, self.t_max.get(job.args.model, 1000.0))
+                if not adapter.fps_conditioning and any(it.fps is not None for it in job.args.items):
+                    name = type(adapter.pipe).__name__
+                    raise P.ProtocolError(P.BAD_ARGS, f"{name} does not condition on the frame rate; drop `fps` from the denoise items.")
                 ready.append((job, conds, images))
             except Exception as e:
                 self._fail(push, job, e)
@@ -427,10 +430,11 @@ class Worker:
         t = np.array([it.t for job, _, _ in ready for it in job.args.items], dtype=np.float32)
         conds = [c for _, cs, _ in ready for c in cs]
         images = [im for _, _, ims in ready for im in ims]
+        per_fps = {"fps": [it.fps for job, _, _ in ready for it in job.args.items]} if adapter.fps_conditioning else {}
         if self.debug_delay:
             time.sleep(self.debug_delay)
         try:
-            out = adapter.denoise(x, t, conds, images if any(im is not None for im in images) else None)
+            out = adapter.denoise(x, t, conds, images if any(im is not None for im in images) else None, **per_fps)
         except Exception as e:
             for job, _, _ in ready:
                 self._fail(push, job, e)

@@ -225,6 +225,11 @@ def test_bad_inputs_each_get_their_typed_error(client, model):
                                                items=[P.DenoiseItem(c, 1.0, "cond", image="i9.nope")])),
         (P.UNKNOWN_HANDLE, lambda: client.call("prepare_latents", model=m, seed=1, height=32, width=32, num_frames=5,
                                                image="i9.nope")),
+        # a frame rate on a model that is not conditioned on it (only LTX-Video is), and one out of range
+        (P.BAD_ARGS, lambda: client.call("denoise", [P.tensor("x", rng_latent(SHAPE))], model=m,
+                                         items=[P.DenoiseItem(c, 1.0, "cond", fps=12.0)])),
+        (P.BAD_ARGS, lambda: client.call("denoise", [P.tensor("x", rng_latent(SHAPE))], model=m,
+                                         items=[P.DenoiseItem(c, 1.0, "cond", fps=0.0)])),
         (P.TOO_LARGE, lambda: client.call("echo", [P.tensor("big", np.zeros(150_000, np.float32)),
                                                    P.tensor("big2", np.zeros(150_000, np.float32))])),
         (P.UNKNOWN_OP, lambda: _raw(client, [msgpack.packb({"v": 1, "op": "teleport", "id": 77})])),

@@ -18,6 +18,8 @@ interface Run {
   readonly guidance: number;
   readonly dynamic?: boolean;
   readonly guidance2?: number;
+  /** LTX-Video's frame rate per request (`frame_rate` of __call__). */
+  readonly fps?: number;
 }
 
 // One guided run per case; unguided and dynamic-CFG runs where the pipeline class first appears.
@@ -32,6 +34,7 @@ const RUNS: readonly Run[] = [
   { name: "CogVideoXImageToVideoPipeline 1.5 (ofs)", case: "cogvideox1.5-i2v", guidance: 6 },
   { name: "LTXPipeline (mu-shifted linspace sigmas)", case: "ltx", guidance: 3 },
   { name: "LTXPipeline, no guidance", case: "ltx", guidance: 1 },
+  { name: "LTXPipeline at 12 fps (frame rate per request)", case: "ltx", guidance: 3, fps: 12 },
   { name: "LTXImageToVideoPipeline", case: "ltx-i2v", guidance: 3 },
   { name: "WanImageToVideoPipeline 2.1 (CLIP image embeddings)", case: "wan2.1-i2v", guidance: 5 },
   { name: "WanImageToVideoPipeline 2.1, no guidance", case: "wan2.1-i2v", guidance: 1 },
@@ -74,6 +77,7 @@ test.before(async () => {
     };
     if (r.dynamic) args["use_dynamic_cfg"] = true;
     if (r.guidance2 !== undefined) args["guidance_scale_2"] = r.guidance2;
+    if (r.fps !== undefined) args["frame_rate"] = r.fps;
     return { model: dirs[r.case] as string, args, ...(m.info.imageToVideo ? { image: testImage(d.height, d.width) } : {}) };
   });
 });
@@ -92,6 +96,7 @@ RUNS.forEach((r, i) => {
       prompt: PROMPT, negativePrompt: NEGATIVE, seed: SEED, guidanceScale: r.guidance,
       ...(r.dynamic ? { dynamicCfg: true } : {}),
       ...(r.guidance2 !== undefined ? { guidanceScale2: r.guidance2 } : {}),
+      ...(r.fps !== undefined ? { fps: r.fps } : {}),
       ...(m.info.imageToVideo ? { image: testImage(d.height, d.width) } : {}),
       ...(ref.noise ? { noise: new ReplayNoiseSource(noiseDraws(ref.noise, numel)) } : {}),
     });
@@ -101,6 +106,23 @@ RUNS.forEach((r, i) => {
     t.true(err <= 1e-5, `max relative error ${err}`);
     t.is(ours.summary.nfe, d.numInferenceSteps);
   });
+});
+
+test.serial("LTX fps is a per-request option: another frame rate changes the output, the default is the model's, and it is validated in TS", async (t) => {
+  const m = models.get("ltx") as Model;
+  const base = { prompt: PROMPT, negativePrompt: NEGATIVE, seed: SEED, guidanceScale: 3 };
+  const run = (fps?: number) => generate(m, { ...base, ...(fps !== undefined ? { fps } : {}) });
+  const byDefault = await run();
+  const explicit = await run(m.info.defaults.fps);
+  t.is(maxRelativeError(explicit.latent, byDefault.latent), 0, "fps = the model's default is the default");
+  const other = await run(12);
+  const change = maxRelativeError(other.latent, byDefault.latent);
+  t.log(`LTX latent at 12 fps vs 25 fps: max relative difference ${change.toExponential(2)}`);
+  t.true(change > 1e-3, `12 fps changed the output by only ${change}`);
+  for (const bad of [0, -3, Number.NaN, 5000]) await t.throwsAsync(run(bad), { message: /^fps must be a number in \(0, 1000\], not/ });
+  const wan = models.get("wan2.2-ti2v") as Model;
+  const refused = /^WanPipeline is not conditioned on the frame rate \(only LTX-Video is\)/;
+  await t.throwsAsync(generate(wan, { prompt: PROMPT, seed: SEED, fps: 12 }), { message: refused });
 });
 
 test.serial("the load result reports each family's experts, guidance, geometry and schedule", (t) => {

@@ -12,6 +12,15 @@ function configNumber(config: Readonly<Record<string, unknown>>, key: string, fa
   return typeof v === "number" ? v : fallback;
 }
 
+/**
+ * Whether the denoiser is conditioned on the frame rate: LTX-Video's RoPE interpolation scale is
+ * (temporal compression / fps, spatial, spatial), `frame_rate` of its `__call__`. (The load result does
+ * not report it; LTX-Video is the one family whose transformer takes it.)
+ */
+export function conditionsOnFps(info: Pick<LoadResult, "family">): boolean {
+  return info.family === "ltx";
+}
+
 /** The options the pipeline passes to `scheduler.set_timesteps` for `steps` steps on a latent of `latentShape` ([1, C, F', H', W']). */
 export function pipelineTimestepOptions(info: LoadResult, steps: number, latentShape: readonly number[]): SetTimestepsOptions {
   const rule = info.setTimesteps ?? { sigmas: null, mu: null };

@@ -12,7 +12,7 @@ import type { Tensor } from "../worker/codec.js";
 import { createScheduler } from "../schedulers/index.js";
 import { expertsOfModel } from "./experts.js";
 import { sample, type SampleResult } from "./loop.js";
-import { pipelineTimestepOptions } from "./family.js";
+import { conditionsOnFps, pipelineTimestepOptions } from "./family.js";
 import type { Model } from "./model.js";
 import type { Denoiser, StepEvent } from "./types.js";
 
@@ -28,6 +28,11 @@ export interface GenerateOptions {
   readonly guidanceScale2?: number;
   /** CogVideoX's dynamic CFG (use_dynamic_cfg): the scale follows the pipeline's cosine rule per step (default: the model's). */
   readonly dynamicCfg?: boolean;
+  /**
+   * LTX-Video: the frame rate the model is conditioned on (its RoPE scale, `__call__`'s `frame_rate`;
+   * default: the model's `defaults.fps`). Refused on a model that does not condition on it (`conditionsOnFps`).
+   */
+  readonly fps?: number;
   /** Text-encoder length (default: the model's max_sequence_length). */
   readonly maxSequenceLength?: number;
   /**
@@ -81,6 +86,15 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
   const i2v = model.info.imageToVideo === true;
   if (i2v && (options.image === undefined || model.encodeImage === undefined)) throw new InvalidInputError(`${model.info.pipelineClass} is an image-to-video pipeline; pass the conditioning image (image).`);
   if (!i2v && options.image !== undefined) throw new InvalidInputError(`${model.info.pipelineClass} is a text-to-video pipeline; it takes no conditioning image.`);
+  if (options.fps !== undefined) {
+    if (!conditionsOnFps(model.info)) {
+      const name = model.info.pipelineClass;
+      const fix = "drop fps, or set the file's frame rate where the video is written";
+      throw new InvalidInputError(`${name} is not conditioned on the frame rate (only LTX-Video is); ${fix}.`);
+    }
+    const fps = options.fps;
+    if (!Number.isFinite(fps) || fps <= 0 || fps > 1000) throw new InvalidInputError(`fps must be a number in (0, 1000], not ${fps}.`);
+  }
   const signal = options.signal;
   const guidanceAt = guidanceRule(model, steps, guidanceScale, options);
   const schedulerSpec = options.scheduler !== undefined ? { className: options.scheduler, config: model.info.scheduler.config } : model.info.scheduler;
@@ -104,6 +118,7 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
       guidanceScale,
       ...(guidanceAt ? { guidanceAt } : {}),
       ...(image !== undefined ? { image } : {}),
+      ...(options.fps !== undefined ? { fps: options.fps } : {}),
       ...(options.policy ? { policy: options.policy } : {}),
       probes: model.probes,
       model: { family: model.family, source: model.identity },

@@ -28,6 +28,8 @@ export interface SampleOptions {
   readonly guidanceAt?: (step: number, t: number, expert: string) => number;
   /** Image-to-video: the sample's image handle, sent on every denoise item. */
   readonly image?: string;
+  /** LTX-Video: the frame rate of the RoPE scale, sent on every denoise item (default: the model's). */
+  readonly fps?: number;
   readonly policy?: CachePolicy;
   /** Model probes a policy may ask for once per schedule (TeaCache's time embedding). */
   readonly probes?: ModelProbes;
@@ -176,7 +178,7 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
     let outputs: readonly Float32Array[];
     if (decision.action === "compute") {
       const input = scheduler.scaleModelInput(x, i);
-      const image = options.image !== undefined ? { image: options.image } : {};
+      const image = { ...(options.image !== undefined ? { image: options.image } : {}), ...(options.fps !== undefined ? { fps: options.fps } : {}) };
       const items: DenoiseItem[] = [{ cond, branch: "cond", t, x: input, shape: latentShape, ...image }];
       if (useGuidance) items.push({ cond: options.uncond as string, branch: "uncond", t, x: input, shape: latentShape, ...image });
       outputs = await denoiser.denoise(items, signal);

@@ -209,6 +209,11 @@ export class Model implements Denoiser {
     return latents;
   }
 
+  /** A denoise item as the wire carries it (current handles; image and fps only when set). */
+  private wireItem({ cond, t, branch, image, fps }: DenoiseItem): RequestOf<"denoise">["items"][number] {
+    return { cond: this.cond(cond), t, branch, ...(image !== undefined ? { image: this.cond(image) } : {}), ...(fps !== undefined ? { fps } : {}) };
+  }
+
   /** One forward for all items; each item carries its latent's shape, and all items of one call share it. */
   async denoise(items: readonly DenoiseItem[], signal?: AbortSignal): Promise<Float32Array[]> {
     const first = items[0];
@@ -228,7 +233,7 @@ export class Model implements Denoiser {
     const x = wire === "float32" ? float32Tensor(stacked, shape) : { dtype: wire, shape, data: toHalf(wire, stacked) };
     const { out } = await this.call((client, model) =>
       client.request(
-        { op: "denoise", model, items: items.map(({ cond, t, branch, image }) => ({ cond: this.cond(cond), t, branch, ...(image !== undefined ? { image: this.cond(image) } : {}) })), x },
+        { op: "denoise", model, items: items.map((it) => this.wireItem(it)), x },
         signal ? { signal } : {},
       ),
     );

@@ -16,6 +16,8 @@ export interface DenoiseItem {
   readonly shape: readonly number[];
   /** Image-to-video: the sample's image handle (from the worker's encode_image). */
   readonly image?: string;
+  /** LTX-Video: the frame rate of the RoPE scale (default: the model's); only models that condition on it take it. */
+  readonly fps?: number;
 }
 
 /**

@@ -468,8 +468,8 @@ export const OPS = {
     tensorsOut: { latents: "float32" },
   }),
   denoise: op("denoise", {
-    /** `image`: image-to-video, the encodeImage handle of the item's sample. */
-    args: { model, items: list(record({ cond: str, t: num, branch: oneOf("cond", "uncond"), image: optional(str) })) },
+    /** `image`: image-to-video, the encodeImage handle of the item's sample; `fps`: LTX-Video's frame rate (RoPE scale). */
+    args: { model, items: list(record({ cond: str, t: num, branch: oneOf("cond", "uncond"), image: optional(str), fps: optional(num) })) },
     // bf16 / fp16 latents travel as their bit patterns when the model was loaded with that wire dtype.
     tensorsIn: { x: halfOrFloat },
     result: { items: int },

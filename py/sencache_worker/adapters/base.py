@@ -145,6 +145,8 @@ class Adapter(ABC):
 
     family: str = ""
     pipeline_classes: tuple[str, ...] = ()
+    # The denoiser takes a frame rate (LTX-Video's RoPE scale): denoise gets `fps`, one value or None per row.
+    fps_conditioning: bool = False
 
     def __init__(self, pipe, source: str, device: torch.device, dtype: torch.dtype):
         self.pipe = pipe

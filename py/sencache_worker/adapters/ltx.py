@@ -31,6 +31,7 @@ from .base import finite, frames_rule, image_conditions
 class LTXVideoAdapter(Adapter):
     family = "ltx"
     pipeline_classes = ("LTXPipeline", "LTXImageToVideoPipeline")
+    fps_conditioning = True
 
     def __init__(self, pipe, source, device, dtype):
         super().__init__(pipe, source, device, dtype)
@@ -119,7 +120,21 @@ class LTXVideoAdapter(Adapter):
     # -- the denoiser ------------------------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def denoise(self, x, timesteps, conds, images=None):
+    def denoise(self, x, timesteps, conds, images=None, fps=None):
+        """`fps`: the frame rate of each row (None: the model's default), as `__call__`'s `frame_rate`; rows of
+        different rates go through separate forwards (the RoPE scale is one per forward)."""
+        default = float(self.defaults["frame_rate"])
+        rates = [default if r is None else float(r) for r in (fps or [None] * x.shape[0])]
+        if len(set(rates)) > 1:
+            out = np.empty(x.shape, dtype=np.float32)
+            for rate in sorted(set(rates)):
+                rows = [i for i, r in enumerate(rates) if r == rate]
+                sub_images = [images[i] for i in rows] if images is not None else None
+                out[rows] = self._denoise(x[rows], timesteps[rows], [conds[i] for i in rows], sub_images, rate)
+            return out
+        return self._denoise(x, timesteps, conds, images, rates[0])
+
+    def _denoise(self, x, timesteps, conds, images, fps: float):
         n, _, f, h, w = x.shape
         hidden = self.pipe._pack_latents(as_torch(x).to(self.device, torch.float32), self.p, self.pt)
         hidden = hidden.to(self.tdtype)
@@ -133,7 +148,6 @@ class LTXVideoAdapter(Adapter):
         length = max(c.shape[0] for c in conds)
         ctx = torch.stack([torch.cat([c, c.new_zeros(length - c.shape[0], c.shape[1])]) for c in conds])
         text_mask = torch.stack([torch.arange(length) < c.shape[0] for c in conds]).to(self.device)
-        fps = float(self.defaults["frame_rate"])
         pred = self.transformer(
             hidden_states=hidden,
             encoder_hidden_states=ctx.to(self.device, self.tdtype),

@@ -7,6 +7,7 @@ import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeVideo, type WrittenVideo } from "../../media/index.js";
 import { describeExperts } from "../../sampling/experts.js";
 import { loadImage } from "../../sensitivity/calibrate.js";
+import { conditionsOnFps } from "../../sampling/family.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
@@ -55,7 +56,10 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option("image", { type: "string", describe: "image-to-video models: the conditioning image file (PNG, JPEG, …)" })
       .option("policy", { type: "string", default: "none", describe: 'cache policy id with options, e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=2"' })
       .option("out", { type: "string", default: "out/generate.mp4", describe: "output file: .mp4 (H.264, yuv420p), .gif, or .png (the frames side by side); encoded by the worker's ffmpeg / Pillow" })
-      .option("fps", { type: "number", describe: "frames per second of the file (default: the model's)" })
+      .option("fps", {
+        type: "number",
+        describe: "frames per second of the file; on LTX-Video also the frame rate the model is conditioned on (default: the model's)",
+      })
       .option("scale", { type: "number", describe: "integer nearest-neighbour upscaling (default: small videos to ≥ 128 px)" })
       .option("latent-out", { type: "string", describe: "also write the final latent as raw float32 (plus .json with its shape)" })
       .option("json", { type: "boolean", default: false, describe: "print the run summary as JSON" })
@@ -91,6 +95,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         ...(args.maxSequenceLength !== undefined ? { maxSequenceLength: args.maxSequenceLength } : {}),
         ...(args.scheduler !== undefined ? { scheduler: args.scheduler } : {}),
         ...(image !== undefined ? { image } : {}),
+        ...(args.fps !== undefined && conditionsOnFps(model.info) ? { fps: args.fps } : {}),
         policy,
         decode: true,
         onStep: (e) => bar.tick(1, `NFE ${e.nfe} · ${e.action}${e.expert ? ` · ${e.expert}` : ""}`),
