@@ -33,14 +33,8 @@ from .parts import FAMILY_WORDS, FLOW_SIGMAS, TEXT_DIM, run_reference, save, tex
 
 def _cogvideox(i2v: bool, v15: bool, scheduler: str, seed: int):
     import torch
-    from diffusers import (
-        AutoencoderKLCogVideoX,
-        CogVideoXDDIMScheduler,
-        CogVideoXDPMScheduler,
-        CogVideoXImageToVideoPipeline,
-        CogVideoXPipeline,
-        CogVideoXTransformer3DModel,
-    )
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXImageToVideoPipeline, CogVideoXPipeline, CogVideoXTransformer3DModel
+    from diffusers import CogVideoXDDIMScheduler, CogVideoXDPMScheduler
 
     max_text = 8
     tokenizer, text_encoder = text_parts(max_text, seed)
@@ -105,13 +99,7 @@ def _cogvideox(i2v: bool, v15: bool, scheduler: str, seed: int):
 
 def _ltx(i2v: bool, seed: int):
     import torch
-    from diffusers import (
-        AutoencoderKLLTXVideo,
-        FlowMatchEulerDiscreteScheduler,
-        LTXImageToVideoPipeline,
-        LTXPipeline,
-        LTXVideoTransformer3DModel,
-    )
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXImageToVideoPipeline, LTXPipeline, LTXVideoTransformer3DModel
 
     max_text = 8
     tokenizer, text_encoder = text_parts(max_text, seed)
