@@ -234,6 +234,22 @@ def test_every_op_of_the_table_has_a_request_and_a_reply_vector():
         assert (REPO / "proto" / "vectors" / "replies" / f"{name}.json").is_file(), name
 
 
+def test_ops_describes_what_the_typescript_request_vectors_send():
+    """`ops` (describe) against the requests codec.ts wrote: every argument key and tensor is one it lists."""
+    import fnmatch
+
+    for path in sorted((REPO / "proto" / "vectors" / "requests").glob("*.json")):
+        header = json.loads(path.read_text())["header"]
+        d = P.describe(P.OPS[header["op"]])
+        assert set(header.get("args", {})) <= set(d.args), path.name
+        assert set(header.get("args", {})) >= {k for k, kind in d.args.items() if not kind.endswith("?")}, path.name
+        for t in header.get("tensors", []):
+            patterns = [p for p in d.tensors_in if fnmatch.fnmatchcase(t["name"], p)]
+            assert patterns, (path.name, t["name"])
+            assert not d.tensors_in[patterns[0]] or t["dtype"] in d.tensors_in[patterns[0]], (path.name, t)
+    assert [d.name for d in (P.describe(s) for s in P.OPS.values())] == list(P.OPS)
+
+
 def test_error_codes_are_snake_case_and_the_spec_lists_exactly_them():
     import re
 
