@@ -1,7 +1,8 @@
 """The worker process: a ZeroMQ ROUTER shared by one I/O thread and one compute thread that owns the models.
 
-The I/O thread reads the ROUTER. It answers `hello`, `ping`, `echo`, `stats` and `shutdown` itself (so heartbeats
-are answered during a long forward) and queues every other op for the compute thread. The compute thread merges the
+The I/O thread reads the ROUTER. It answers the ops that protocol.OPS marks `inline` itself (hello, ping, echo, stats,
+ops, shutdown: so heartbeats are answered during a long forward) and queues every other op for the compute thread.
+Each op is served by the Worker method `_op_<name>`. The compute thread merges the
 waiting `denoise` requests of the same model and latent shape into one forward with per-item timesteps (unless
 --batching request), then sends each reply on the ROUTER itself, under the lock both threads use (SharedRouter):
 no hop back through the I/O thread.
