@@ -43,42 +43,46 @@
 import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
-import { validateOptions, type OptionSchema } from "./options.js";
-import { ProfileSlot, noteBadScore, sencacheScore } from "./sencache-score.js";
+import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
+import { ProfileSlot, missingProfileError, noteBadScore, sencacheScore } from "./sencache-score.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 import { lookup, propagationGain, type SensitivityProfile } from "../sensitivity/profile.js";
 
-export interface SencacheBudgetOptions {
-  readonly profile: SensitivityProfile | string;
-  /** Target NFE (set this or speedup). */
-  readonly nfe?: number;
-  /** Target speed-up T/NFE; NFE = round(T / speedup). */
-  readonly speedup?: number;
-  /** Maximum consecutive reuses (Infinity = no limit). */
-  readonly n: number;
-  readonly forceLast: boolean;
-  readonly onInfeasible: "error" | "clamp";
-  /** Step weights of the placement: "early" (default) or "propagation" (the profile's measured gain). */
-  readonly placement: "early" | "propagation";
+/** The profile options of SenCache's two modes (the ε rule's resampleProfile says "nearest timestep" instead). */
+export const profileOptions = {
+  /** A profile object, or a path to a profile `.json` / official `.npz` (loaded in prepare). */
+  profile: option.objectOrPath<SensitivityProfile>("a sensitivity profile object or a path to a profile .json / official .npz"),
   /** Accept a profile from another schedule, carried over by timestep (transferProfile; logged). */
-  readonly resampleProfile: boolean;
-  readonly forceProfile: boolean;
-}
-
-export type SencacheBudgetInput = Partial<SencacheBudgetOptions>;
+  resampleProfile: option.boolean(
+    "accept a profile from another schedule: J_x interpolated by timestep, J_t averaged over each step's interval (logged)",
+    { aliases: ["resample"], default: false },
+  ),
+  forceProfile: option.boolean("accept a profile for another model or latent shape (logged)", { default: false }),
+};
 
 /** Budget mode's options, the same under `sencache:nfe=…` and `sencache-budget:nfe=…`. */
-export const budgetSchema: OptionSchema = {
-  profile: { kind: "object", acceptsString: true, description: "a sensitivity profile object or a path to a profile .json / official .npz" },
-  resampleProfile: { kind: "boolean", description: "accept a profile from another schedule: J_x interpolated by timestep, J_t averaged over each step's interval (logged)", aliases: ["resample"] },
-  forceProfile: { kind: "boolean", description: "accept a profile for another model or latent shape (logged)" },
-  nfe: { kind: "integer", min: 1, description: "target number of full evaluations", aliases: ["budget"] },
-  speedup: { kind: "number", min: 1, description: "target speed-up T/NFE" },
-  n: { kind: "integer", min: 0, allowInfinity: true, description: "maximum consecutive reuses (default 3)", aliases: ["maxReuse", "K"] },
-  forceLast: { kind: "boolean", description: "also compute the last step" },
-  onInfeasible: { kind: "enum", values: ["error", "clamp"], description: "what an unreachable target does: throw (default), or clamp into the feasible range" },
-  placement: { kind: "enum", values: ["early", "propagation"], description: "step weights: early (default) = ε / 10 over the first 10 % of steps, else 1; propagation = the profile's measured gain × |Δσ| (see docs/benchmark.md for why early is the default)" },
+export const budgetSchema = {
+  ...profileOptions,
+  /** Set this or speedup. */
+  nfe: option.integer("target number of full evaluations", { min: 1, aliases: ["budget"] }),
+  /** NFE = round(T / speedup). */
+  speedup: option.number("target speed-up T/NFE", { min: 1 }),
+  /** Infinity = no limit. */
+  n: option.integer("maximum consecutive reuses", { min: 0, allowInfinity: true, aliases: ["maxReuse", "K"], default: 3 }),
+  forceLast: option.boolean("also compute the last step", { default: false }),
+  onInfeasible: option.enum(["error", "clamp"], "what an unreachable target does: throw, or clamp into the feasible range", {
+    default: "error",
+  }),
+  placement: option.enum(
+    ["early", "propagation"],
+    "step weights: early = ε / 10 over the first 10 % of steps, else 1; propagation = the profile's measured gain × |Δσ| " +
+      "(see docs/benchmark.md for why early is the default)",
+    { default: "early" },
+  ),
 };
+
+export type SencacheBudgetOptions = OptionsOf<typeof budgetSchema> & { readonly profile: SensitivityProfile | string };
+export type SencacheBudgetInput = InputOf<typeof budgetSchema>;
 
 /** @deprecated the same schema as budgetSchema (kept for imports). */
 export const sencacheBudgetSchema = budgetSchema;
@@ -193,24 +197,16 @@ interface Plan {
 }
 
 export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePolicy<SencacheBudgetOptions> {
-  const v = validateOptions("sencache-budget", budgetSchema, input as Record<string, unknown>);
-  if (v.profile === undefined) {
-    throw new PolicyOptionsError("missing_profile", "sencache-budget", 'SenCache budget mode needs a sensitivity profile; pass profile=<file.json|file.npz> in the spec, a profile object in the options, or create one with sencache calibrate.', "profile");
+  const parsed = parseOptions("sencache-budget", budgetSchema, input);
+  const { profile } = parsed;
+  if (profile === undefined) {
+    throw missingProfileError("sencache-budget", "SenCache budget mode");
   }
-  if ((v.nfe === undefined) === (v.speedup === undefined)) {
-    throw new PolicyOptionsError("missing_option", "sencache-budget", 'SenCache budget mode needs exactly one of nfe (target evaluations) or speedup (T/NFE); write e.g. "sencache:nfe=21".', "nfe");
+  if ((parsed.nfe === undefined) === (parsed.speedup === undefined)) {
+    const hint = 'write e.g. "sencache:nfe=21"';
+    throw new PolicyOptionsError("missing_option", "sencache-budget", `SenCache budget mode needs exactly one of nfe (target evaluations) or speedup (T/NFE); ${hint}.`, "nfe");
   }
-  const base = {
-    profile: v.profile as SensitivityProfile | string,
-    n: (v.n as number | undefined) ?? 3,
-    forceLast: (v.forceLast as boolean | undefined) ?? false,
-    onInfeasible: (v.onInfeasible as "error" | "clamp" | undefined) ?? "error",
-    placement: (v.placement as "early" | "propagation" | undefined) ?? "early",
-    resampleProfile: (v.resampleProfile as boolean | undefined) ?? false,
-    forceProfile: (v.forceProfile as boolean | undefined) ?? false,
-  };
-  const options: SencacheBudgetOptions =
-    v.nfe !== undefined ? { ...base, nfe: v.nfe as number } : { ...base, speedup: v.speedup as number };
+  const options: SencacheBudgetOptions = { ...parsed, profile };
   const slot = new ProfileSlot("sencache-budget", options, { resampleMethod: "interpolate" });
   const diag = new DiagnosticLog();
   let plan: Plan | undefined;
@@ -386,5 +382,5 @@ export const sencacheBudgetFactory = definePolicyFactory<SencacheBudgetOptions>(
   id: "sencache-budget",
   description: "SenCache budget mode under its own id (the same policy and options as sencache:nfe=… / speedup=…).",
   optionSchema: budgetSchema,
-  create: (o) => createSencacheBudgetPolicy(o as SencacheBudgetInput),
+  create: (o) => createSencacheBudgetPolicy(o),
 });

@@ -48,6 +48,12 @@ export interface ProfileSlotOptions {
 }
 
 /** Resolves and checks the profile once per run; exposes the profile in use. */
+/** The error of a SenCache mode built without a profile (and without a model folder that has one). */
+export function missingProfileError(policy: string, who = `The policy "${policy}"`): PolicyOptionsError {
+  const how = "pass profile=<file.json|file.npz> in the spec, a profile object in the options, or create one with sencache calibrate";
+  return new PolicyOptionsError("missing_profile", policy, `${who} needs a sensitivity profile; ${how}.`, "profile");
+}
+
 export class ProfileSlot {
   readonly #policy: string;
   readonly #settings: ProfileOptionSettings;

@@ -20,98 +20,90 @@
 import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
-import { validateOptions, type OptionSchema } from "./options.js";
-import { ProfileSlot, noteBadScore, sencacheScore } from "./sencache-score.js";
-import { budgetSchema, createSencacheBudgetPolicy, type SencacheBudgetOptions } from "./sencache-budget.js";
+import { SENCACHE_PAPER_SETTINGS } from "./constants.js";
+import { option, validateOptions, withDefaults, type InputOf, type OptionSpec, type OptionValues, type OptionsOf } from "./options.js";
+import { ProfileSlot, missingProfileError, noteBadScore, sencacheScore } from "./sencache-score.js";
+import { budgetSchema, createSencacheBudgetPolicy, profileOptions, type SencacheBudgetOptions } from "./sencache-budget.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 import type { SensitivityProfile } from "../sensitivity/profile.js";
 
-/** The paper's settings (T = 50, Wan 2.1; Haghighi & Alahi, CVPR 2026, §4). */
+/** The paper's settings as presets (T = 50, Wan 2.1; constants.ts SENCACHE_PAPER_SETTINGS, the one source). */
 export const SENCACHE_PRESETS = {
-  slow: { epsStart: 0.01, epsMain: 0.1, n: 2 },
-  fast: { epsStart: 0.01, epsMain: 0.2, n: 3 },
+  slow: { epsStart: SENCACHE_PAPER_SETTINGS.epsStartFirst20pct, epsMain: SENCACHE_PAPER_SETTINGS.epsMain["wan2.1 slow"], n: SENCACHE_PAPER_SETTINGS.nMaxConsecutiveReuses.slow },
+  fast: { epsStart: SENCACHE_PAPER_SETTINGS.epsStartFirst20pct, epsMain: SENCACHE_PAPER_SETTINGS.epsMain["wan2.1 fast"], n: SENCACHE_PAPER_SETTINGS.nMaxConsecutiveReuses.fast },
 } as const;
 
 /** Paper ε_main per model (n not stated for these in the paper). */
-export const SENCACHE_PAPER_EPS_MAIN = { "wan2.1 slow": 0.1, "wan2.1 fast": 0.2, cogvideox: 0.6, "ltx-video": 0.5 } as const;
+export const SENCACHE_PAPER_EPS_MAIN = SENCACHE_PAPER_SETTINGS.epsMain;
 
 export type SencachePreset = keyof typeof SENCACHE_PRESETS;
 
-export interface SencacheOptions {
-  /** A profile object, or a path to a profile `.json` / official `.npz` (loaded in prepare). */
-  readonly profile: SensitivityProfile | string;
-  readonly preset: SencachePreset;
-  /** RMS tolerance per element during the first `warmupFraction` of steps. */
-  readonly epsStart: number;
-  /** RMS tolerance per element afterwards. */
-  readonly epsMain: number;
-  /** Maximum consecutive reuses (n = 1 allows one reuse between computes; 0 disables caching). */
-  readonly n: number;
-  /** Steps k < round(warmupFraction·T) use epsStart (paper: 0.2). */
-  readonly warmupFraction: number;
-  /** Compute the last step too (CogVideoX / LTX code does; current Wan code does not). */
-  readonly forceLast: boolean;
-  readonly resampleProfile: boolean;
-  readonly forceProfile: boolean;
-}
-
-export type SencacheInput = Partial<Omit<SencacheOptions, "profile">> & {
-  readonly profile?: SensitivityProfile | string;
-  /** Budget mode: target number of full evaluations (routes to budget mode, ts/policies/sencache-budget.ts). */
-  readonly nfe?: number;
-  /** Budget mode: target speed-up T/NFE. */
-  readonly speedup?: number;
-  /** Budget mode only: what an unreachable target does. */
-  readonly onInfeasible?: "error" | "clamp";
-};
-
-const profileSpecs: OptionSchema = {
-  profile: { kind: "object", acceptsString: true, description: "a sensitivity profile object or a path to a profile .json / official .npz" },
-  resampleProfile: { kind: "boolean", description: "accept a profile from another schedule by nearest-timestep resampling (logged)", aliases: ["resample"] },
-  forceProfile: { kind: "boolean", description: "accept a profile for another model or latent shape (logged)" },
-};
+const presetOf = (o: OptionValues): (typeof SENCACHE_PRESETS)[SencachePreset] => SENCACHE_PRESETS[o["preset"] as SencachePreset];
 
 /** Options of the paper's ε rule only (refused in budget mode). */
-const ruleOnly: OptionSchema = {
-  preset: { kind: "enum", values: Object.keys(SENCACHE_PRESETS), description: "ε rule: paper settings slow (ε 0.1, n 2) or fast (ε 0.2, n 3)" },
-  epsStart: { kind: "number", min: 0, description: "ε rule: tolerance during the first 20% of steps", aliases: ["eps0"] },
-  epsMain: { kind: "number", min: 0, description: "ε rule: tolerance after the first 20% of steps", aliases: ["eps"] },
-  warmupFraction: { kind: "number", min: 0, max: 1, description: "ε rule: fraction of steps that use epsStart" },
+const ruleOnly = {
+  preset: option.enum(Object.keys(SENCACHE_PRESETS) as SencachePreset[], "ε rule: paper settings slow (ε 0.1, n 2) or fast (ε 0.2, n 3)", {
+    default: "slow",
+  }),
+  /** RMS tolerance per element during the first `warmupFraction` of steps. */
+  epsStart: option.number("ε rule: tolerance during the first 20% of steps", { min: 0, aliases: ["eps0"], default: (o: OptionValues) => presetOf(o).epsStart }),
+  /** RMS tolerance per element afterwards. */
+  epsMain: option.number("ε rule: tolerance after the first 20% of steps", { min: 0, aliases: ["eps"], default: (o: OptionValues) => presetOf(o).epsMain }),
+  /** Steps k < round(warmupFraction·T) use epsStart (paper: 0.2). */
+  warmupFraction: option.number("ε rule: fraction of steps that use epsStart", { min: 0, max: 1, default: 0.2 }),
 };
 
-/** Budget-mode options (refused by the ε rule). */
-const budgetOnly = ["nfe", "speedup", "onInfeasible", "placement"] as const;
+const inBudgetMode = <S extends OptionSpec>(spec: S): S => ({ ...spec, description: `budget mode: ${spec.description}` });
 
 /**
  * One option set for the one policy: the ε rule's options and budget mode's (budgetSchema); nfe= or
  * speedup= selects budget mode. Each mode refuses the other's own options.
  */
-export const sencacheSchema: OptionSchema = {
-  ...profileSpecs,
+export const sencacheSchema = {
+  ...profileOptions,
+  resampleProfile: option.boolean("accept a profile from another schedule (ε rule: nearest timestep; budget mode: interpolated by timestep); logged", {
+    aliases: ["resample"],
+    default: false,
+  }),
   ...ruleOnly,
-  ...budgetSchema,
-  n: { kind: "integer", min: 0, allowInfinity: true, description: "maximum consecutive reuses (ε rule: the preset's; budget mode: 3)", aliases: ["maxReuse", "K"] },
-  nfe: { kind: "integer", min: 1, description: "budget mode: target number of full evaluations", aliases: ["budget"] },
-  speedup: { kind: "number", min: 1, description: "budget mode: target speed-up T/NFE" },
-  onInfeasible: { kind: "enum", values: ["error", "clamp"], description: "budget mode: what an unreachable target does: throw (default), or clamp into the feasible range" },
-  resampleProfile: { kind: "boolean", description: "accept a profile from another schedule (ε rule: nearest timestep; budget mode: interpolated by timestep); logged", aliases: ["resample"] },
+  nfe: inBudgetMode(budgetSchema.nfe),
+  speedup: inBudgetMode(budgetSchema.speedup),
+  /** n = 1 allows one reuse between computes; 0 disables caching. */
+  n: option.integer("maximum consecutive reuses (ε rule: the preset's; budget mode: 3)", { min: 0, allowInfinity: true, aliases: ["maxReuse", "K"] }),
+  /** CogVideoX / LTX code computes the last step; the current Wan code does not. */
+  forceLast: budgetSchema.forceLast,
+  onInfeasible: inBudgetMode(budgetSchema.onInfeasible),
+  placement: budgetSchema.placement,
 };
 
-export function missingProfileError(policy: string): PolicyOptionsError {
-  return new PolicyOptionsError(
-    "missing_profile",
-    policy,
-    `The policy "${policy}" needs a sensitivity profile; pass profile=<file.json|file.npz> in the spec, a profile object in the options, or create one with sencache calibrate.`,
-    "profile",
-  );
-}
+/** The ε rule's options with their defaults (budget mode fills in budgetSchema's). */
+const ruleSchema = {
+  ...profileOptions,
+  resampleProfile: sencacheSchema.resampleProfile,
+  ...ruleOnly,
+  n: { ...sencacheSchema.n, default: (o: OptionValues) => presetOf(o).n },
+  forceLast: budgetSchema.forceLast,
+};
+
+export type SencacheOptions = OptionsOf<typeof ruleSchema> & { readonly profile: SensitivityProfile | string };
+export type SencacheInput = InputOf<typeof sencacheSchema>;
+
+/** Budget-mode options (refused by the ε rule). */
+const budgetOnly = ["nfe", "speedup", "onInfeasible", "placement"] as const;
 
 export function createSencachePolicy(input: SencacheInput): CachePolicy<SencacheOptions> | CachePolicy<SencacheBudgetOptions> {
-  const v = validateOptions("sencache", sencacheSchema, input as Record<string, unknown>);
+  const v = validateOptions("sencache", sencacheSchema, input);
   if (v.nfe !== undefined || v.speedup !== undefined) {
-    const stray = Object.keys(ruleOnly).filter((k) => v[k] !== undefined);
+    const stray = Object.keys(ruleOnly).filter((k) => v[k as keyof typeof v] !== undefined);
     if (stray.length > 0) {
-      throw new PolicyOptionsError("invalid_option", "sencache", `The option${stray.length > 1 ? "s" : ""} ${stray.join(", ")} of the ε rule do${stray.length > 1 ? "" : "es"} not apply in budget mode (nfe= / speedup=), which picks ε itself; drop ${stray.length > 1 ? "them" : "it"}, or drop nfe/speedup to use the ε rule.`, stray[0]);
+      const [them, does] = stray.length > 1 ? ["them", "do"] : ["it", "does"];
+      throw new PolicyOptionsError(
+        "invalid_option",
+        "sencache",
+        `The option${stray.length > 1 ? "s" : ""} ${stray.join(", ")} of the ε rule ${does} not apply in budget mode (nfe= / speedup=), which picks ε itself; ` +
+          `drop ${them}, or drop nfe/speedup to use the ε rule.`,
+        stray[0],
+      );
     }
     return createSencacheBudgetPolicy(v);
   }
@@ -119,19 +111,10 @@ export function createSencachePolicy(input: SencacheInput): CachePolicy<Sencache
   if (strayBudget.length > 0) {
     throw new PolicyOptionsError("invalid_option", "sencache", `The option ${strayBudget[0]} applies only to budget mode; add nfe=<evaluations> or speedup=<T/NFE>, or drop it.`, strayBudget[0]);
   }
-  if (v.profile === undefined) throw missingProfileError("sencache");
-  const preset = SENCACHE_PRESETS[(v.preset as SencachePreset | undefined) ?? "slow"];
-  const options: SencacheOptions = {
-    profile: v.profile as SensitivityProfile | string,
-    preset: (v.preset as SencachePreset | undefined) ?? "slow",
-    epsStart: (v.epsStart as number | undefined) ?? preset.epsStart,
-    epsMain: (v.epsMain as number | undefined) ?? preset.epsMain,
-    n: (v.n as number | undefined) ?? preset.n,
-    warmupFraction: (v.warmupFraction as number | undefined) ?? 0.2,
-    forceLast: (v.forceLast as boolean | undefined) ?? false,
-    resampleProfile: (v.resampleProfile as boolean | undefined) ?? false,
-    forceProfile: (v.forceProfile as boolean | undefined) ?? false,
-  };
+  const parsed = withDefaults("sencache", ruleSchema, v);
+  const { profile } = parsed;
+  if (profile === undefined) throw missingProfileError("sencache");
+  const options: SencacheOptions = { ...parsed, profile };
   const slot = new ProfileSlot("sencache", options);
   const diag = new DiagnosticLog();
 
@@ -168,5 +151,5 @@ export const sencacheFactory = definePolicyFactory<SencacheOptions | SencacheBud
   id: "sencache",
   description: "Sensitivity-aware caching (SenCache, CVPR 2026): reuse while α_x‖Δx‖ + α_t|Δt| ≤ ε·√N; nfe=/speedup= switch to budget mode.",
   optionSchema: sencacheSchema,
-  create: (o) => createSencachePolicy(o as SencacheInput),
+  create: (o) => createSencachePolicy(o),
 });
