@@ -9,11 +9,11 @@ import {
   createNonePolicy,
   createTeacachePolicy,
   easycacheWarmup,
-  magnitudeRatios,
   polyval,
   publishedRatiosByBranch,
   resampleRatios,
 } from "../../ts/policies/index.js";
+import { magnitudeRatios } from "../../ts/sensitivity/index.js";
 import { FakeDenoiser, runTrajectory, seededNormal } from "../../ts/testing/index.js";
 import { computed, ctx, runInfo } from "./helpers.js";
 

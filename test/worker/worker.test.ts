@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { WorkerDiedError, WorkerError } from "../../ts/errors.js";
 import { encodeFrames, encodeRequest, float32Tensor } from "../../ts/worker/codec.js";
 import { WorkerProcess, tracebackSummary } from "../../ts/worker/supervisor.js";
+import { requestRaw, requestWith } from "../helpers/raw-requests.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 
 let worker: WorkerProcess;
@@ -62,22 +63,22 @@ const badCases: { name: string; code: string; send: () => Promise<unknown> }[] =
   },
   { name: "NaN in a latent", code: "non_finite", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(Number.NaN), shape) }) },
   { name: "rows and items disagree", code: "bad_shape", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }, { cond, t: 500, branch: "uncond" }], x: float32Tensor(latent(), shape) }) },
-  { name: "unknown op", code: "unknown_op", send: () => worker.client.requestWith({ op: "stats" }, { wireOp: "teleport" }) },
+  { name: "unknown op", code: "unknown_op", send: () => requestWith(worker.client, { op: "stats" }, { wireOp: "teleport" }) },
   { name: "unknown model source", code: "unknown_model", send: () => worker.client.request({ op: "load", source: "/nowhere/no-such-model" }) },
   { name: "unknown model handle", code: "unknown_model", send: () => worker.client.request({ op: "encodePrompt", model: "no-such-handle", text: "x" }) },
   { name: "unknown condition handle", code: "unknown_handle", send: () => worker.client.request({ op: "denoise", model, items: [{ cond: "released-long-ago", t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) }) },
-  { name: "missing argument", code: "bad_args", send: () => worker.client.requestRaw("prepareLatents", (id) => encodeFrames({ v: 1, op: "prepare_latents", id, args: { model } })) },
+  { name: "missing argument", code: "bad_args", send: () => requestRaw(worker.client, "prepareLatents", (id) => encodeFrames({ v: 1, op: "prepare_latents", id, args: { model } })) },
   {
     name: "truncated tensor frame",
     code: "bad_message",
     send: () =>
-      worker.client.requestRaw("denoise", (id) => {
+      requestRaw(worker.client, "denoise", (id) => {
         const frames = encodeRequest(id, { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) });
         return [frames[0] as Buffer, (frames[1] as Buffer).subarray(0, 8)];
       }),
   },
-  { name: "a missing tensor frame", code: "bad_message", send: () => worker.client.requestRaw("denoise", (id) => [encodeRequest(id, { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) })[0] as Buffer]) },
-  { name: "a header from a future protocol version", code: "unsupported_version", send: () => worker.client.requestWith({ op: "stats" }, { version: 99 }) },
+  { name: "a missing tensor frame", code: "bad_message", send: () => requestRaw(worker.client, "denoise", (id) => [encodeRequest(id, { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) })[0] as Buffer]) },
+  { name: "a header from a future protocol version", code: "unsupported_version", send: () => requestWith(worker.client, { op: "stats" }, { version: 99 }) },
 ];
 
 for (const c of badCases) {

@@ -2,6 +2,8 @@
 
 import type { Decision, DecisionInfo } from "./types.js";
 
+export { l2Distance, l2Norm, roundHalfEven } from "../math.js";
+
 /** Build a DecisionInfo without writing `undefined` into optional fields (exactOptionalPropertyTypes). */
 export function info(reason: string, score?: number, threshold?: number): DecisionInfo {
   const out: { reason: string; score?: number; threshold?: number } = { reason };
@@ -46,17 +48,6 @@ export class DiagnosticLog {
   }
 }
 
-/** L2 norm of a − b. */
-export function l2Distance(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return NaN;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    s += d * d;
-  }
-  return Math.sqrt(s);
-}
-
 /** mean |a − b|. */
 export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length || a.length === 0) return NaN;
@@ -71,19 +62,4 @@ export function meanAbs(a: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += Math.abs(a[i]!);
   return s / a.length;
-}
-
-/** L2 norm. */
-export function l2Norm(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
-  return Math.sqrt(s);
-}
-
-/** Python/numpy `round`: half to even (used where a published rule is written with numpy/Python round). */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  const isHalf = Math.abs(x - Math.trunc(x)) === 0.5;
-  if (!isHalf) return r;
-  return r % 2 === 0 ? r : r - 1;
 }

@@ -5,9 +5,6 @@
  */
 import { SencacheError } from "../errors.js";
 
-const OPTIONS_BRAND = Symbol.for("sencache.PolicyOptionsError");
-const REGISTRY_BRAND = Symbol.for("sencache.PolicyRegistryError");
-
 export type PolicyOptionsErrorCode =
   | "invalid_option" // a value of the wrong type or out of range
   | "unknown_option" // a key the policy does not define
@@ -21,17 +18,13 @@ export class PolicyOptionsError extends SencacheError {
   declare readonly code: PolicyOptionsErrorCode;
   readonly policy: string;
   readonly option: string | undefined;
-  readonly [OPTIONS_BRAND] = true;
+  static override readonly brand = Symbol.for("sencache.PolicyOptionsError");
 
   constructor(code: PolicyOptionsErrorCode, policy: string, message: string, option?: string) {
     super(code, message);
     this.name = "PolicyOptionsError";
     this.policy = policy;
     this.option = option;
-  }
-
-  static override isInstance(value: unknown): value is PolicyOptionsError {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[OPTIONS_BRAND] === true;
   }
 }
 
@@ -46,16 +39,12 @@ export class PolicyRegistryError extends SencacheError {
   readonly policy: string;
   /** The ids registered when the error was raised (for "unknown_policy"). */
   readonly known: readonly string[];
-  readonly [REGISTRY_BRAND] = true;
+  static override readonly brand = Symbol.for("sencache.PolicyRegistryError");
 
   constructor(code: PolicyRegistryErrorCode, policy: string, message: string, known: readonly string[] = []) {
     super(code, message);
     this.name = "PolicyRegistryError";
     this.policy = policy;
     this.known = known;
-  }
-
-  static override isInstance(value: unknown): value is PolicyRegistryError {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[REGISTRY_BRAND] === true;
   }
 }

@@ -33,7 +33,7 @@ export { sencacheScore } from "./sencache-score.js";
 export type { SenCacheScore } from "./sencache-score.js";
 export { createTeacachePolicy, teacacheFactory, polyval, relativeL1 } from "./teacache.js";
 export type { TeacacheOptions } from "./teacache.js";
-export { createMagcachePolicy, magcacheFactory, resampleRatios, publishedRatiosByBranch, magnitudeRatios } from "./magcache.js";
+export { createMagcachePolicy, magcacheFactory, resampleRatios, publishedRatiosByBranch } from "./magcache.js";
 export type { MagcacheOptions } from "./magcache.js";
 export { createEasycachePolicy, easycacheFactory, easycacheWarmup, transformedOutput } from "./easycache.js";
 export type { EasycacheOptions } from "./easycache.js";

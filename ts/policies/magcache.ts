@@ -9,12 +9,12 @@
  * γ are offline magnitude ratios ‖out_k‖/‖out_{k−1}‖: the published arrays (constants.ts; Wan arrays
  * interleave cond/uncond), resampled to T steps by nearest index per branch exactly as MagCache's
  * `nearest_interp` does (idx = round(arange(T)·(L−1)/(T−1)), numpy round = half to even), or ratios
- * measured by the lead's calibration (`magnitudeRatios` below computes them from full outputs).
+ * measured by `sencache calibrate --kind magcache` (`magnitudeRatios` in ts/sensitivity/magcache-ratios.ts).
  * Γ, E and cnt reset on every compute, so they are recomputed from `context.last.step` each step
  * (no hidden step counter).
  */
 
-import { DiagnosticLog, compute, l2Norm, reuse, roundHalfEven } from "./common.js";
+import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
 import { MAGCACHE_DEFAULTS, MAGCACHE_RATIOS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
@@ -74,25 +74,6 @@ export function publishedRatiosByBranch(model: string): number[][] {
   if (c === undefined) return [];
   if (!c.interleaved) return [[...c.ratios]];
   return [c.ratios.filter((_, i) => i % 2 === 0), c.ratios.filter((_, i) => i % 2 === 1)];
-}
-
-/**
- * Magnitude ratios from a calibration: `outputs[s][k]` is the full model output of sample s at step k
- * (one branch). γ_k = mean over samples of ‖out_k‖/‖out_{k−1}‖; γ_0 = 1 (padding). Also the spread.
- */
-export function magnitudeRatios(outputs: readonly (readonly Float32Array[])[]): { ratios: number[]; std: number[] } {
-  if (outputs.length === 0) return { ratios: [], std: [] };
-  const T = Math.min(...outputs.map((o) => o.length));
-  const ratios = [1];
-  const std = [0];
-  for (let k = 1; k < T; k++) {
-    const vals = outputs.map((o) => l2Norm(o[k]!) / l2Norm(o[k - 1]!)).filter(Number.isFinite);
-    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-    const variance = vals.length > 1 ? vals.reduce((a, b) => a + (b - mean) ** 2, 0) / (vals.length - 1) : 0;
-    ratios.push(mean);
-    std.push(Math.sqrt(variance));
-  }
-  return { ratios, std };
 }
 
 export function createMagcachePolicy(input: InputOf<typeof magcacheSchema> = {}): CachePolicy<MagcacheOptions> {

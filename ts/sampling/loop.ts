@@ -3,6 +3,7 @@
  * cache-policy hook, per-step events and a run summary. A reused step sends nothing anywhere.
  */
 import { AbortError, InvalidInputError, SencacheError } from "../errors.js";
+import { createNonePolicy } from "../policies/none.js";
 import type { CachePolicy, ComputedStep, DecideContext, Expert, ModelProbes, RunInfo } from "../policies/types.js";
 import type { NoiseSource, Scheduler } from "../schedulers/types.js";
 import { expertSpans, singleExpert, spanOfStep } from "./experts.js";
@@ -55,9 +56,6 @@ export interface SampleResult {
   readonly summary: RunSummary;
 }
 
-/** Without a policy every step is computed. */
-const computeEveryStep: CachePolicy = { id: "none", apiVersion: 1, options: {}, reset() {}, decide: () => ({ action: "compute" }) };
-
 const noProbes: ModelProbes = {
   timeEmbedding: () => Promise.reject(new InvalidInputError("This denoiser offers no time-embedding probe; pick a policy that does not need one, or run through a worker-backed model.")),
 };
@@ -97,7 +95,7 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
   const bad = firstNonFinite(options.latent);
   if (bad >= 0) throw new InvalidInputError(`The initial latent holds a non-finite value at index ${bad}; pass a finite latent.`);
 
-  const policy = options.policy ?? computeEveryStep;
+  const policy = options.policy ?? createNonePolicy(); // without a policy every step is computed
   const totalSteps = scheduler.numInferenceSteps;
   const timesteps = scheduler.timesteps;
   const sigmas = scheduler.sigmas;

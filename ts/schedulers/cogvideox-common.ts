@@ -5,7 +5,8 @@
  */
 
 import { ConfigReader } from "./config.js";
-import { roundHalfEven, type TimestepSpacing } from "./multistep-common.js";
+import type { TimestepSpacing } from "./multistep-common.js";
+import { roundHalfEven } from "../math.js";
 import { linspace } from "./sigma-schedules.js";
 import type { DiffusersSchedulerConfig } from "./types.js";
 

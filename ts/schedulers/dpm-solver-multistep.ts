@@ -7,7 +7,8 @@
 import { ConfigReader, unsupportedOption } from "./config.js";
 import { alphasCumprod, BETA_SCHEDULES, betas, type BetaSchedule } from "./ddpm-schedule.js";
 import { UnsupportedSchedulerError } from "./errors.js";
-import { alphaSigma, ddpmSigmas, f32, lambdaOf, roundHalfEven, spacedTimesteps, type TimestepSpacing } from "./multistep-common.js";
+import { alphaSigma, ddpmSigmas, f32, lambdaOf, spacedTimesteps, type TimestepSpacing } from "./multistep-common.js";
+import { roundHalfEven } from "../math.js";
 import { karrasSigmas, linspace } from "./sigma-schedules.js";
 import type { DiffusersSchedulerConfig, NoiseSource, PredictionType, Scheduler, SetTimestepsOptions } from "./types.js";
 

@@ -7,23 +7,16 @@ export type SchedulerErrorCode =
   | "invalid_scheduler_config"
   | "invalid_scheduler_call";
 
-const MARKER = Symbol.for("sencache.UnsupportedSchedulerError");
-
 /**
  * Thrown when a diffusers scheduler config names a class or an option value that sencache does not
  * implement, or is malformed. The message is one sentence that names what IS supported.
  */
 export class UnsupportedSchedulerError extends SencacheError {
   declare readonly code: SchedulerErrorCode;
-  readonly [MARKER] = true;
+  static override readonly brand = Symbol.for("sencache.UnsupportedSchedulerError");
 
   constructor(code: SchedulerErrorCode, message: string) {
     super(code, message);
     this.name = "UnsupportedSchedulerError";
-  }
-
-  /** True for an UnsupportedSchedulerError from any copy of this package. */
-  static override isInstance(value: unknown): value is UnsupportedSchedulerError {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
   }
 }

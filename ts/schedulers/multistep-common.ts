@@ -1,15 +1,10 @@
 /** Pieces shared by the multistep solvers (UniPC, DPM-Solver): timestep spacing, flow sigmas, float32 helpers. */
 
 import { UnsupportedSchedulerError } from "./errors.js";
+import { roundHalfEven } from "../math.js";
 import { linspace, timeShiftExponential, timeShiftLinear } from "./sigma-schedules.js";
 
 export const f32 = Math.fround;
-
-/** numpy's round (half to even). */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 export type TimestepSpacing = "linspace" | "leading" | "trailing";
 

@@ -8,6 +8,7 @@
  *   average over samples per timestep; keep counts and spread.
  */
 
+import { l2Distance } from "../math.js";
 import { makeProfile, type ProfileValidity, type SensitivityProfile } from "./profile.js";
 
 /** One calibration measurement (norms only; the tensors stay with the caller). */
@@ -24,12 +25,7 @@ export interface SensitivityMeasurement {
 
 function l2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new RangeError(`Tensors of different sizes (${a.length} vs ${b.length}) cannot be compared; pass outputs of the same sample.`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    s += d * d;
-  }
-  return Math.sqrt(s);
+  return l2Distance(a, b);
 }
 
 /** Build a measurement from the tensors of one (sample, timestep). */

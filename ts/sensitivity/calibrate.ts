@@ -20,7 +20,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { AbortError, InvalidInputError } from "../errors.js";
-import { magnitudeRatios } from "../policies/magcache.js";
+import { l2Norm } from "../math.js";
 import { pipelineTimestepOptions } from "../sampling/family.js";
 import { generate } from "../sampling/generate.js";
 import { sample } from "../sampling/loop.js";
@@ -31,7 +31,7 @@ import type { SetTimestepsOptions } from "../schedulers/types.js";
 import type { Tensor } from "../worker/codec.js";
 import type { WorkerLike } from "../worker/client.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
-import { MAGCACHE_RATIOS_FORMAT, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
+import { MAGCACHE_RATIOS_FORMAT, magnitudeRatios, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
 import { withExpertSections, type ProfileValidity, type SensitivityProfile } from "./profile.js";
 import { schedulerIdentity } from "../schedulers/identity.js";
 import { expertSpans, expertsOfModel } from "../sampling/experts.js";
@@ -414,10 +414,7 @@ export class RecordingDenoiser implements Denoiser {
   async denoise(items: readonly DenoiseItem[], signal?: AbortSignal): Promise<Float32Array[]> {
     const outs = await this.inner.denoise(items, signal);
     items.forEach((item, i) => {
-      const o = outs[i]!;
-      let s = 0;
-      for (let j = 0; j < o.length; j++) s += o[j]! * o[j]!;
-      this.norms[item.branch].push(Math.sqrt(s));
+      this.norms[item.branch].push(l2Norm(outs[i]!));
     });
     return outs;
   }

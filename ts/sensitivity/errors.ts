@@ -1,8 +1,6 @@
 /** Typed errors of the sensitivity layer (profiles, .npz import). Stable `code`, one-sentence message. */
 import { SencacheError } from "../errors.js";
 
-const BRAND = Symbol.for("sencache.ProfileError");
-
 export type ProfileErrorCode =
   | "invalid_profile" // JSON/npz content that is not a valid profile
   | "profile_io" // the file could not be read or written
@@ -14,14 +12,10 @@ export type ProfileErrorCode =
 
 export class ProfileError extends SencacheError {
   declare readonly code: ProfileErrorCode;
-  readonly [BRAND] = true;
+  static override readonly brand = Symbol.for("sencache.ProfileError");
 
   constructor(code: ProfileErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = "ProfileError";
-  }
-
-  static override isInstance(value: unknown): value is ProfileError {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }

@@ -47,7 +47,7 @@ export type { CalibrateOptions, CalibrationProgress, CalibrationReport, Calibrat
 export { compareProfiles, comparisonMarkdown } from "./compare.js";
 export type { ProfileComparison, TimestepComparison } from "./compare.js";
 export { modelIdentity } from "./identity.js";
-export { MAGCACHE_RATIOS_FORMAT, validateMagcacheRatios, loadMagcacheRatiosSync, saveMagcacheRatios } from "./magcache-ratios.js";
+export { MAGCACHE_RATIOS_FORMAT, magnitudeRatios, validateMagcacheRatios, loadMagcacheRatiosSync, saveMagcacheRatios } from "./magcache-ratios.js";
 export type { MagcacheRatiosFile } from "./magcache-ratios.js";
 export { STATIC_MASKS_FORMAT, validateStaticMasks, loadStaticMasksSync, saveStaticMasks } from "./static-masks.js";
 export type { StaticMask, StaticMasksFile, StaticSearchCost } from "./static-masks.js";

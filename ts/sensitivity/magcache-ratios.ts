@@ -15,6 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { l2Norm } from "../math.js";
 import { ProfileError } from "./errors.js";
 import type { ProfileValidity } from "./profile.js";
 
@@ -158,4 +159,23 @@ export async function saveMagcacheRatios(path: string, file: MagcacheRatiosFile)
   } catch (cause) {
     throw new ProfileError("profile_io", `The MagCache ratios cannot be written to "${path}"; check that the folder exists and is writable.`, { cause });
   }
+}
+
+/**
+ * Magnitude ratios from a calibration: `outputs[s][k]` is the full model output of sample s at step k
+ * (one branch). γ_k = mean over samples of ‖out_k‖/‖out_{k−1}‖; γ_0 = 1 (padding). Also the spread.
+ */
+export function magnitudeRatios(outputs: readonly (readonly Float32Array[])[]): { ratios: number[]; std: number[] } {
+  if (outputs.length === 0) return { ratios: [], std: [] };
+  const T = Math.min(...outputs.map((o) => o.length));
+  const ratios = [1];
+  const std = [0];
+  for (let k = 1; k < T; k++) {
+    const vals = outputs.map((o) => l2Norm(o[k]!) / l2Norm(o[k - 1]!)).filter(Number.isFinite);
+    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+    const variance = vals.length > 1 ? vals.reduce((a, b) => a + (b - mean) ** 2, 0) / (vals.length - 1) : 0;
+    ratios.push(mean);
+    std.push(Math.sqrt(variance));
+  }
+  return { ratios, std };
 }

@@ -19,6 +19,7 @@
  *   measurement plus Σ over candidates of P·K steps.
  */
 import { AbortError, InvalidInputError } from "../errors.js";
+import { l2Distance, l2Norm } from "../math.js";
 import { createMaskPolicy } from "../policies/static-optimal.js";
 import { guide, sample } from "../sampling/loop.js";
 import type { LatentSize, Model } from "../sampling/model.js";
@@ -69,21 +70,6 @@ class OutputRecorder implements Denoiser {
     this.outputs.push(outs.length > 1 && this.scale > 1 ? guide(outs[0]!, outs[1]!, this.scale) : outs[0]!);
     return outs;
   }
-}
-
-function dist(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    s += d * d;
-  }
-  return Math.sqrt(s);
-}
-
-function norm(a: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
-  return Math.sqrt(s);
 }
 
 /** Probe steps: M indices spread evenly over 1..T−1 (distinct, ascending). */
@@ -240,7 +226,7 @@ async function measure(model: Model, o: PropagationOptions, T: number, P: number
         jobs.push(async () => {
           const r = await runs.run(s, createMaskPolicy(singleReuseMask(T, k)));
           tick();
-          return { s, k, err: dist(r.latent, refs[s]!.latent) };
+          return { s, k, err: l2Distance(r.latent, refs[s]!.latent) };
         });
       }
     }
@@ -256,8 +242,8 @@ async function measure(model: Model, o: PropagationOptions, T: number, P: number
       let local: number;
       if (profile !== undefined) {
         const a = lookup(profile, runs.timesteps[k - 1]!);
-        local = a.alphaX * dist(refs[s]!.inputs[k]!, refs[s]!.inputs[k - 1]!) + a.alphaT * Math.abs(runs.timesteps[k]! - runs.timesteps[k - 1]!);
-      } else local = dist(refs[s]!.outputs[k - 1]!, refs[s]!.outputs[k]!);
+        local = a.alphaX * l2Distance(refs[s]!.inputs[k]!, refs[s]!.inputs[k - 1]!) + a.alphaT * Math.abs(runs.timesteps[k]! - runs.timesteps[k - 1]!);
+      } else local = l2Distance(refs[s]!.outputs[k - 1]!, refs[s]!.outputs[k]!);
       const inj = h * local;
       const g = err / inj;
       if (!perProbe.has(k)) perProbe.set(k, []);
@@ -411,7 +397,7 @@ export async function searchStaticMasks(model: Model, options: StaticSearchOptio
     const gain = runs.timesteps.map((t) => interpolate(propagation.timesteps, propagation.gain, t));
     const h = runs.timesteps.map((_, k) => Math.abs((runs.sigmas[k + 1] ?? 0) - runs.sigmas[k]!));
     // c(r, j) for j − r ≤ n + 1, mean over samples, relative to the sample's final-latent norm
-    const finals = refs.map((r) => norm(r.latent));
+    const finals = refs.map((r) => l2Norm(r.latent));
     const span = Math.min(n, T) + 2;
     const C = new Float64Array(T * span).fill(NaN);
     const cost = (r: number, j: number): number => {
@@ -420,7 +406,7 @@ export async function searchStaticMasks(model: Model, options: StaticSearchOptio
       const at = r * span + d;
       if (Number.isNaN(C[at]!)) {
         let acc = 0;
-        refs.forEach((ref, s) => (acc += (gain[j]! * h[j]! * dist(ref.outputs[r]!, ref.outputs[j]!)) / finals[s]!));
+        refs.forEach((ref, s) => (acc += (gain[j]! * h[j]! * l2Distance(ref.outputs[r]!, ref.outputs[j]!)) / finals[s]!));
         C[at] = acc / refs.length;
       }
       return C[at]!;
@@ -439,7 +425,7 @@ export async function searchStaticMasks(model: Model, options: StaticSearchOptio
       const before = runs.steps;
       const errs = await runs.pool(runs.samples.map((_, s) => async () => {
         const r = await runs.run(s, createMaskPolicy(mask));
-        return Math.log10(Math.max(1e-30, dist(r.latent, refs[s]!.latent) / finals[s]!));
+        return Math.log10(Math.max(1e-30, l2Distance(r.latent, refs[s]!.latent) / finals[s]!));
       }));
       refineSteps += runs.steps - before;
       candidates++;

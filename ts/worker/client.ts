@@ -4,8 +4,11 @@
  */
 import { curveKeyPair, Dealer } from "zeromq";
 import { AbortError, ProtocolError, SencacheError, WorkerAuthError, WorkerError, WorkerTimeoutError } from "../errors.js";
-import { decodeReply, encodeRequest, parseResult, type EncodeOptions, type HelloResult, type Op, type Request, type ResultOf } from "./codec.js";
+import { decodeReply, encodeRequest, parseResult, type HelloResult, type Op, type Request, type ResultOf } from "./codec.js";
 import { checkEndpoint, readKey, type SecurityOptions } from "./security.js";
+
+/** The key of WorkerClient's raw-frames method (module-internal: not exported by ts/worker/index.ts or the package). */
+export const SEND_FRAMES: unique symbol = Symbol("sencache.WorkerClient.sendFrames");
 
 export interface RequestOptions {
   /** Milliseconds to wait for the reply (default: the client's `timeoutMs`). */
@@ -123,14 +126,13 @@ export class WorkerClient {
     return this.send<O>(req.op as O, (id) => encodeRequest(id, req), options);
   }
 
-  /** Send frames built by the caller (tests of malformed input use this); the reply is matched by id. */
-  requestRaw<O extends Op>(op: O, build: (id: number) => Buffer[], options: RequestOptions = {}): Promise<ResultOf[O]> {
+  /**
+   * Send frames the caller built; the reply is matched by id. Keyed by a symbol that the package does
+   * not export, so it is no part of the public client: test/helpers/raw-requests.ts uses it to send
+   * malformed input to the worker.
+   */
+  [SEND_FRAMES]<O extends Op>(op: O, build: (id: number) => Buffer[], options: RequestOptions = {}): Promise<ResultOf[O]> {
     return this.send(op, build, options);
-  }
-
-  /** A request in a dialect the caller chooses (wrong version, unknown op): for tests of the worker. */
-  requestWith<O extends Op>(req: Extract<Request, { op: O }>, encode: EncodeOptions, options: RequestOptions = {}): Promise<ResultOf[O]> {
-    return this.send<O>(req.op as O, (id) => encodeRequest(id, req, encode), options);
   }
 
   private send<O extends Op>(op: O, build: (id: number) => Buffer[], options: RequestOptions): Promise<ResultOf[O]> {
