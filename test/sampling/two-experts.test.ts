@@ -18,6 +18,7 @@ import type { DenoiseItem, StepEvent } from "../../ts/sampling/types.js";
 import { calibrate, calibrateMagcache } from "../../ts/sensitivity/calibrate.js";
 import type { SensitivityProfile } from "../../ts/sensitivity/profile.js";
 import { splitBudget } from "../../ts/policies/sencache-budget.js";
+import { relativeL1 } from "../../ts/policies/teacache.js";
 import { PACKAGE_ROOT, WorkerProcess, defaultPython } from "../../ts/worker/supervisor.js";
 import { diffusersReference, fixturesHash, maxRelativeError } from "../helpers/tiny.js";
 
@@ -91,6 +92,31 @@ test.serial("a policy forced to reuse cannot cross: the step after the boundary 
     t.true(seen[1]!.t < 875, "the computed step after the boundary ran on transformer_2's side of it");
     const rel = maxRelativeError(seen[1]!.out, seen[0]!.out);
     t.true(rel > 0.5, `the experts' outputs differ by ${rel} (relative), so reusing one on the other's steps would show`);
+  }
+});
+
+test.serial("TeaCache per expert: each timestep is embedded by its own expert, and teacache runs without reuse across the switch", async (t) => {
+  // Across the boundary the embedder changes: the relative change there is far above the one between neighbours inside an expert.
+  const [high, above, below, deep] = await model.probes.timeEmbedding([876.5, 875.5, 874.5, 873.5]);
+  const across = relativeL1(below!, above!);
+  const inside = Math.max(relativeL1(above!, high!), relativeL1(deep!, below!));
+  t.log(`time embedding relative L1 over Δt = 1: across the boundary ${across.toExponential(2)}, inside an expert ≤ ${inside.toExponential(2)}`);
+  t.true(across > 4 * inside, `across ${across}, inside ${inside}`);
+  const [alone] = await model.probes.timeEmbedding([874.5]);
+  t.true(maxRelativeError(alone!, below!) < 1e-5, "the embedding does not depend on the other rows of the call");
+  const events: StepEvent[] = [];
+  const policy = resolvePolicy("teacache:delta=100");
+  const { summary } = await generate(model, { prompt, seed: 3, steps, guidanceScale: 1, ...size, policy, onStep: (e) => events.push(e) });
+  t.log(`teacache:delta=100 NFE ${summary.nfe}/${steps}, computed ${summary.computedSteps.join(",")}`);
+  const sp = spans();
+  t.true(summary.nfe < steps, `NFE ${summary.nfe}`);
+  t.true(summary.computedSteps.includes(sp[1]!.firstStep));
+  t.false(summary.diagnostics.some((d) => /asked to reuse/.test(d)), summary.diagnostics.join("; "));
+  t.true(summary.diagnostics.some((d) => /each expert uses its own time embedding/.test(d)));
+  let lastComputed = -1;
+  for (const e of events) {
+    if (e.action === "compute") lastComputed = e.step;
+    else t.is(e.expert, events[lastComputed]!.expert, `step ${e.step} reused step ${lastComputed}`);
   }
 });
 

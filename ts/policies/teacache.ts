@@ -12,6 +12,11 @@
  * runs). Coefficients: published ones selected by `model` (constants.ts), or `coefficients`; without
  * either, the run's family picks them (wan: wan2.1-t2v-1.3b, cogvideox: cogvideox-2b).
  *
+ * Two experts (Wan 2.2 A14B): the worker embeds each timestep with the expert that serves it, so each
+ * expert's steps use its own time embedding; the loop re-prepares the policy at the switch and computes
+ * that step, so the accumulated change restarts there and never spans the two embedders. The default
+ * coefficients are Wan 2.1's (fitted on Wan 2.1's embedding): on A14B δ needs tuning.
+ *
  * LTX-Video: TeaCache's published indicator there is the modulated input of transformer block 0, a
  * function of the latent that only exists inside a forward pass. A reused step sends nothing to the
  * worker, so that indicator cannot be had without running the transformer's first block on every
@@ -106,6 +111,9 @@ export function createTeacachePolicy(input: InputOf<typeof teacacheSchema> = {})
       if (embeddings.length !== run.totalSteps) {
         notes.push(`teacache: the time-embedding probe returned ${embeddings.length} embeddings for ${run.totalSteps} steps, so every step was computed`);
         return;
+      }
+      if (run.experts !== undefined && run.experts.length > 1 && run.expert !== undefined) {
+        notes.push(`teacache: each expert uses its own time embedding; the accumulated change restarts at the first step of each (now "${run.expert.name}")`);
       }
       const inc = new Float64Array(run.totalSteps);
       for (let k = 1; k < run.totalSteps; k++) inc[k] = polyval(coefficients, relativeL1(embeddings[k]!, embeddings[k - 1]!));

@@ -206,12 +206,18 @@ class WanAdapter(Adapter):
 
     @torch.inference_mode()
     def time_embedding(self, timesteps):
-        ce = self.transformer.condition_embedder
+        """Each timestep's embedding by the expert that serves it (Wan 2.2 A14B: `transformer` for t >= boundary,
+        `transformer_2` below, as denoise routes), so a time-embedding indicator is the expert's own."""
         t = torch.tensor(np.asarray(timesteps, dtype=np.float32), device=self.device)
-        proj = ce.timesteps_proj(t)
-        weight_dtype = next(iter(ce.time_embedder.parameters())).dtype
-        temb = ce.time_embedder(proj.to(weight_dtype))
-        return temb.float().cpu().numpy()
+        out = None
+        for model, rows in self._route(t):
+            ce = model.condition_embedder
+            weight_dtype = next(iter(ce.time_embedder.parameters())).dtype
+            temb = ce.time_embedder(ce.timesteps_proj(t[rows]).to(weight_dtype)).float()
+            if out is None:
+                out = torch.empty((t.shape[0], temb.shape[1]), dtype=torch.float32, device=self.device)
+            out[rows] = temb
+        return out.cpu().numpy()
 
     # -- the VAE -----------------------------------------------------------------------------------------------
 
