@@ -6,18 +6,16 @@
  *
  *   nice -n 10 npx tsx scripts/bench-batching.ts [--samples 8] [--steps 10] [--threads 2]
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runMany, type RunRequest } from "../ts/sampling/runner.js";
 import { Model } from "../ts/sampling/model.js";
-import { PACKAGE_ROOT, WorkerProcess } from "../ts/worker/supervisor.js";
+import { WorkerProcess } from "../ts/worker/supervisor.js";
+import { workerScriptOptions } from "./script-args.js";
 
 const { values } = parseArgs({
   options: {
+    ...workerScriptOptions({ steps: "10", threads: "2" }),
     samples: { type: "string", default: "8" },
-    steps: { type: "string", default: "10" },
-    threads: { type: "string", default: "2" },
-    model: { type: "string", default: join(PACKAGE_ROOT, "models", "tiny-wan-t2v") },
   },
 });
 const n = Number(values.samples);

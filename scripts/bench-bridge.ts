@@ -21,15 +21,14 @@ import { generate } from "../ts/sampling/generate.js";
 import { Model } from "../ts/sampling/model.js";
 import { encodeFrames, float32Tensor } from "../ts/worker/codec.js";
 import { defaultPython, PACKAGE_ROOT, WorkerProcess } from "../ts/worker/supervisor.js";
+import { workerScriptOptions } from "./script-args.js";
 
 const { values } = parseArgs({
   options: {
+    ...workerScriptOptions({ steps: "20" }),
     runs: { type: "string", default: "7" },
-    steps: { type: "string", default: "20" },
     every: { type: "string", default: "2" },
-    threads: { type: "string", default: "1" },
     "echo-repeats": { type: "string", default: "200" },
-    model: { type: "string", default: join(PACKAGE_ROOT, "models", "tiny-wan-t2v") },
     only: { type: "string" },
   },
 });

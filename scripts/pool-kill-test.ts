@@ -8,21 +8,18 @@
  *     [--concurrency 4] [--kill-every-ms 1500-4000] [--model models/tiny-wan-t2v]
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
 import { generate } from "../ts/sampling/generate.js";
 import { Model } from "../ts/sampling/model.js";
 import { openPool, type PoolEvent } from "../ts/worker/pool.js";
-import { PACKAGE_ROOT } from "../ts/worker/supervisor.js";
+import { workerScriptOptions } from "./script-args.js";
 
 const { values } = parseArgs({
   options: {
+    ...workerScriptOptions({ steps: "10" }),
     generations: { type: "string", default: "100" },
     workers: { type: "string", default: "2" },
-    steps: { type: "string", default: "10" },
     concurrency: { type: "string", default: "4" },
     "kill-every-ms": { type: "string", default: "1500-4000" },
-    model: { type: "string", default: join(PACKAGE_ROOT, "models", "tiny-wan-t2v") },
-    threads: { type: "string", default: "1" },
   },
 });
 const N = Number(values.generations);

@@ -7,22 +7,19 @@
  *   nice -n 10 npx tsx scripts/pool-soak.ts [--samplers 32] [--workers 2] [--minutes 10] [--steps 6]
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generate } from "../ts/sampling/generate.js";
 import { Model } from "../ts/sampling/model.js";
 import { openPool } from "../ts/worker/pool.js";
-import { PACKAGE_ROOT } from "../ts/worker/supervisor.js";
+import { workerScriptOptions } from "./script-args.js";
 
 const { values } = parseArgs({
   options: {
+    ...workerScriptOptions({ steps: "6" }),
     samplers: { type: "string", default: "32" },
     workers: { type: "string", default: "2" },
     minutes: { type: "string", default: "10" },
-    steps: { type: "string", default: "6" },
-    threads: { type: "string", default: "1" },
     "start-timeout-s": { type: "string", default: "600" }, // worker start-up is slow on a loaded machine
-    model: { type: "string", default: join(PACKAGE_ROOT, "models", "tiny-wan-t2v") },
   },
 });
 const rssMb = (pid: number | undefined): number => {

@@ -44,17 +44,13 @@ export class WorkerError extends SencacheError {
 /** A message from the worker could not be read, or broke the protocol. */
 export class ProtocolError extends SencacheError {
   static override readonly brand = Symbol.for("sencache.ProtocolError");
-  constructor(message: string) {
-    super("protocol", message);
-  }
+  constructor(message: string) { super("protocol", message); }
 }
 
 /** The worker did not answer in time. */
 export class WorkerTimeoutError extends SencacheError {
   static override readonly brand = Symbol.for("sencache.WorkerTimeoutError");
-  constructor(message: string) {
-    super("timeout", message);
-  }
+  constructor(message: string) { super("timeout", message); }
 }
 
 /** The worker process exited or stopped answering heartbeats. */
@@ -71,17 +67,13 @@ export class WorkerDiedError extends SencacheError {
 /** A worker refused the connection: its CURVE key is not the one given, or it needs CURVE and none was given. */
 export class WorkerAuthError extends SencacheError {
   static override readonly brand = Symbol.for("sencache.WorkerAuthError");
-  constructor(message: string) {
-    super("auth", message);
-  }
+  constructor(message: string) { super("auth", message); }
 }
 
 /** The caller's input is invalid (a wrong option, shape, or a NaN the SDK caught before sending). */
 export class InvalidInputError extends SencacheError {
   static override readonly brand = Symbol.for("sencache.InvalidInputError");
-  constructor(message: string) {
-    super("invalid_input", message);
-  }
+  constructor(message: string) { super("invalid_input", message); }
 }
 
 /** The operation was aborted through its `signal`. */

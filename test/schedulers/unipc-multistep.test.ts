@@ -1,16 +1,4 @@
-import test from "ava";
-import { loadGolden, numelOf, runCase, TOLERANCE } from "./golden.js";
+/** The golden cases of unipc-multistep.json (scripts/gen-scheduler-goldens.py) against the TS scheduler. */
+import { goldenTests } from "./golden-tests.js";
 
-const golden = loadGolden("unipc-multistep");
-const numel = numelOf(golden);
-
-for (const c of golden.cases) {
-  const reused = c.reuse.length > 0 ? `, outputs reused at steps ${c.reuse.join(",")}` : "";
-  test(`UniPC matches diffusers ${golden.diffusers_version}: ${c.name}, ${c.num_inference_steps} steps${reused}`, (t) => {
-    const e = runCase(c, numel);
-    t.true(e.timesteps <= TOLERANCE, `timesteps rel err ${e.timesteps}`);
-    t.true(e.sigmas <= TOLERANCE, `sigmas rel err ${e.sigmas}`);
-    t.true(e.trajectory <= TOLERANCE, `trajectory rel err ${e.trajectory}`);
-    t.true(e.final <= TOLERANCE, `final rel err ${e.final}`);
-  });
-}
+goldenTests("unipc-multistep", "UniPC");

@@ -1,6 +1,6 @@
 /** Small helpers shared by the built-in policies. */
 
-import type { Decision, DecisionInfo } from "./types.js";
+import type { DecideContext, Decision, DecisionInfo } from "./types.js";
 
 export { l2Distance, l2Norm, roundHalfEven } from "../math.js";
 
@@ -18,6 +18,19 @@ export function compute(reason: string, score?: number, threshold?: number): Dec
 
 export function reuse(reason: string, score?: number, threshold?: number, outputs?: readonly Float32Array[]): Decision {
   return outputs === undefined ? { action: "reuse", ...info(reason, score, threshold) } : { action: "reuse", ...info(reason, score, threshold), outputs };
+}
+
+/**
+ * The steps every built-in computes whatever its rule says, checked in this order: the first step
+ * (nothing cached yet), the steps before `warmup` (reason `warmupReason`), and with `forceLast` the
+ * last one. Undefined when the policy's own rule decides (callers that read `ctx.last` after it write
+ * `if (forced !== undefined || ctx.last === undefined) return forced ?? compute("first step")` for the type).
+ */
+export function forcedCompute(ctx: DecideContext, warmup: number, forceLast: boolean, warmupReason = "warm-up"): Decision | undefined {
+  if (ctx.step === 0 || ctx.last === undefined) return compute("first step");
+  if (ctx.step < warmup) return compute(warmupReason);
+  if (forceLast && ctx.step === ctx.totalSteps - 1) return compute("forced last step");
+  return undefined;
 }
 
 /**

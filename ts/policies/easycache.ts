@@ -16,7 +16,7 @@
  * because k needs two computed steps. Wan default τ = 0.05.
  */
 
-import { DiagnosticLog, compute, meanAbs, meanAbsDiff, reuse } from "./common.js";
+import { DiagnosticLog, compute, forcedCompute, meanAbs, meanAbsDiff, reuse } from "./common.js";
 import { EASYCACHE_DEFAULTS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
 import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
@@ -79,9 +79,8 @@ export function createEasycachePolicy(input: InputOf<typeof easycacheSchema> = {
     },
     decide(ctx: DecideContext): Decision {
       const warmup = options.warmup ?? easycacheWarmup(ctx.totalSteps);
-      if (ctx.step === 0 || ctx.last === undefined) return remember(ctx, compute("first step"));
-      if (ctx.step < warmup) return remember(ctx, compute("warm-up"));
-      if (options.forceLast && ctx.step === ctx.totalSteps - 1) return remember(ctx, compute("forced last step"));
+      const forced = forcedCompute(ctx, warmup, options.forceLast);
+      if (forced !== undefined || ctx.last === undefined) return remember(ctx, forced ?? compute("first step"));
       if (ctx.previous === undefined) return remember(ctx, compute("rate needs two computed steps"));
       if (prevLatent === undefined || prevStep !== ctx.step - 1) {
         diag.note("gap", ctx.step, "easycache: decide() was not called on consecutive steps (interrupted run?), so it computed to resynchronise");

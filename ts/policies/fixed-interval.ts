@@ -6,7 +6,7 @@
  * (s − warmup) mod k = 0; with `forceLast` the last step is computed too. k = 1 computes everything.
  */
 
-import { compute, reuse } from "./common.js";
+import { compute, forcedCompute, reuse } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision } from "./types.js";
@@ -31,9 +31,8 @@ export function createFixedIntervalPolicy(input: InputOf<typeof fixedIntervalSch
     options,
     reset() {},
     decide(ctx: DecideContext): Decision {
-      if (ctx.step === 0 || ctx.last === undefined) return compute("first step");
-      if (ctx.step < options.warmup) return compute("warm-up");
-      if (options.forceLast && ctx.step === ctx.totalSteps - 1) return compute("forced last step");
+      const forced = forcedCompute(ctx, options.warmup, options.forceLast);
+      if (forced !== undefined) return forced;
       const phase = (ctx.step - options.warmup) % options.k;
       return phase === 0 ? compute(`every ${options.k}th step`, phase, 0) : reuse(`every ${options.k}th step`, phase, 0);
     },

@@ -14,7 +14,7 @@
  * (no hidden step counter).
  */
 
-import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
+import { DiagnosticLog, compute, forcedCompute, reuse, roundHalfEven } from "./common.js";
 import { MAGCACHE_DEFAULTS, MAGCACHE_RATIOS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
@@ -153,9 +153,8 @@ export function createMagcachePolicy(input: InputOf<typeof magcacheSchema> = {})
       diag.clear();
     },
     decide(ctx: DecideContext): Decision {
-      if (ctx.step === 0 || ctx.last === undefined) return compute("first step");
-      if (ctx.step < Math.floor(options.retention * ctx.totalSteps + 1e-9)) return compute("retention");
-      if (options.forceLast && ctx.step === ctx.totalSteps - 1) return compute("forced last step");
+      const forced = forcedCompute(ctx, Math.floor(options.retention * ctx.totalSteps + 1e-9), options.forceLast, "retention");
+      if (forced !== undefined || ctx.last === undefined) return forced ?? compute("first step");
       const branches = ctx.last.outputs.length;
       if (perBranch === undefined || perBranch[0]!.length !== ctx.totalSteps || perBranch.length < branches) {
         perBranch = build(ctx.totalSteps, branches > 1);

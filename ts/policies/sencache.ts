@@ -17,7 +17,7 @@
  * budget mode: `nfe` / `speedup` here (also reachable as "sencache-budget:nfe=…"; same options).
  */
 
-import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
+import { DiagnosticLog, compute, forcedCompute, reuse, roundHalfEven } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
 import { SENCACHE_PAPER_SETTINGS } from "./constants.js";
@@ -130,8 +130,8 @@ export function createSencachePolicy(input: SencacheInput): CachePolicy<Sencache
       diag.clear();
     },
     decide(ctx: DecideContext): Decision {
-      if (ctx.step === 0 || ctx.last === undefined) return compute("first step");
-      if (options.forceLast && ctx.step === ctx.totalSteps - 1) return compute("forced last step");
+      const forced = forcedCompute(ctx, 0, options.forceLast);
+      if (forced !== undefined) return forced;
       const s = sencacheScore(slot.get(), ctx);
       // Python's round, as the method is written; T·0.2 is never a half-integer for integer T anyway.
       const eps = ctx.step < roundHalfEven(options.warmupFraction * ctx.totalSteps) ? options.epsStart : options.epsMain;

@@ -25,7 +25,7 @@
  * time-embedding variant, which is not the published TeaCache and says so in its diagnostics.
  */
 
-import { DiagnosticLog, compute, meanAbs, meanAbsDiff, reuse } from "./common.js";
+import { DiagnosticLog, compute, forcedCompute, meanAbs, meanAbsDiff, reuse } from "./common.js";
 import { TEACACHE_COEFFICIENTS } from "./constants.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
@@ -123,9 +123,8 @@ export function createTeacachePolicy(input: InputOf<typeof teacacheSchema> = {})
       diag.clear();
     },
     decide(ctx: DecideContext): Decision {
-      if (ctx.step === 0 || ctx.last === undefined) return compute("first step");
-      if (ctx.step < options.warmup) return compute("warm-up");
-      if (options.forceLast && ctx.step === ctx.totalSteps - 1) return compute("forced last step");
+      const forced = forcedCompute(ctx, options.warmup, options.forceLast);
+      if (forced !== undefined || ctx.last === undefined) return forced ?? compute("first step");
       if (increments === undefined || increments.length !== ctx.totalSteps) {
         diag.note("no-indicator", ctx.step, "teacache: no time-embedding indicator for this schedule (prepare() not called or the probe failed), so every step was computed");
         return compute("no indicator");
