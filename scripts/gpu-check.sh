@@ -7,18 +7,27 @@
 #
 #   scripts/gpu-check.sh [--device cuda:0] [--steps 10] [--families "wan cogvideox ltx"]
 #   scripts/gpu-check.sh --tiny --device cpu     # tiny stand-in shapes: checks the script itself on a CPU (seconds)
+#   scripts/gpu-check.sh --families wan --cp 2   # also the context-parallel section on 2 GPUs (below)
+#
+# Context parallelism (docs/serving.md): with --cp N (default: 2 when torch sees >= 2 GPUs; 0 skips), the Wan
+# model again, served by `torchrun --nproc_per_node N -m sencache_worker` (diffusers' Ulysses attention over the N
+# ranks; rank 0 speaks ZeroMQ and broadcasts each request) and driven by the same unchanged TS loop: ms/step next
+# to the one-GPU TS row, and the largest difference of the final latents (CPU / gloo in the tests: bit-identical;
+# on GPUs the split changes kernel shapes, so expect bf16-level differences). `--tiny --device cpu --cp 2` runs
+# the section on CPU with gloo.
 #
 # See docs/models.md ("GPU check"). It has not been run on a GPU in this repository's history yet.
 set -e
 cd "$(dirname "$0")/.."
-DEVICE=cuda; STEPS=10; FAMILIES="wan cogvideox ltx"; TINY=""; THREADS=""
+DEVICE=cuda; STEPS=10; FAMILIES="wan cogvideox ltx"; TINY=""; THREADS=""; CP=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) DEVICE=$2; shift 2 ;;
     --steps) STEPS=$2; shift 2 ;;
     --families) FAMILIES=$2; shift 2 ;;
     --tiny) TINY=--tiny; THREADS=1; shift ;;
-    *) echo "unknown option $1 (use --device, --steps, --families, --tiny)" >&2; exit 2 ;;
+    --cp) CP=$2; shift 2 ;;
+    *) echo "unknown option $1 (use --device, --steps, --families, --tiny, --cp)" >&2; exit 2 ;;
   esac
 done
 PY=${SENCACHE_PYTHON:-.venv/bin/python}
@@ -44,3 +53,32 @@ echo
 echo "| model | latent [C, F', H', W'] | Python in-process ms/step | TS loop via bridge ms/step | bridge adds | < 1 % |"
 echo "|---|---|---|---|---|---|"
 printf "%b" "$ROWS"
+
+# ---- context parallelism: one sample across N ranks (needs N GPUs, or --device cpu for gloo) -------------------
+if [ -z "$CP" ]; then
+  CP=$("$PY" -c "import torch; print(2 if torch.cuda.device_count() >= 2 else 0)")
+fi
+if [ "$CP" -ge 2 ]; then
+  dir="$WORK/wan"
+  [ -f "$dir/model_index.json" ] || "$PY" scripts/gpu_check.py build --family wan --out "$dir" $TINY >/dev/null 2>&1
+  ep="ipc://$WORK/cp.sock"
+  cpdev=$(case "$DEVICE" in cpu) echo cpu ;; *) echo cuda ;; esac)
+  "$(dirname "$PY")/torchrun" --standalone --nproc_per_node "$CP" -m sencache_worker --endpoint "$ep" --device "$cpdev" \
+    ${THREADS:+--threads $THREADS} --batching request 2>"$WORK/cp.err" &
+  cp_pid=$!
+  one=$(node --import tsx scripts/gpu-check.ts --model "$dir" --device "$DEVICE" --dtype bfloat16 --steps "$STEPS" \
+    --save "$WORK/one.f32" 2>>"$WORK/cp.err" | field ms_per_step) || one="failed"
+  par=$(node --import tsx scripts/gpu-check.ts --model "$dir" --connect "$ep" --dtype bfloat16 --steps "$STEPS" \
+    --save "$WORK/cp.f32" --shutdown 2>>"$WORK/cp.err" | field ms_per_step) || par="failed: $(tail -1 "$WORK/cp.err")"
+  wait "$cp_pid" || echo "torchrun exited non-zero; its stderr: $(tail -3 "$WORK/cp.err")"
+  diff=$("$PY" -c "import numpy as np,sys; a,b=(np.fromfile(f,np.float32) for f in sys.argv[1:]); \
+print(f'{np.abs(a-b).max():.3g}' + (' (bit-identical)' if (a==b).all() else ''))" "$WORK/one.f32" "$WORK/cp.f32" 2>/dev/null) || diff="n/a"
+  echo
+  echo "context parallelism, Wan row, Ulysses over $CP ranks ($cpdev):"
+  echo
+  echo "| one $cpdev ms/step | $CP ranks ms/step | speed-up | max abs diff of the final latents |"
+  echo "|---|---|---|---|"
+  sp=$("$PY" -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}x')" "$one" "$par" 2>/dev/null) || sp="n/a"
+  r1() { "$PY" -c "import sys; print(f'{float(sys.argv[1]):.1f}')" "$1" 2>/dev/null || echo "$1"; }
+  echo "| $(r1 "$one") | $(r1 "$par") | $sp | $diff |"
+fi
