@@ -22,9 +22,12 @@ const n = Number(values.samples);
 const prompts = ["a red circle moving right", "a blue square growing", "a green triangle rotating", "a yellow circle shrinking"];
 const requests: RunRequest[] = Array.from({ length: n }, (_, i) => ({ prompt: prompts[i % prompts.length] as string, seed: 100 + i, steps: Number(values.steps), decode: false }));
 
+const rows: string[] = [];
 for (const mode of ["merge", "request"]) {
-  const worker = await WorkerProcess.start({ device: "cpu", threads: Number(values.threads), args: ["--batching", mode] });
+  // each mode in its own try: a failure of one (e.g. a slow start on a loaded machine) still prints the other's row
+  let worker: WorkerProcess | undefined;
   try {
+    worker = await WorkerProcess.start({ device: "cpu", threads: Number(values.threads), args: ["--batching", mode], startTimeoutMs: 600_000 });
     const model = await Model.load(worker.client, values.model as string);
     await runMany(model, requests.slice(0, 1), { concurrency: 1 }); // warm-up
     const s0 = await worker.client.request({ op: "stats" });
@@ -41,12 +44,19 @@ for (const mode of ["merge", "request"]) {
       const other = (con[i] as typeof r).latent;
       r.latent.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - (other[j] as number)))));
     });
-    console.log(`--batching ${mode}: ${n} samples × ${values.steps} steps, torch threads ${values.threads}`);
-    console.log(`  one after another: ${(n / tSeq).toFixed(2)} samples/s (${tSeq.toFixed(1)} s, ${s1.forwards - s0.forwards} forwards)`);
-    console.log(`  ${n} concurrent:      ${(n / tCon).toFixed(2)} samples/s (${tCon.toFixed(1)} s, ${s2.forwards - s1.forwards} forwards for ${s2.denoiseRequests - s1.denoiseRequests} requests)`);
-    console.log(`  speed-up ${(tSeq / tCon).toFixed(2)}× (goal ≥ 1.5× with merging); max |concurrent − sequential| = ${maxDiff.toExponential(2)}${mode === "request" ? " (must be 0)" : " (≤ 1e-5)"}`);
+    const forwards = `${s2.forwards - s1.forwards} forwards for ${s2.denoiseRequests - s1.denoiseRequests} requests`;
+    rows.push(`| ${mode} | ${(n / tSeq).toFixed(2)} (${tSeq.toFixed(1)} s, ${s1.forwards - s0.forwards} forwards) | ${(n / tCon).toFixed(2)} `
+      + `(${tCon.toFixed(1)} s, ${forwards}) | ${(tSeq / tCon).toFixed(2)}× | ${maxDiff.toExponential(2)} |`);
+    console.log(rows[rows.length - 1]);
+  } catch (error) {
+    rows.push(`| ${mode} | failed: ${String(error).split("\n")[0]} | | | |`);
+    console.log(rows[rows.length - 1]);
   } finally {
-    await worker.shutdown();
+    await worker?.shutdown().catch(() => undefined);
   }
 }
+console.log(`\n${n} samples × ${values.steps} steps, torch threads ${values.threads} (goal: merge ≥ 1.5× and max |Δ| ≤ 1e-5; request: max |Δ| = 0)\n`);
+console.log("| --batching | one after another, samples/s | all concurrent, samples/s | speed-up | max \\|concurrent − sequential\\| |");
+console.log("|---|---|---|---|---|");
+for (const row of rows) console.log(row);
 process.exit(0);

@@ -518,6 +518,10 @@ class Worker:
             t0 = time.perf_counter()
             adapter = adapters.load(source, m.device, a.dtype, a.family)
             adapter.load_report = apply_load_options(adapter, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)
+            if m.device.type == "cpu":  # a row's output independent of its batch-mates (invariance.py)
+                from .invariance import make_batch_invariant
+
+                make_batch_invariant(adapter.pipe)
             handle = m._handle("m")
             m.adapters[handle] = adapter
             m.by_key[key] = handle
