@@ -20,7 +20,9 @@ const { values } = parseArgs({
 });
 const n = Number(values.samples);
 const prompts = ["a red circle moving right", "a blue square growing", "a green triangle rotating", "a yellow circle shrinking"];
-const requests: RunRequest[] = Array.from({ length: n }, (_, i) => ({ prompt: prompts[i % prompts.length] as string, seed: 100 + i, steps: Number(values.steps), decode: false }));
+const requests: RunRequest[] = Array.from({ length: n }, (_, i) => ({
+  prompt: prompts[i % prompts.length] as string, seed: 100 + i, steps: Number(values.steps), decode: false,
+}));
 
 const rows: string[] = [];
 for (const mode of ["merge", "request"]) {

@@ -28,12 +28,18 @@ const rssMb = (pid: number | undefined): number => {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
 const pool = await openPool({
-  spawn: Number(values.workers), minReady: Number(values.workers), startTimeoutMs: Number(values["start-timeout-s"]) * 1000, spawnOptions: { device: "cpu", threads: Number(values.threads), args: ["--batching", "request"] },
+  spawn: Number(values.workers),
+  minReady: Number(values.workers),
+  startTimeoutMs: Number(values["start-timeout-s"]) * 1000,
+  spawnOptions: { device: "cpu", threads: Number(values.threads), args: ["--batching", "request"] },
 });
 const model = await Model.load(pool, values.model as string);
 const prompts = ["a red circle moving right", "a blue square growing", "a green triangle rotating", "a yellow circle shrinking"];
-const memory = (): string =>
-  `workers ${pool.status.map((s, i) => rssMb(pool.processOf(i)?.pid ?? s.pid).toFixed(0)).join(" / ")} MB RSS, client ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB RSS (heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB)`;
+const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+const memory = (): string => {
+  const workers = pool.status.map((st, i) => rssMb(pool.processOf(i)?.pid ?? st.pid).toFixed(0)).join(" / ");
+  return `workers ${workers} MB RSS, client ${mb(process.memoryUsage().rss)} MB RSS (heap ${mb(process.memoryUsage().heapUsed)} MB)`;
+};
 
 const deadline = Date.now() + Number(values.minutes) * 60_000;
 let done = 0;
