@@ -46,7 +46,25 @@ const prompt = "a red circle moving right";
 
 async function samplingRatio(): Promise<void> {
   const worker = await WorkerProcess.start({ device: "cpu", threads });
-  const py = spawn(defaultPython(), ["-m", "sencache_worker.bench_bridge", "loop", "--model", values.model as string, "--steps", String(steps), "--every", String(every), "--threads", String(threads), "--prompt", prompt], { env, stdio: ["pipe", "pipe", "inherit"] });
+  const py = spawn(
+    defaultPython(),
+    [
+      "-m",
+      "sencache_worker.bench_bridge",
+      "loop",
+      "--model",
+      values.model as string,
+      "--steps",
+      String(steps),
+      "--every",
+      String(every),
+      "--threads",
+      String(threads),
+      "--prompt",
+      prompt,
+    ],
+    { env, stdio: ["pipe", "pipe", "inherit"] },
+  );
   const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, number>> => JSON.parse(((await lines.next()).value as string) ?? "{}") as Record<string, number>;
   await next(); // ready
@@ -83,7 +101,11 @@ async function echoRatio(): Promise<void> {
   const repeats = Number(values["echo-repeats"]);
   const dir = mkdtempSync(join(tmpdir(), "sencache-echo-"));
   const rawEndpoint = `ipc://${join(dir, "raw.sock")}`;
-  const raw = spawn(defaultPython(), ["-m", "sencache_worker.bench_bridge", "echo", "--endpoint", rawEndpoint], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const raw = spawn(
+    defaultPython(),
+    ["-m", "sencache_worker.bench_bridge", "echo", "--endpoint", rawEndpoint],
+    { env, stdio: ["ignore", "ignore", "inherit"] },
+  );
   const worker = await WorkerProcess.start({ device: "cpu", threads });
   const dealer = new Dealer({ linger: 0 });
   dealer.connect(rawEndpoint);
@@ -110,7 +132,10 @@ async function echoRatio(): Promise<void> {
       }
       const a = median(sdk);
       const b = median(rawT);
-      console.log(`echo ${label}: SDK ${a.toFixed(3)} ms, raw DEALER⇄ROUTER ${b.toFixed(3)} ms, ratio ${(a / b).toFixed(2)}× (goal ≤ 1.25×), median of ${reps} interleaved`);
+      console.log(
+        `echo ${label}: SDK ${a.toFixed(3)} ms, raw DEALER⇄ROUTER ${b.toFixed(3)} ms, ratio ${(a / b).toFixed(2)}× (goal ≤ 1.25×), median of ${reps} ` +
+          `interleaved`,
+      );
     }
   } finally {
     await dealer.send([Buffer.from("stop")]).catch(() => undefined);

@@ -140,7 +140,10 @@ for (const dir of dirs) {
       const d = paired(budget.values, reads[bestIdx]!.values);
       lead = `${f2(d.mean)} ± ${d.se.toFixed(2)}`;
       wins = `${d.wins}/${d.n}`;
-      if (p === 0.36 || p === 0.42) summary.push(`| ${T} | ${g} | ${x} (${Math.round(p * 100)} %) | ${CURVES[bestIdx]![1]} | ${lead} | ${d.mean - 2 * d.se >= 1 ? "met" : d.mean >= 1 ? "met on the mean" : "not met"} |`);
+      if (p === 0.36 || p === 0.42) summary.push(
+        `| ${T} | ${g} | ${x} (${Math.round(p * 100)} %) | ${CURVES[bestIdx]![1]} | ${lead} | ` +
+          `${d.mean - 2 * d.se >= 1 ? "met" : d.mean >= 1 ? "met on the mean" : "not met"} |`,
+      );
     }
     lines.push(`| ${x} (${Math.round(p * 100)} %) | ${cells.join(" | ")} | ${bestIdx > 1 ? CURVES[bestIdx]![1] : "–"} | ${lead} | ${wins} |`);
     diffs.push(`| ${x} | ${reads.slice(1).map((r) => {
@@ -177,9 +180,19 @@ for (const dir of dirs) {
       const b = at(ct, x);
       if (a === undefined || b === undefined) continue;
       const d = paired(b.values, a.values);
-      rows.push(`| ${T} | ${x} (${Math.round(p * 100)} %) | ${mean([...a.values.values()]).toFixed(2)} | ${mean([...b.values.values()]).toFixed(2)} | ${f2(d.mean)} ± ${d.se.toFixed(2)} |`);
+      rows.push(
+        `| ${T} | ${x} (${Math.round(p * 100)} %) | ${mean([...a.values.values()]).toFixed(2)} | ${mean([...b.values.values()]).toFixed(2)} | ` +
+          `${f2(d.mean)} ± ${d.se.toFixed(2)} |`,
+      );
     }
-    if (rows.length > 0) lines.push(`Profile carried over from T = 50 (T = ${T}):`, "", "| T | NFE | recalibrated | carried over | carried − recalibrated |", "|---:|---:|---:|---:|---:|", ...rows, "");
+    if (rows.length > 0) lines.push(
+      `Profile carried over from T = 50 (T = ${T}):`,
+      "",
+      "| T | NFE | recalibrated | carried over | carried − recalibrated |",
+      "|---:|---:|---:|---:|---:|",
+      ...rows,
+      "",
+    );
   }
 }
 // the nearest-timestep carry-over (T = 30, guidance 3): recalibrated vs nearest vs interpolated
@@ -213,5 +226,10 @@ if (overview.length > 0) {
     "",
   );
 }
-if (summary.length > 0) lines.unshift("| T | guidance | NFE | best other | budget − best other | ≥ 1 dB (mean − 2 SE ≥ 1) |", "|---:|---:|---:|---|---:|---|", ...summary, "");
+if (summary.length > 0) lines.unshift(
+  "| T | guidance | NFE | best other | budget − best other | ≥ 1 dB (mean − 2 SE ≥ 1) |",
+  "|---:|---:|---:|---|---:|---|",
+  ...summary,
+  "",
+);
 console.log(lines.join("\n"));

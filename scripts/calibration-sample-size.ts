@@ -65,7 +65,9 @@ try {
         }
       },
     });
-    process.stderr.write(`  ${samples} samples: ${(r.report.wallMs / 1000).toFixed(1)} s, ${r.report.denoiseItems.measure + r.report.denoiseItems.generate} denoise items\n`);
+    process.stderr.write(
+      `  ${samples} samples: ${(r.report.wallMs / 1000).toFixed(1)} s, ${r.report.denoiseItems.measure + r.report.denoiseItems.generate} denoise items\n`,
+    );
     return r.profile;
   };
   const a = await run(small, seed);

@@ -14,8 +14,16 @@ export const REQUESTS_DIR = fileURLToPath(new URL("../proto/vectors/requests/", 
 const cases: Record<string, { description: string; id: number; request: Request }> = {
   hello: { description: "handshake", id: 1, request: { op: "hello", client: "sencache-ts" } },
   load: { description: "load a pipeline by local path", id: 2, request: { op: "load", source: "models/tiny-wan-t2v", dtype: "float32" } },
-  encode_prompt: { description: "encode one prompt", id: 3, request: { op: "encodePrompt", model: "m0", text: "a red square moving left on a blue background", maxSequenceLength: 16 } },
-  prepare_latents: { description: "seeded initial latent", id: 4, request: { op: "prepareLatents", model: "m0", seed: 42, height: 32, width: 32, numFrames: 9 } },
+  encode_prompt: {
+    description: "encode one prompt",
+    id: 3,
+    request: { op: "encodePrompt", model: "m0", text: "a red square moving left on a blue background", maxSequenceLength: 16 },
+  },
+  prepare_latents: {
+    description: "seeded initial latent",
+    id: 4,
+    request: { op: "prepareLatents", model: "m0", seed: 42, height: 32, width: 32, numFrames: 9 },
+  },
   denoise: {
     description: "a CFG pair at a fractional and a whole timestep, with a small float32 latent",
     id: 5,
@@ -32,9 +40,21 @@ const cases: Record<string, { description: string; id: number; request: Request 
   encode_image: {
     description: "image-to-video: one sample's conditioning image [H, W, 3] uint8, prepared for its seed and size",
     id: 10,
-    request: { op: "encodeImage", model: "m0", seed: 42, height: 32, width: 32, numFrames: 9, image: { dtype: "uint8", shape: [2, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => i * 21) } },
+    request: {
+      op: "encodeImage",
+      model: "m0",
+      seed: 42,
+      height: 32,
+      width: 32,
+      numFrames: 9,
+      image: { dtype: "uint8", shape: [2, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => i * 21) },
+    },
   },
-  prepare_latents_image: { description: "the initial latent an image handle holds", id: 11, request: { op: "prepareLatents", model: "m0", seed: 42, height: 32, width: 32, numFrames: 9, image: "i3" } },
+  prepare_latents_image: {
+    description: "the initial latent an image handle holds",
+    id: 11,
+    request: { op: "prepareLatents", model: "m0", seed: 42, height: 32, width: 32, numFrames: 9, image: "i3" },
+  },
   denoise_image: {
     description: "an image-to-video CFG pair: each item names the sample's image handle",
     id: 12,
@@ -61,7 +81,12 @@ const cases: Record<string, { description: string; id: number; request: Request 
   encode_media: {
     description: "encode a uint8 video [F, H, W, 3], sampling the posterior",
     id: 11,
-    request: { op: "encodeMedia", model: "m0", sample: true, video: { dtype: "uint8", shape: [1, 2, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => i * 21) } },
+    request: {
+      op: "encodeMedia",
+      model: "m0",
+      sample: true,
+      video: { dtype: "uint8", shape: [1, 2, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => i * 21) },
+    },
   },
   echo: {
     description: "two tensors of different dtypes to be sent back",
@@ -78,12 +103,25 @@ const cases: Record<string, { description: string; id: number; request: Request 
   read_media: {
     description: "two image files (their bytes, one uint8 tensor each) read as a 2-frame video",
     id: 15,
-    request: { op: "readMedia", names: ["a.png", "b.png"], height: 16, width: 16, numFrames: 2, files: [Uint8Array.of(137, 80, 78, 71), Uint8Array.of(137, 80)] },
+    request: {
+      op: "readMedia",
+      names: ["a.png", "b.png"],
+      height: 16,
+      width: 16,
+      numFrames: 2,
+      files: [Uint8Array.of(137, 80, 78, 71), Uint8Array.of(137, 80)],
+    },
   },
   encode_video: {
     description: "a two-frame video as an MP4 at 8 fps, upscaled 4x",
     id: 14,
-    request: { op: "encodeVideo", format: "mp4", fps: 8, scale: 4, video: { dtype: "uint8", shape: [2, 1, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => 255 - i * 20) } },
+    request: {
+      op: "encodeVideo",
+      format: "mp4",
+      fps: 8,
+      scale: 4,
+      video: { dtype: "uint8", shape: [2, 1, 2, 3], data: Uint8Array.from({ length: 12 }, (_, i) => 255 - i * 20) },
+    },
   },
 };
 

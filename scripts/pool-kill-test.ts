@@ -91,7 +91,10 @@ for (let i = 0; i < N; i++) {
   if (a && b && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0) identical++;
 }
 console.log(`disturbed: ${N - disturbed.lost}/${N} complete in ${disturbed.seconds.toFixed(1)} s`);
-console.log(`kills (kill -9): ${kills}; members lost: ${events.filter((e) => e.type === "lost").length}; requests retried: ${pool.retries - retriesBefore}; samples lost: ${disturbed.lost}`);
+console.log(
+  `kills (kill -9): ${kills}; members lost: ${events.filter((e) => e.type === "lost").length}; requests retried: ${pool.retries - retriesBefore}; ` +
+    `samples lost: ${disturbed.lost}`,
+);
 console.log(`bit-identical to the undisturbed run: ${identical}/${N}`);
 await pool.close();
 process.exit(identical === N && disturbed.lost === 0 ? 0 : 1);

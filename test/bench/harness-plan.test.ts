@@ -4,7 +4,10 @@ import { expandSettings, parseSweep } from "../../ts/bench/plan.js";
 
 test("parseSweep: values follow the swept key; later key=value options are shared", (t) => {
   t.deepEqual(parseSweep("sencache:eps=0.05,0.1,0.2"), { policy: "sencache", param: "eps", values: ["0.05", "0.1", "0.2"] });
-  t.deepEqual(parseSweep("sencache:nfe=14..26..4,n=3,resample=true"), { policy: "sencache", param: "nfe", values: ["14", "18", "22", "26"], options: "n=3,resample=true" });
+  t.deepEqual(
+    parseSweep("sencache:nfe=14..26..4,n=3,resample=true"),
+    { policy: "sencache", param: "nfe", values: ["14", "18", "22", "26"], options: "n=3,resample=true" },
+  );
   t.deepEqual(parseSweep("fixed-interval:k=2..5").values, ["2", "3", "4", "5"]);
 });
 
@@ -17,7 +20,9 @@ test("parseSweep: bad sweeps fail with a hint", (t) => {
 
 test("expandSettings: sweeps expand, the default profile goes only to policies that take one, ids resolve", (t) => {
   const profile = "/nowhere/profile.json"; // only loaded when a run prepares
-  const settings = expandSettings({ settings: ["none", "fixed-interval:k=3", parseSweep("sencache:eps=0.1,0.2"), { policy: "sencache", param: "nfe", values: [12] }], profile });
+  const settings = expandSettings(
+    { settings: ["none", "fixed-interval:k=3", parseSweep("sencache:eps=0.1,0.2"), { policy: "sencache", param: "nfe", values: [12] }], profile },
+  );
   t.deepEqual(settings.map((s) => s.label), ["fixed-interval:k=3", "sencache:eps=0.1", "sencache:eps=0.2", "sencache:nfe=12"]);
   t.deepEqual(settings.map((s) => s.policy), ["fixed-interval", "sencache", "sencache", "sencache-budget"]);
   t.deepEqual(settings[0]!.overrides, {});

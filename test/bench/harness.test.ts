@@ -37,7 +37,16 @@ test.before(async () => {
   writeFileSync(profilePath, profileToJson(makeProfile({ timesteps, J_x_norm: timesteps.map(() => 1), J_t_norm: timesteps.map(() => 0.001), validFor: {} })));
   result = await runBench(
     model,
-    { settings: ["fixed-interval:k=2", parseSweep("sencache:nfe=3,4"), "sencache:eps=0.5,n=2"], prompts, seeds, steps: T, guidanceScale: 2, ...size, profile: profilePath, nfePoints: [3, 3.5, 100] },
+    {
+      settings: ["fixed-interval:k=2", parseSweep("sencache:nfe=3,4"), "sencache:eps=0.5,n=2"],
+      prompts,
+      seeds,
+      steps: T,
+      guidanceScale: 2,
+      ...size,
+      profile: profilePath,
+      nfePoints: [3, 3.5, 100],
+    },
     { onProgress: (p) => progress.push(p), repeats: 3 },
   );
 });
@@ -166,7 +175,11 @@ test.serial("outputs: results.json parses, results.md has one row per setting, t
 
 test.serial("concurrency > 1: quality pass through runMany, speed-ups from a serial timing pass", async (t) => {
   const events: BenchProgress[] = [];
-  const r = await runBench(model, { settings: ["fixed-interval:k=2"], prompts, seeds: [0], steps: T, guidanceScale: 2, ...size }, { concurrency: 2, timingClips: 1, repeats: 2, onProgress: (p) => events.push(p) });
+  const r = await runBench(
+    model,
+    { settings: ["fixed-interval:k=2"], prompts, seeds: [0], steps: T, guidanceScale: 2, ...size },
+    { concurrency: 2, timingClips: 1, repeats: 2, onProgress: (p) => events.push(p) },
+  );
   t.is(r.records.length, 4);
   // the timing pass interleaves reference and setting runs: ref, set, set, ref
   t.deepEqual(events.filter((e) => e.phase === "timing").map((e) => e.setting), ["none", "fixed-interval:k=2", "fixed-interval:k=2", "none"]);

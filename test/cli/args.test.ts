@@ -38,8 +38,14 @@ const cases: [string[], RegExp][] = [
   [["demo", "--steps", "-5"], /--steps must be a whole number ≥ 1, not -5\./],
   [["generate", "--prompt", "p", "--out", "clip.avi"], /--out clip\.avi: .*\.mp4 \(H\.264\), \.gif or \.png/],
   [["generate", "--prompt", "p", "--out", "clip.webm"], /--out clip\.webm: .*for example clip\.mp4/],
-  [["generate", "--prompt", "p", "--connect", "tcp://127.0.0.1:1", "--timeout", "0.5"], /No worker answered at tcp:\/\/127\.0\.0\.1:1 within 0\.5 s; nothing may be listening there/],
-  [["generate", "--prompt", "p", "--model", bareModel, "--policy", "sencache"], /The policy "sencache" needs a sensitivity profile and .*bare-model has no sensitivity\.json; add profile=/],
+  [
+    ["generate", "--prompt", "p", "--connect", "tcp://127.0.0.1:1", "--timeout", "0.5"],
+    /No worker answered at tcp:\/\/127\.0\.0\.1:1 within 0\.5 s; nothing may be listening there/,
+  ],
+  [
+    ["generate", "--prompt", "p", "--model", bareModel, "--policy", "sencache"],
+    /The policy "sencache" needs a sensitivity profile and .*bare-model has no sensitivity\.json; add profile=/,
+  ],
   [["generate", "--prompt", "p", "--model", bareModel, "--policy", "teacache:delta=abc"], /\(got "abc"\)/],
 ];
 

@@ -12,7 +12,11 @@ import { tinyModelDir } from "../helpers/tiny.js";
 
 const run = promisify(execFile);
 const cli = (args: string[]) =>
-  run(process.execPath, ["--import", "tsx", "ts/cli/main.ts", ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" }, maxBuffer: 16 << 20 });
+  run(
+    process.execPath,
+    ["--import", "tsx", "ts/cli/main.ts", ...args],
+    { cwd: PACKAGE_ROOT, env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" }, maxBuffer: 16 << 20 },
+  );
 
 test("bench --help documents the sweep syntax", async (t) => {
   const { stdout } = await cli(["bench", "--help"]);
@@ -38,7 +42,9 @@ test("bench: prompts file, seeds, a policy and a sweep → results.json, results
   t.log(stdout);
   t.regex(stderr, /bench/); // progress bar
   t.regex(stdout, /LPIPS unavailable: /);
-  const json = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { records: { setting: string; nfe: number }[]; environment: { steps: number; seeds: number[]; prompts: string[] }; lpips: { available: boolean } };
+  const json = JSON.parse(
+    readFileSync(join(out, "results.json"), "utf8"),
+  ) as { records: { setting: string; nfe: number }[]; environment: { steps: number; seeds: number[]; prompts: string[] }; lpips: { available: boolean } };
   t.is(json.records.length, 4 * 4); // (none + 3 settings) × 2 prompts × 2 seeds
   t.deepEqual(json.environment.seeds, [0, 1]);
   t.deepEqual(json.environment.prompts, ["a red square moving left", "a blue circle growing"]);

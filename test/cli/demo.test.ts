@@ -13,7 +13,23 @@ const run = promisify(execFile);
 
 test("demo writes an MP4 per run and a grid.png with one labelled row per run", async (t) => {
   const out = mkdtempSync(join(tmpdir(), "sencache-demo-"));
-  const args = ["demo", "--model", tinyModelDir(), "--prompt", "a red square", "--steps", "3", "--policy", "fixed-interval:k=2", "--out", out, "--device", "cpu", "--threads", "1"];
+  const args = [
+    "demo",
+    "--model",
+    tinyModelDir(),
+    "--prompt",
+    "a red square",
+    "--steps",
+    "3",
+    "--policy",
+    "fixed-interval:k=2",
+    "--out",
+    out,
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+  ];
   const { stdout } = await run(process.execPath, ["--import", "tsx", join(PACKAGE_ROOT, "ts", "cli", "main.ts"), ...args], { cwd: PACKAGE_ROOT });
   t.regex(stdout, /wrote 2 MP4 files under .* and .*grid\.png/);
   t.deepEqual(readdirSync(out).sort(), ["grid.png", "p1-0-none.mp4", "p1-1-fixed-interval.mp4"]);

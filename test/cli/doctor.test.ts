@@ -27,7 +27,17 @@ test("on this machine doctor checks node, python, torch, devices, the worker han
   const { stdout } = await doctor(["--json"]);
   const report = JSON.parse(stdout) as { ok: boolean; checks: { name: string; status: "ok" | "fail" | "warn" | "skip"; detail: string }[] };
   const names = report.checks.map((c) => c.name);
-  for (const n of ["node", "python", "torch", "devices", "worker", "family wan", "bundled model", "lpips", "video encoder"]) t.true(names.includes(n), `${n} in ${names.join(", ")}`);
+  for (const n of [
+    "node",
+    "python",
+    "torch",
+    "devices",
+    "worker",
+    "family wan",
+    "bundled model",
+    "lpips",
+    "video encoder",
+  ]) t.true(names.includes(n), `${n} in ${names.join(", ")}`);
   for (const c of report.checks) t.true(c.detail.length > 0 && !c.detail.includes("\n"), `${c.name}: one line`);
   t.is(report.checks.find((c) => c.name === "worker")?.status, "ok");
   t.is(report.ok, report.checks.every((c) => c.status !== "fail"));

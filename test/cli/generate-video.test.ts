@@ -51,7 +51,9 @@ const readBack = (path: string): ReadBack => JSON.parse(runPython(["-c", READ, p
 /** Nearest-neighbour upscaling of frame 0 of a [F, H, W, 3] video. */
 function firstFrameUpscaled(data: Uint8Array, h: number, w: number, scale: number): number[] {
   const out: number[] = [];
-  for (let y = 0; y < h * scale; y++) for (let x = 0; x < w * scale; x++) for (let c = 0; c < 3; c++) out.push(data[(Math.floor(y / scale) * w + Math.floor(x / scale)) * 3 + c]!);
+  for (let y = 0; y < h * scale; y++) for (let x = 0; x < w * scale; x++) for (let c = 0; c < 3; c++) out.push(
+    data[(Math.floor(y / scale) * w + Math.floor(x / scale)) * 3 + c]!,
+  );
   return out;
 }
 
@@ -61,7 +63,26 @@ test("generate --out clip.mp4 writes H.264 yuv420p at the model's fps whose firs
   const model = tinyModelDir();
   const tmp = mkdtempSync(join(tmpdir(), "sencache-video-"));
   const mp4 = join(tmp, "clip.mp4");
-  const args = ["--model", model, "--prompt", "a red square", "--seed", "3", "--steps", "4", "--height", "16", "--width", "16", "--frames", "5", "--device", "cpu", "--threads", "1"];
+  const args = [
+    "--model",
+    model,
+    "--prompt",
+    "a red square",
+    "--seed",
+    "3",
+    "--steps",
+    "4",
+    "--height",
+    "16",
+    "--width",
+    "16",
+    "--frames",
+    "5",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+  ];
   const { stdout } = await run(process.execPath, ["--import", "tsx", CLI, "generate", ...args, "--out", mp4, "--json"], { cwd: PACKAGE_ROOT });
   const summary = JSON.parse(stdout) as { file: { format: string; width: number; height: number; frames: number; fps: number; bytes: number } };
   // 16 px is upscaled ×8 to 128 px by default; the tiny test model names no fps, so the family's 16.
@@ -91,7 +112,10 @@ test("generate --out clip.mp4 writes H.264 yuv420p at the model's fps whose firs
     t.like(strip, { format: "png", width: 84, height: 16 });
     // An odd size is padded (and said so), never resized.
     const cropped = new Uint8Array(5 * 15 * 15 * 3);
-    for (let f = 0; f < 5; f++) for (let y = 0; y < 15; y++) cropped.set(r.video!.data.subarray(((f * 16 + y) * 16) * 3, ((f * 16 + y) * 16 + 15) * 3), ((f * 15 + y) * 15) * 3);
+    for (let f = 0; f < 5; f++) for (let y = 0; y < 15; y++) cropped.set(
+      r.video!.data.subarray(((f * 16 + y) * 16) * 3, ((f * 16 + y) * 16 + 15) * 3),
+      ((f * 15 + y) * 15) * 3,
+    );
     const odd = await writeVideo(m, join(tmp, "odd.mp4"), { shape: [5, 15, 15, 3], data: cropped }, { scale: 1, fps: 8 });
     t.like(odd, { width: 16, height: 16, padBottom: 1, padRight: 1 });
     t.regex(odd.note ?? "", /15×15 was padded to 16×16/);

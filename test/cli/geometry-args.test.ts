@@ -25,7 +25,10 @@ function sencache(args: string[], marker: string): Promise<{ code: number; stder
 }
 
 const cases: [string[], RegExp][] = [
-  [["generate", "--prompt", "p", "--height", "40"], /^sencache: The size height 40 does not fit the model tiny-wan-t2v \(WanPipeline\), whose height and width must be multiples of 16 and frame count 2k\+1: use height 32 or 48\. \[invalid_input\]$/],
+  [
+    ["generate", "--prompt", "p", "--height", "40"],
+    /^sencache: The size height 40 does not fit the model tiny-wan-t2v \(WanPipeline\), whose height and width must be multiples of 16 and frame count 2k\+1: use height 32 or 48\. \[invalid_input\]$/,
+  ],
   [["generate", "--prompt", "p", "--width", "36", "--frames", "8"], /width 36, 8 frames .*use width 32 or 48, 7 or 9 frames\. \[invalid_input\]$/],
   [["calibrate", "--height", "20"], /height 20 does not fit .*multiples of 16/],
   [["generate", "--prompt", "p", "--device", "gpu0"], /--device must be auto, cpu, cuda or cuda:N \(e\.g\. cuda:1\), not "gpu0"\./],

@@ -20,7 +20,10 @@ test("--json: each option is structured (name, type, default, range, values, des
   const { stdout } = await policies(["--json"]);
   const list = JSON.parse(stdout) as { id: string; options: Record<string, unknown>[] }[];
   const teacache = list.find((p) => p.id === "teacache")!;
-  t.like(teacache.options.find((o) => o["name"] === "delta"), { name: "delta", type: "number", min: 0, exclusiveMin: true, default: 0.08, aliases: ["threshold", "thresh"] });
+  t.like(
+    teacache.options.find((o) => o["name"] === "delta"),
+    { name: "delta", type: "number", min: 0, exclusiveMin: true, default: 0.08, aliases: ["threshold", "thresh"] },
+  );
   t.is(typeof teacache.options.find((o) => o["name"] === "delta")?.["description"], "string");
   const sencache = list.find((p) => p.id === "sencache")!;
   t.like(sencache.options.find((o) => o["name"] === "profile"), { name: "profile", type: "path" });

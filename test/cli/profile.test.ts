@@ -29,7 +29,21 @@ test("profile plot and compare write PNG + SVG; compare prints the relative diff
   const ts = [999, 750, 500, 250];
   const a = join(dir, "a.json");
   const b = join(dir, "b.json");
-  writeFileSync(a, profileToJson(makeProfile({ timesteps: ts, J_x_norm: [2, 1, 2, 4], J_t_norm: [0.3, 0.1, 0.1, 0.2], J_x_samples: [[1, 1, 2, 4], [3, 1, 2, 4]], J_t_samples: [[0.2, 0.1, 0.1, 0.2], [0.4, 0.1, 0.1, 0.2]], validFor: {} })));
+  writeFileSync(
+    a,
+    profileToJson(
+      makeProfile(
+        {
+          timesteps: ts,
+          J_x_norm: [2, 1, 2, 4],
+          J_t_norm: [0.3, 0.1, 0.1, 0.2],
+          J_x_samples: [[1, 1, 2, 4], [3, 1, 2, 4]],
+          J_t_samples: [[0.2, 0.1, 0.1, 0.2], [0.4, 0.1, 0.1, 0.2]],
+          validFor: {},
+        },
+      ),
+    ),
+  );
   writeFileSync(b, profileToJson(makeProfile({ timesteps: ts, J_x_norm: [2, 1, 2, 5], J_t_norm: [0.3, 0.1, 0.1, 0.2], validFor: {} })));
   const plot = await cli(["profile", "plot", a, "--out", join(dir, "a")]);
   t.regex(plot.stdout, /wrote .*a\.png, .*a\.svg/);

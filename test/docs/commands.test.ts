@@ -118,7 +118,10 @@ test("the guides hold commands to check", (t) => {
 test("npm scripts and script files the guides name exist", (t) => {
   for (const { where, words } of commands) {
     const [head, ...rest] = words;
-    if (head === "npm" && rest[0] === "run") t.true(rest[1] !== undefined && rest[1] in scripts, `${where}: npm run ${rest[1]} is not a script in package.json`);
+    if (head === "npm" && rest[0] === "run") t.true(
+      rest[1] !== undefined && rest[1] in scripts,
+      `${where}: npm run ${rest[1]} is not a script in package.json`,
+    );
     else if (head === "npm" && rest[0] === "test") t.true("test" in scripts, where);
     else if (head === "sh" || (head === "npx" && rest[0] === "tsx") || head === ".venv/bin/python") {
       const file = head === "npx" ? rest[1] : rest[0];

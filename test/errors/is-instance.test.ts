@@ -17,7 +17,18 @@ const make = {
   UnsupportedSchedulerError: () => new UnsupportedSchedulerError("invalid_scheduler_config", "m"),
   ProfileError: () => new ProfileError("invalid_profile", "m"),
 };
-const classes = { WorkerError, ProtocolError, WorkerTimeoutError, WorkerDiedError, InvalidInputError, AbortError, PolicyOptionsError, PolicyRegistryError, UnsupportedSchedulerError, ProfileError };
+const classes = {
+  WorkerError,
+  ProtocolError,
+  WorkerTimeoutError,
+  WorkerDiedError,
+  InvalidInputError,
+  AbortError,
+  PolicyOptionsError,
+  PolicyRegistryError,
+  UnsupportedSchedulerError,
+  ProfileError,
+};
 
 test("each class's isInstance recognises its own errors and no other class's", (t) => {
   for (const [name, cls] of Object.entries(classes)) {

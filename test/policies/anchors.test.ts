@@ -19,7 +19,10 @@ import { computed, ctx, runInfo } from "./helpers.js";
 
 const z = (n = 4) => new Float32Array(n);
 const actions = (p: ReturnType<typeof createFixedIntervalPolicy>, T: number) =>
-  Array.from({ length: T }, (_, k) => (p.decide(ctx({ step: k, T, latent: z(), ...(k > 0 ? { last: computed(k - 1, T, z()) } : {}) })).action === "compute" ? "C" : "r")).join("");
+  Array.from(
+    { length: T },
+    (_, k) => (p.decide(ctx({ step: k, T, latent: z(), ...(k > 0 ? { last: computed(k - 1, T, z()) } : {}) })).action === "compute" ? "C" : "r"),
+  ).join("");
 
 test("none computes every step", (t) => {
   t.is(actions(createNonePolicy() as never, 5), "CCCCC");
@@ -36,7 +39,9 @@ test("fixed-interval: warm-up, every k-th step, T not a multiple of k, optional 
 test("constants match the upstream anchor-constants.json named by SENCACHE_ANCHOR_CONSTANTS, when it is set", (t) => {
   const path = process.env["SENCACHE_ANCHOR_CONSTANTS"] ?? "";
   if (!existsSync(path)) return t.pass("the upstream constants are not on this machine");
-  const json = JSON.parse(readFileSync(path, "utf8")) as { teacache_coefficients: Record<string, number[]>; magcache_ratios: Record<string, { ratios: number[] }> };
+  const json = JSON.parse(
+    readFileSync(path, "utf8"),
+  ) as { teacache_coefficients: Record<string, number[]>; magcache_ratios: Record<string, { ratios: number[] }> };
   for (const c of Object.values(TEACACHE_COEFFICIENTS)) t.deepEqual([...c.coefficients], json.teacache_coefficients[c.source]);
   for (const m of Object.values(MAGCACHE_RATIOS)) t.deepEqual([...m.ratios], json.magcache_ratios[m.source]!.ratios);
 });
@@ -76,7 +81,15 @@ test("teacache: a NaN indicator computes loudly; a missing probe says so", async
 
 test("teacache on the fake denoiser's sinusoidal time embedding skips some steps", async (t) => {
   const den = new FakeDenoiser();
-  const r = await runTrajectory({ policy: createTeacachePolicy({ coefficients: [0, 0, 0, 1, 0], delta: 1.7 }), denoiser: den, latent: seededNormal(16, 1), steps: 20, probes: { timeEmbedding: (ts) => den.timeEmbedding(ts) } });
+  const r = await runTrajectory(
+    {
+      policy: createTeacachePolicy({ coefficients: [0, 0, 0, 1, 0], delta: 1.7 }),
+      denoiser: den,
+      latent: seededNormal(16, 1),
+      steps: 20,
+      probes: { timeEmbedding: (ts) => den.timeEmbedding(ts) },
+    },
+  );
   t.true(r.nfe < 20 && r.nfe > 2, `NFE ${r.nfe}`);
   t.deepEqual(r.diagnostics, []);
 });
@@ -166,7 +179,9 @@ test("easycache: rate k, accumulated change and the transformed output o_n = x_n
 
 test("easycache: warm-up default min(10, max(2, round(0.2·T))), last step computed, NaN rate loud", async (t) => {
   t.deepEqual([5, 10, 20, 50, 100].map(easycacheWarmup), [2, 2, 4, 10, 10]);
-  const r = await runTrajectory({ policy: createEasycachePolicy({ tau: 0.2 }), denoiser: new FakeDenoiser(), latent: seededNormal(16, 3), steps: 30, guidanceScale: 4 });
+  const r = await runTrajectory(
+    { policy: createEasycachePolicy({ tau: 0.2 }), denoiser: new FakeDenoiser(), latent: seededNormal(16, 3), steps: 30, guidanceScale: 4 },
+  );
   t.is(r.computedSteps.slice(0, 6).join(), "0,1,2,3,4,5");
   t.is(r.computedSteps.at(-1), 29);
   t.true(r.nfe < 30, `NFE ${r.nfe}`);

@@ -41,7 +41,10 @@ test("unknown ids list the known ones", (t) => {
   t.is((err as PolicyRegistryError).code, "unknown_policy");
   t.true((err as PolicyRegistryError).known.includes("sencache"));
   t.regex(err!.message, /none, sencache/);
-  t.deepEqual(listPolicies().map((p) => p.id), ["easycache", "fixed-interval", "magcache", "none", "sencache", "sencache-budget", "static-optimal", "teacache"]);
+  t.deepEqual(
+    listPolicies().map((p) => p.id),
+    ["easycache", "fixed-interval", "magcache", "none", "sencache", "sencache-budget", "static-optimal", "teacache"],
+  );
 });
 
 test("option errors are typed with stable codes", (t) => {
@@ -73,7 +76,13 @@ test("registering plugins: duplicates, bad ids and API-version mismatches are ty
     apiVersion: POLICY_API_VERSION,
     description: "test",
     optionSchema: { every: { kind: "integer", min: 1, description: "interval" } },
-    create: (o) => ({ id: "my-plugin", apiVersion: POLICY_API_VERSION, options: { every: (o.every as number) ?? 1 }, reset() {}, decide: () => ({ action: "compute" }) }),
+    create: (o) => ({
+      id: "my-plugin",
+      apiVersion: POLICY_API_VERSION,
+      options: { every: (o.every as number) ?? 1 },
+      reset() {},
+      decide: () => ({ action: "compute" }),
+    }),
   });
   registry.register(plugin);
   t.deepEqual(registry.resolve("my-plugin:every=4").options, { every: 4 });

@@ -87,7 +87,9 @@ test("budget mode lands exactly on every feasible target for many T, n and rando
         const stride = T >= 33 ? 4 : 1;
         for (let nfe = min; nfe <= max; nfe += stride) {
           const seed = runs;
-          const policy = createSencacheBudgetPolicy({ profile: randomProfile(T, seed, runs % 3 !== 2), nfe, n, forceLast, placement: runs % 3 === 0 ? "early" : "propagation" });
+          const policy = createSencacheBudgetPolicy(
+            { profile: randomProfile(T, seed, runs % 3 !== 2), nfe, n, forceLast, placement: runs % 3 === 0 ? "early" : "propagation" },
+          );
           const { computes, maxStreak, decisions } = await drive(policy, T, seed);
           runs++;
           if (computes.length !== nfe) t.fail(`T ${T} n ${n} forceLast ${forceLast} target ${nfe}: NFE ${computes.length}`);
@@ -138,7 +140,15 @@ test("placement (default early weighting): at equal NFE no worse than fixed-inte
   const shift = 3;
   const { timesteps } = flowSchedule(T, shift);
   const ts = Array.from(timesteps);
-  const profile = makeProfile({ timesteps: ts, J_x_norm: ts.map((_, k) => 0.5 + 0.004 * k), J_t_norm: ts.map(() => 0.015), validFor: { model: FAKE_MODEL }, propagation: { version: 1, timesteps: ts, gain: ts.map(() => 1), samples: 1, steps: T, guidanceScale: 3 } });
+  const profile = makeProfile(
+    {
+      timesteps: ts,
+      J_x_norm: ts.map((_, k) => 0.5 + 0.004 * k),
+      J_t_norm: ts.map(() => 0.015),
+      validFor: { model: FAKE_MODEL },
+      propagation: { version: 1, timesteps: ts, gain: ts.map(() => 1), samples: 1, steps: T, guidanceScale: 3 },
+    },
+  );
   const err = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / a.length);
   const totals = { budget: 0, fixed: 0, plain: 0, budgetVsPlain: 0 };
   for (const seed of [1, 2, 3]) {
@@ -161,7 +171,10 @@ test("placement (default early weighting): at equal NFE no worse than fixed-inte
       totals.budgetVsPlain += err(budget.latent, ref.latent);
     }
   }
-  t.log(`final-latent RMS error, summed: fixed ${totals.fixed.toExponential(3)}, budget ${totals.budget.toExponential(3)}; plain ${totals.plain.toExponential(3)}, budget ${totals.budgetVsPlain.toExponential(3)}`);
+  t.log(
+    `final-latent RMS error, summed: fixed ${totals.fixed.toExponential(3)}, budget ${totals.budget.toExponential(3)}; plain ` +
+      `${totals.plain.toExponential(3)}, budget ${totals.budgetVsPlain.toExponential(3)}`,
+  );
   t.true(totals.budget <= totals.fixed * 1.02);
   // The default ("rule") is plain SenCache with ε searched to meet the budget: at the NFE plain
   // SenCache itself lands on, it should do at least as well (measured: 7.47e-2 vs 7.90e-2).

@@ -73,7 +73,19 @@ test("a NaN score computes and is reported in diagnostics", (t) => {
 test("a path-given profile is loaded in prepare and checked against the run", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "sencache-"));
   const path = join(dir, "p.json");
-  await writeFile(path, profileToJson(makeProfile({ timesteps: [1000, 900, 800, 700, 600, 500, 400, 300, 200, 100], J_x_norm: Array(10).fill(1), J_t_norm: Array(10).fill(0), validFor: { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } } })));
+  await writeFile(
+    path,
+    profileToJson(
+      makeProfile(
+        {
+          timesteps: [1000, 900, 800, 700, 600, 500, 400, 300, 200, 100],
+          J_x_norm: Array(10).fill(1),
+          J_t_norm: Array(10).fill(0),
+          validFor: { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } },
+        },
+      ),
+    ),
+  );
   const p = createSencachePolicy({ profile: path });
   t.throws(() => p.decide(ctx({ step: 1, T: 10, latent: zeros(), last: computed(0, 10, zeros()) })), { message: /prepare/ });
   await p.prepare!(runInfo(10, { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } }));
@@ -94,7 +106,9 @@ test("whole trajectories on the fake denoiser: more tolerance, fewer evaluations
   const latent = seededNormal(64, 7);
   const profile = flatProfile(1, 0.001, Array.from(flowSchedule(30).timesteps), { model: FAKE_MODEL });
   const nfe = async (eps: number, g = 1) => {
-    const r = await runTrajectory({ policy: createSencachePolicy({ profile, epsStart: eps / 10, epsMain: eps, n: 3 }), denoiser: new FakeDenoiser(), latent, steps: 30, guidanceScale: g });
+    const r = await runTrajectory(
+      { policy: createSencachePolicy({ profile, epsStart: eps / 10, epsMain: eps, n: 3 }), denoiser: new FakeDenoiser(), latent, steps: 30, guidanceScale: g },
+    );
     t.deepEqual(r.diagnostics, []);
     t.is(r.computedSteps[0], 0);
     return r.nfe;

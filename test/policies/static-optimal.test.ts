@@ -51,13 +51,33 @@ test("maskMoves keep masks feasible and the count fixed; probeSteps spread over 
 });
 
 const file = (): StaticMasksFile =>
-  validateStaticMasks({ format: "sencache-static-masks", version: 1, validFor: {}, steps: 8, n: 3, guidanceScale: 5, samples: 2, masks: [{ nfe: 3, compute: [0, 3, 6] }, { nfe: 4, compute: [0, 2, 4, 6] }] });
+  validateStaticMasks(
+    {
+      format: "sencache-static-masks",
+      version: 1,
+      validFor: {},
+      steps: 8,
+      n: 3,
+      guidanceScale: 5,
+      samples: 2,
+      masks: [{ nfe: 3, compute: [0, 3, 6] }, { nfe: 4, compute: [0, 2, 4, 6] }],
+    },
+  );
 
 test("static-optimal computes exactly its mask's steps", async (t) => {
   const p = createStaticOptimalPolicy({ nfe: 3, masks: file() });
   await p.prepare!(runInfo(8));
   const actions = Array.from({ length: 8 }, (_, k) =>
-    p.decide(ctx({ step: k, T: 8, latent: new Float32Array(4), ...(k > 0 ? { last: { step: 0, t: 1000, sigma: 1, latent: new Float32Array(4), outputs: [new Float32Array(4)] } } : {}) })).action,
+    p.decide(
+      ctx(
+        {
+          step: k,
+          T: 8,
+          latent: new Float32Array(4),
+          ...(k > 0 ? { last: { step: 0, t: 1000, sigma: 1, latent: new Float32Array(4), outputs: [new Float32Array(4)] } } : {}),
+        },
+      ),
+    ).action,
   );
   t.deepEqual(actions.map((a, k) => (a === "compute" ? k : -1)).filter((k) => k >= 0), [0, 3, 6]);
   t.is(resolvePolicy("static-optimal:nfe=4", { masks: file() }).id, "static-optimal");

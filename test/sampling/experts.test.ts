@@ -48,7 +48,14 @@ const schedule = createScheduler(spec, T);
 const spans = expertSpans(EXPERTS, schedule.timesteps);
 const switchStep = spans[1]!.firstStep;
 
-const flat = (jx: number, jt: number) => makeProfile({ timesteps: Array.from(schedule.timesteps), J_x_norm: Array.from(schedule.timesteps, () => jx), J_t_norm: Array.from(schedule.timesteps, () => jt), validFor: {} });
+const flat = (jx: number, jt: number) => makeProfile(
+  {
+    timesteps: Array.from(schedule.timesteps),
+    J_x_norm: Array.from(schedule.timesteps, () => jx),
+    J_t_norm: Array.from(schedule.timesteps, () => jt),
+    validFor: {},
+  },
+);
 
 async function run(policy: CachePolicy, guidance = 3) {
   const denoiser = new TwoExperts();
@@ -76,7 +83,11 @@ function assertNoCrossing(t: import("ava").ExecutionContext, events: readonly St
     if (e.action === "compute") lastComputed = e.step;
     else {
       t.true(lastComputed >= 0);
-      t.is(expertOf(EXPERTS, events[lastComputed]!.t), expertOf(EXPERTS, e.t), `step ${e.step} reused the output of step ${lastComputed}, computed by the other expert`);
+      t.is(
+        expertOf(EXPERTS, events[lastComputed]!.t),
+        expertOf(EXPERTS, e.t),
+        `step ${e.step} reused the output of step ${lastComputed}, computed by the other expert`,
+      );
     }
   }
 }
@@ -205,7 +216,9 @@ test("guidanceAt gives the low-noise expert its own scale (Wan 2.2 guidance_scal
 
 test("a per-expert profile: sections by expert, J_t across the switch replaced, lookup confined to the expert", (t) => {
   const ts = Array.from(schedule.timesteps);
-  const whole = makeProfile({ timesteps: ts, J_x_norm: ts.map((x) => (x >= BOUNDARY ? 1 : 100)), J_t_norm: ts.map((_, k) => (k === switchStep - 1 ? 1e6 : 2)), validFor: { steps: T } });
+  const whole = makeProfile(
+    { timesteps: ts, J_x_norm: ts.map((x) => (x >= BOUNDARY ? 1 : 100)), J_t_norm: ts.map((_, k) => (k === switchStep - 1 ? 1e6 : 2)), validFor: { steps: T } },
+  );
   const p = withExpertSections(whole, EXPERTS, ts);
   t.is(p.version, 2);
   t.deepEqual(p.experts?.map((e) => e.timesteps.length), [switchStep, T - switchStep]);
@@ -222,7 +235,11 @@ test("a per-expert profile: sections by expert, J_t across the switch replaced, 
 
 test("sencache uses each expert's own section: a huge α on the low-noise expert stops its reuse only there", async (t) => {
   const ts = Array.from(schedule.timesteps);
-  const p = withExpertSections(makeProfile({ timesteps: ts, J_x_norm: ts.map((x) => (x >= BOUNDARY ? 0 : 1e9)), J_t_norm: ts.map((x) => (x >= BOUNDARY ? 0 : 1e9)), validFor: {} }), EXPERTS, ts);
+  const p = withExpertSections(
+    makeProfile({ timesteps: ts, J_x_norm: ts.map((x) => (x >= BOUNDARY ? 0 : 1e9)), J_t_norm: ts.map((x) => (x >= BOUNDARY ? 0 : 1e9)), validFor: {} }),
+    EXPERTS,
+    ts,
+  );
   const { summary } = await run(resolvePolicy({ id: "sencache", options: { profile: p, epsStart: 1, epsMain: 1, n: 100 } }));
   t.deepEqual(summary.experts?.map((e) => e.nfe), [1, T - switchStep]);
 });

@@ -21,7 +21,11 @@ test("the bundled model: Wan geometry from its configs (VAE 4×/2×, patch 1×2�
 test("a wrong size is refused in one sentence naming the valid sizes", (t) => {
   const g = readFolderGeometry(BUNDLED_MODEL)!.geometry;
   const e = t.throws(() => checkSize(g, { height: 40, width: 32, numFrames: 8 }, { model: "this model (WanPipeline)" }));
-  t.is(e?.message, "The size height 40, 8 frames does not fit this model (WanPipeline), whose height and width must be multiples of 16 and frame count 2k+1: use height 32 or 48, 7 or 9 frames.");
+  t.is(
+    e?.message,
+    "The size height 40, 8 frames does not fit this model (WanPipeline), whose height and width must be multiples of 16 and frame count 2k+1: use height " +
+      "32 or 48, 7 or 9 frames.",
+  );
   t.notThrows(() => checkSize(g, { height: 32, width: 48, numFrames: 9 }));
   t.throws(() => checkSize(g, { height: 4096 }, { vaeSpatial: 4 }), { message: /positional range .*height 512/ });
 });
@@ -40,7 +44,12 @@ function folder(index: object, transformer: object, vae: object, scheduler: obje
 
 test("Wan 2.2 A14B-shaped configs: two experts split at boundary_ratio·1000", (t) => {
   const dir = folder(
-    { _class_name: "WanPipeline", boundary_ratio: 0.875, transformer: ["diffusers", "WanTransformer3DModel"], transformer_2: ["diffusers", "WanTransformer3DModel"] },
+    {
+      _class_name: "WanPipeline",
+      boundary_ratio: 0.875,
+      transformer: ["diffusers", "WanTransformer3DModel"],
+      transformer_2: ["diffusers", "WanTransformer3DModel"],
+    },
     { patch_size: [1, 2, 2], in_channels: 16, rope_max_seq_len: 1024 },
     { temperal_downsample: [false, true, true] },
   );
@@ -54,11 +63,29 @@ test("Wan 2.2 A14B-shaped configs: two experts split at boundary_ratio·1000", (
 });
 
 test("CogVideoX- and LTX-Video-shaped configs", (t) => {
-  const cog = readFolderGeometry(folder({ _class_name: "CogVideoXPipeline" }, { patch_size: 2, patch_size_t: null, in_channels: 16 }, { block_out_channels: [128, 256, 256, 512], temporal_compression_ratio: 4 }))!;
+  const cog = readFolderGeometry(
+    folder(
+      { _class_name: "CogVideoXPipeline" },
+      { patch_size: 2, patch_size_t: null, in_channels: 16 },
+      { block_out_channels: [128, 256, 256, 512], temporal_compression_ratio: 4 },
+    ),
+  )!;
   t.deepEqual([cog.family, cog.geometry.spatialMultiple, cog.geometry.frameRule.multiple, ...cog.geometry.patch], ["cogvideox", 16, 4, 1, 2, 2]);
-  const cog15 = readFolderGeometry(folder({ _class_name: "CogVideoXPipeline" }, { patch_size: 2, patch_size_t: 2, in_channels: 16 }, { block_out_channels: [128, 256, 256, 512], temporal_compression_ratio: 4 }))!;
+  const cog15 = readFolderGeometry(
+    folder(
+      { _class_name: "CogVideoXPipeline" },
+      { patch_size: 2, patch_size_t: 2, in_channels: 16 },
+      { block_out_channels: [128, 256, 256, 512], temporal_compression_ratio: 4 },
+    ),
+  )!;
   t.deepEqual(cog15.geometry.patch, [2, 2, 2]);
-  const ltx = readFolderGeometry(folder({ _class_name: "LTXPipeline" }, { patch_size: 1, patch_size_t: 1, in_channels: 128 }, { patch_size: 4, patch_size_t: 1, spatio_temporal_scaling: [true, true, true, false], spatial_compression_ratio: null, temporal_compression_ratio: null }))!;
+  const ltx = readFolderGeometry(
+    folder(
+      { _class_name: "LTXPipeline" },
+      { patch_size: 1, patch_size_t: 1, in_channels: 128 },
+      { patch_size: 4, patch_size_t: 1, spatio_temporal_scaling: [true, true, true, false], spatial_compression_ratio: null, temporal_compression_ratio: null },
+    ),
+  )!;
   t.deepEqual([ltx.family, ltx.geometry.spatialMultiple, ltx.geometry.frameRule.multiple, ltx.vae.spatial], ["ltx", 32, 8, 32]);
   t.is(readFolderGeometry(folder({ _class_name: "FluxPipeline" }, {}, {})), undefined);
   t.is(readFolderGeometry("Wan-AI/Wan2.1-T2V-1.3B-Diffusers"), undefined);

@@ -25,7 +25,10 @@ test("onStep sees every step with its decision; the summary counts what the deno
   const events: SampleEvent[] = [];
   const { summary } = await sample({ ...base(9, fake), policy: resolvePolicy("fixed-interval:k=3"), onStep: (e) => events.push(e) });
   t.is(events.length, 9);
-  t.deepEqual(events.map((e) => (e.type === "step" ? e.action : "done")), ["compute", "reuse", "reuse", "compute", "reuse", "reuse", "compute", "reuse", "reuse"]);
+  t.deepEqual(
+    events.map((e) => (e.type === "step" ? e.action : "done")),
+    ["compute", "reuse", "reuse", "compute", "reuse", "reuse", "compute", "reuse", "reuse"],
+  );
   t.is(summary.nfe, 3);
   t.deepEqual(summary.computedSteps, [0, 3, 6]);
   t.is(fake.calls.length, summary.denoiseItems);
@@ -55,7 +58,9 @@ test("a policy that asks to reuse before anything was computed is overruled, and
 });
 
 test("a non-finite model output is a typed error naming the step", async (t) => {
-  const broken: Denoiser = { denoise: async (items) => items.map((it) => (it.t < 500 ? new Float32Array(it.x.length).fill(Number.NaN) : new Float32Array(it.x.length))) };
+  const broken: Denoiser = {
+    denoise: async (items) => items.map((it) => (it.t < 500 ? new Float32Array(it.x.length).fill(Number.NaN) : new Float32Array(it.x.length))),
+  };
   const error = await t.throwsAsync(sample(base(10, broken)));
   t.true(SencacheError.isInstance(error) && error.code === "non_finite_output");
   t.regex(error?.message ?? "", /non-finite value at step \d+/);

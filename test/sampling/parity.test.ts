@@ -28,7 +28,9 @@ for (const guidance of [1, 4.5]) {
   test.serial(`policy none reproduces WanPipeline.__call__ (latent output) to ≤ 1e-5, guidance ${guidance}`, async (t) => {
     const prompt = "a red square moving left on a blue background";
     const ours = await generate(model, { prompt, negativePrompt: "", seed: 7, steps: 8, guidanceScale: guidance, ...size });
-    const ref = diffusersReference({ model: dir, prompt, negativePrompt: "", seed: 7, steps: 8, guidance, height: size.height, width: size.width, frames: size.numFrames });
+    const ref = diffusersReference(
+      { model: dir, prompt, negativePrompt: "", seed: 7, steps: 8, guidance, height: size.height, width: size.width, frames: size.numFrames },
+    );
     t.deepEqual([...ours.latentShape], ref.shape);
     const err = maxRelativeError(ours.latent, ref.latent);
     t.log(`max relative error ${err.toExponential(2)}`);
@@ -46,7 +48,9 @@ for (const scheduler of ["unipc", "dpm"]) {
     t.not(m.info.scheduler.className, model.info.scheduler.className);
     const prompt = "a yellow triangle rotating";
     const ours = await generate(m, { prompt, negativePrompt: "", seed: 11, steps: 7, guidanceScale: 3, ...size });
-    const ref = diffusersReference({ model: other, prompt, negativePrompt: "", seed: 11, steps: 7, guidance: 3, height: size.height, width: size.width, frames: size.numFrames });
+    const ref = diffusersReference(
+      { model: other, prompt, negativePrompt: "", seed: 11, steps: 7, guidance: 3, height: size.height, width: size.width, frames: size.numFrames },
+    );
     const err = maxRelativeError(ours.latent, ref.latent);
     t.log(`${m.info.scheduler.className}: max relative error ${err.toExponential(2)}`);
     t.true(err <= 1e-5, `max relative error ${err}`);
@@ -56,7 +60,10 @@ for (const scheduler of ["unipc", "dpm"]) {
 test.serial("fixed-interval: the worker's denoise items equal the summary, and a skipped step sends no message", async (t) => {
   const before = await worker.client.request({ op: "stats" });
   const sentBefore = worker.client.sentByOp.get("denoise") ?? 0;
-  const result = await generate(model, { prompt: "a green circle", seed: 3, steps: 10, guidanceScale: 3, policy: resolvePolicy("fixed-interval:k=3,warmup=1"), ...size });
+  const result = await generate(
+    model,
+    { prompt: "a green circle", seed: 3, steps: 10, guidanceScale: 3, policy: resolvePolicy("fixed-interval:k=3,warmup=1"), ...size },
+  );
   const after = await worker.client.request({ op: "stats" });
   const s = result.summary;
   t.true(s.nfe < 10 && s.reusedSteps.length > 0);
@@ -69,7 +76,16 @@ test.serial("fixed-interval: the worker's denoise items equal the summary, and a
 
 test.serial("many samples in flight: the worker merges their forwards, and every sample equals its solo run", async (t) => {
   const { runMany } = await import("../../ts/sampling/runner.js");
-  const requests = [0, 1, 2, 3].map((seed) => ({ prompt: seed % 2 ? "a blue circle" : "a red square", seed, steps: 6, guidanceScale: 3, ...size, policy: () => resolvePolicy("easycache:tau=0.2,warmup=2") }));
+  const requests = [0, 1, 2, 3].map(
+    (seed) => ({
+      prompt: seed % 2 ? "a blue circle" : "a red square",
+      seed,
+      steps: 6,
+      guidanceScale: 3,
+      ...size,
+      policy: () => resolvePolicy("easycache:tau=0.2,warmup=2"),
+    }),
+  );
   const before = await worker.client.request({ op: "stats" });
   const together = await runMany(model, requests, { concurrency: 4 });
   const after = await worker.client.request({ op: "stats" });

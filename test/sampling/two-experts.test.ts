@@ -65,7 +65,9 @@ test.serial("the model has two experts split at boundary_ratio·1000, and the sc
 
 test.serial("policy none reproduces the two-expert WanPipeline.__call__ to ≤ 1e-5, with guidance", async (t) => {
   const ours = await generate(model, { prompt, negativePrompt: "", seed: 3, steps, guidanceScale: 4, ...size });
-  const ref = diffusersReference({ model: dir, prompt, negativePrompt: "", seed: 3, steps, guidance: 4, height: size.height, width: size.width, frames: size.numFrames });
+  const ref = diffusersReference(
+    { model: dir, prompt, negativePrompt: "", seed: 3, steps, guidance: 4, height: size.height, width: size.width, frames: size.numFrames },
+  );
   const err = maxRelativeError(ours.latent, ref.latent);
   t.log(`max relative error ${err.toExponential(2)}`);
   t.true(err <= 1e-5, `max relative error ${err}`);
@@ -87,7 +89,10 @@ test.serial("a policy forced to reuse cannot cross: the step after the boundary 
   const switchStep = spans()[1]!.firstStep;
   for (const policy of [greedy, resolvePolicy("fixed-interval:k=100")]) {
     seen.length = 0;
-    const { summary } = await generate(Object.assign(Object.create(model) as Model, { denoise: recording.denoise }), { prompt, seed: 3, steps, guidanceScale: 1, ...size, policy });
+    const { summary } = await generate(
+      Object.assign(Object.create(model) as Model, { denoise: recording.denoise }),
+      { prompt, seed: 3, steps, guidanceScale: 1, ...size, policy },
+    );
     t.deepEqual(summary.computedSteps, [0, switchStep], policy.id);
     t.true(seen[1]!.t < 875, "the computed step after the boundary ran on transformer_2's side of it");
     const rel = maxRelativeError(seen[1]!.out, seen[0]!.out);

@@ -115,7 +115,10 @@ test.serial("calibration from media: images, a GIF and a folder of frames, read 
   t.is((await loadMediaVideo(worker.client, join(dir, "moving.gif"), size)).data.length, size.numFrames * size.height * size.width * 3);
   const N = 4;
   const before = await worker.client.request({ op: "stats" });
-  const { profile, report } = await calibrate(model, { samples: N, steps: T, ...size, media: [join(dir, "a.png"), join(dir, "b.jpg"), join(dir, "clip"), join(dir, "moving.gif")] });
+  const { profile, report } = await calibrate(
+    model,
+    { samples: N, steps: T, ...size, media: [join(dir, "a.png"), join(dir, "b.jpg"), join(dir, "clip"), join(dir, "moving.gif")] },
+  );
   const after = await worker.client.request({ op: "stats" });
   t.is(report.source, "media");
   t.is(after.denoiseItems - before.denoiseItems, 3 * T * N);
@@ -210,7 +213,19 @@ test.serial("an aborted calibration stops with AbortError", async (t) => {
 test("non-flow schedulers (CogVideoX DDIM, v-prediction): addNoise and a fresh scheduler step, on a fake model", async (t) => {
   const spec = {
     className: "CogVideoXDDIMScheduler",
-    config: { num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear", clip_sample: false, set_alpha_to_one: true, steps_offset: 0, prediction_type: "v_prediction", timestep_spacing: "trailing", rescale_betas_zero_snr: true, snr_shift_scale: 3.0 },
+    config: {
+      num_train_timesteps: 1000,
+      beta_start: 0.00085,
+      beta_end: 0.012,
+      beta_schedule: "scaled_linear",
+      clip_sample: false,
+      set_alpha_to_one: true,
+      steps_offset: 0,
+      prediction_type: "v_prediction",
+      timestep_spacing: "trailing",
+      rescale_betas_zero_snr: true,
+      snr_shift_scale: 3.0,
+    },
   };
   const shape = [1, 4, 2, 3, 3];
   const numel = 72;
@@ -219,7 +234,11 @@ test("non-flow schedulers (CogVideoX DDIM, v-prediction): addNoise and a fresh s
     family: "cogvideox",
     source: "fake",
     identity: "fake",
-    info: { scheduler: spec, defaults: { height: 24, width: 24, numFrames: 5, guidanceScale: 6, numInferenceSteps: 6 }, latent: { channels: 4, spatialScale: 8, temporalScale: 4 } },
+    info: {
+      scheduler: spec,
+      defaults: { height: 24, width: 24, numFrames: 5, guidanceScale: 6, numInferenceSteps: 6 },
+      latent: { channels: 4, spatialScale: 8, temporalScale: 4 },
+    },
     scheduler: (steps: number) => createScheduler(spec, steps),
     latentShape: () => shape,
     encodePrompt: async () => "c",

@@ -4,7 +4,9 @@ import { deflateRawSync } from "node:zlib";
 import { ProfileError, parseNpy, parseNpz, profileFromNpz } from "../../ts/sensitivity/index.js";
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
-const expected = JSON.parse(readFileSync(new URL("../fixtures/sensitivity-sample.json", import.meta.url), "utf8")) as Record<string, { dtype: string; shape: number[]; values: number[] }>;
+const expected = JSON.parse(
+  readFileSync(new URL("../fixtures/sensitivity-sample.json", import.meta.url), "utf8"),
+) as Record<string, { dtype: string; shape: number[]; values: number[] }>;
 
 for (const file of ["sensitivity-sample.npz", "sensitivity-sample-compressed.npz"]) {
   test(`${file}: every array matches what numpy wrote (dtype, shape, C-order values)`, (t) => {
@@ -20,7 +22,11 @@ for (const file of ["sensitivity-sample.npz", "sensitivity-sample-compressed.npz
 }
 
 test("an official-style sensitivity .npz imports as a profile", (t) => {
-  const p = profileFromNpz(fixture("sensitivity-sample-compressed.npz"), { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } }, "sensitivity-sample.npz");
+  const p = profileFromNpz(
+    fixture("sensitivity-sample-compressed.npz"),
+    { model: { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" } },
+    "sensitivity-sample.npz",
+  );
   t.is(p.timesteps.length, 50);
   t.is(p.timesteps[0], 999);
   t.is(p.timesteps[49], 92);

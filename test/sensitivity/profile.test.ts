@@ -21,7 +21,10 @@ import {
 import { schedulerConfigHash } from "../../ts/schedulers/index.js";
 
 const wan = { family: "wan", source: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" };
-const sched = { className: "FlowMatchEulerDiscreteScheduler", configHash: schedulerConfigHash("FlowMatchEulerDiscreteScheduler", { shift: 3, num_train_timesteps: 1000 }) };
+const sched = {
+  className: "FlowMatchEulerDiscreteScheduler",
+  configHash: schedulerConfigHash("FlowMatchEulerDiscreteScheduler", { shift: 3, num_train_timesteps: 1000 }),
+};
 const profile = makeProfile({
   timesteps: [1000, 750, 500, 250],
   J_x_norm: [1, 2, 3, 4],
@@ -79,7 +82,10 @@ test("compatibility: a matching run passes; model, shape, scheduler and timestep
   t.is(forced.profile, profile);
   t.regex(logs.at(-1)!, /using it anyway/);
   // a profile that records nothing can't be checked: say which fields
-  t.deepEqual(assertProfileCompatible(makeProfile({ timesteps: [1000, 750, 500, 250], J_x_norm: [1, 1, 1, 1], J_t_norm: [1, 1, 1, 1], validFor: {} }), run).unchecked, ["model", "latentShape", "scheduler"]);
+  t.deepEqual(
+    assertProfileCompatible(makeProfile({ timesteps: [1000, 750, 500, 250], J_x_norm: [1, 1, 1, 1], J_t_norm: [1, 1, 1, 1], validFor: {} }), run).unchecked,
+    ["model", "latentShape", "scheduler"],
+  );
 });
 
 test("resampling copies the nearest calibrated timestep's values", (t) => {

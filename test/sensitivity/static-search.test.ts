@@ -41,7 +41,10 @@ test.serial("propagation: finite gains at the probe steps, P·(T + M·(T − 1))
   t.deepEqual(r.cost, { referenceSteps: 2 * T, propagationSteps: 2 * 3 * (T - 1) });
   t.is(after.denoiseItems - before.denoiseItems, 2 * (r.cost.referenceSteps + r.cost.propagationSteps), "two CFG items per step");
   const withGain = validateProfile({ ...profile, propagation: p });
-  const run = await generate(model, { prompt: "a red square", seed: 0, steps: T, ...size, guidanceScale: 2, policy: resolvePolicy("sencache:nfe=3", { profile: withGain }) });
+  const run = await generate(
+    model,
+    { prompt: "a red square", seed: 0, steps: T, ...size, guidanceScale: 2, policy: resolvePolicy("sencache:nfe=3", { profile: withGain }) },
+  );
   t.is(run.summary.nfe, 3);
   t.deepEqual(run.summary.diagnostics, []);
 });
@@ -61,6 +64,9 @@ test.serial("static-optimal: the searched mask is feasible, saved, and applied u
   await saveStaticMasks(path, file);
   const loaded = loadStaticMasksSync(path);
   t.deepEqual(loaded.masks, file.masks);
-  const run = await generate(model, { prompt: "a blue ball", seed: 3, steps: T, ...size, guidanceScale: 2, policy: resolvePolicy(`static-optimal:nfe=3,masks=${path}`) });
+  const run = await generate(
+    model,
+    { prompt: "a blue ball", seed: 3, steps: T, ...size, guidanceScale: 2, policy: resolvePolicy(`static-optimal:nfe=3,masks=${path}`) },
+  );
   t.deepEqual(run.summary.computedSteps, [...file.masks[0]!.compute]);
 });

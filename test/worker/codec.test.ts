@@ -30,7 +30,9 @@ test("reply vectors written by the Python protocol module decode to their stated
   const files = readdirSync(REPLIES_DIR).filter((f) => f.endsWith(".json"));
   t.true(files.length >= 4, "the Python side must have written reply vectors (python -m sencache_fixtures.vectors)");
   for (const f of files) {
-    const v = JSON.parse(readFileSync(join(REPLIES_DIR, f), "utf8")) as { frames: string[]; header: Record<string, unknown>; tensors: { name: string; dtype: string; shape: number[]; values: number[] }[] };
+    const v = JSON.parse(
+      readFileSync(join(REPLIES_DIR, f), "utf8"),
+    ) as { frames: string[]; header: Record<string, unknown>; tensors: { name: string; dtype: string; shape: number[]; values: number[] }[] };
     const frames = v.frames.map((b) => Buffer.from(b, "base64"));
     const { header, tensors } = decodeFrames(frames);
     t.deepEqual(header, v.header, f);
@@ -55,9 +57,18 @@ test("every op of the table has a golden request vector and a golden reply vecto
 });
 
 test("a reply that lacks a field of its op's table entry is a ProtocolError naming the field", (t) => {
-  const result = { model: "m", family: "wan", pipeline_class: "P", scheduler: { class_name: "S", config: {} }, latent: { channels: 4, spatial_scale: 8, temporal_scale: 4 } };
+  const result = {
+    model: "m",
+    family: "wan",
+    pipeline_class: "P",
+    scheduler: { class_name: "S", config: {} },
+    latent: { channels: 4, spatial_scale: 8, temporal_scale: 4 },
+  };
   const defaults = { height: 32, width: 32, num_frames: 5, guidance_scale: 5, num_inference_steps: 10 };
-  t.throws(() => parseResult("load", { ...result, defaults: { ...defaults, height: "32" } }, []), { instanceOf: ProtocolError, message: /load reply lacks the whole number "defaults.height"/ });
+  t.throws(
+    () => parseResult("load", { ...result, defaults: { ...defaults, height: "32" } }, []),
+    { instanceOf: ProtocolError, message: /load reply lacks the whole number "defaults.height"/ },
+  );
   t.throws(() => parseResult("load", result, []), { instanceOf: ProtocolError, message: /lacks the map "defaults"/ });
   const parsed = parseResult("load", { ...result, defaults, extra: 1 }, []);
   t.deepEqual(parsed.defaults, { height: 32, width: 32, numFrames: 5, guidanceScale: 5, numInferenceSteps: 10 });
@@ -66,7 +77,10 @@ test("a reply that lacks a field of its op's table entry is a ProtocolError nami
 });
 
 test("truncated, garbage and mislabelled frames are ProtocolErrors, before any tensor is built", (t) => {
-  const frames = encodeRequest(1, { op: "denoise", model: "m", items: [{ cond: "c", t: 1, branch: "cond" }], x: float32Tensor(new Float32Array(6), [1, 1, 1, 2, 3]) });
+  const frames = encodeRequest(
+    1,
+    { op: "denoise", model: "m", items: [{ cond: "c", t: 1, branch: "cond" }], x: float32Tensor(new Float32Array(6), [1, 1, 1, 2, 3]) },
+  );
   t.throws(() => decodeFrames([frames[0] as Buffer]), { instanceOf: ProtocolError, message: /announces 1 tensor frames but carries 0/ });
   t.throws(() => decodeFrames([frames[0] as Buffer, (frames[1] as Buffer).subarray(0, 20)]), { instanceOf: ProtocolError, message: /should have 24 bytes/ });
   t.throws(() => decodeFrames([Buffer.from([0xc1, 0xff, 0x00])]), { instanceOf: ProtocolError });
@@ -81,7 +95,10 @@ test("a reply from a future protocol version is refused with a sentence naming b
 });
 
 test("small frames at unaligned offsets still decode (copied to an aligned buffer)", (t) => {
-  const withTensor = encodeFrames({ v: 1, op: "denoise", id: 3, ok: true, result: { items: 1 } }, [{ name: "out", ...float32Tensor(Float32Array.of(1.5, -2), [1, 2]) }]);
+  const withTensor = encodeFrames(
+    { v: 1, op: "denoise", id: 3, ok: true, result: { items: 1 } },
+    [{ name: "out", ...float32Tensor(Float32Array.of(1.5, -2), [1, 2]) }],
+  );
   const raw = Buffer.alloc(9);
   (withTensor[1] as Buffer).copy(raw, 1);
   const reply = decodeReply([withTensor[0] as Buffer, raw.subarray(1)]);
@@ -117,7 +134,14 @@ test("load results carry experts, guidance, geometry and set_timesteps; an older
   t.deepEqual(ltx.setTimesteps, { sigmas: "linspace", mu: "sequence_length" });
   t.is(ltx.geometry?.maxLatent, undefined);
   t.is(ltx.defaults.fps, 25);
-  const { experts: _e, guidance: _g, geometry: _geo, set_timesteps: _s, image_to_video: _i, ...old } = (JSON.parse(readFileSync(join(REPLIES_DIR, "load.json"), "utf8")) as { header: { result: Record<string, unknown> } }).header.result;
+  const {
+    experts: _e,
+    guidance: _g,
+    geometry: _geo,
+    set_timesteps: _s,
+    image_to_video: _i,
+    ...old
+  } = (JSON.parse(readFileSync(join(REPLIES_DIR, "load.json"), "utf8")) as { header: { result: Record<string, unknown> } }).header.result;
   const legacy = parseResult("load", old, []);
   t.is(legacy.experts, undefined); // Model.experts then falls back on the folder, else one expert
   t.is(legacy.guidance, undefined);
@@ -132,13 +156,20 @@ test("encode_image carries the image as a uint8 tensor frame; denoise items name
   const { header, tensors } = decodeFrames(frames);
   t.like(header, { op: "encode_image", args: { model: "m", seed: 1, height: 32, width: 32, num_frames: 9 } });
   t.deepEqual(tensors.map((x) => [x.name, x.dtype, x.shape]), [["image", "uint8", [2, 2, 3]]]);
-  const d = decodeFrames(encodeRequest(4, { op: "denoise", model: "m", items: [{ cond: "c", t: 1, branch: "cond", image: "i1" }], x: float32Tensor(new Float32Array(2), [1, 1, 1, 1, 2]) }));
+  const d = decodeFrames(
+    encodeRequest(
+      4,
+      { op: "denoise", model: "m", items: [{ cond: "c", t: 1, branch: "cond", image: "i1" }], x: float32Tensor(new Float32Array(2), [1, 1, 1, 1, 2]) },
+    ),
+  );
   t.deepEqual((d.header["args"] as { items: unknown[] }).items, [{ cond: "c", t: 1, branch: "cond", image: "i1" }]);
   t.deepEqual(d.tensors.map((x) => x.name), ["x"]);
 });
 
 test("readMedia: every file is its own uint8 tensor file<i>, names and size as args", (t) => {
-  const { header, tensors } = decodeFrames(encodeRequest(4, { op: "readMedia", files: [Uint8Array.of(1, 2), Uint8Array.of(3)], names: ["a.png", "b.png"], height: 8, width: 6, numFrames: 5 }));
+  const { header, tensors } = decodeFrames(
+    encodeRequest(4, { op: "readMedia", files: [Uint8Array.of(1, 2), Uint8Array.of(3)], names: ["a.png", "b.png"], height: 8, width: 6, numFrames: 5 }),
+  );
   t.like(header, { op: "read_media", args: { names: ["a.png", "b.png"], height: 8, width: 6, num_frames: 5 } });
   t.deepEqual(tensors.map((x) => [x.name, x.dtype, x.shape]), [["file0", "uint8", [2]], ["file1", "uint8", [1]]]);
 });

@@ -18,7 +18,9 @@ const keys = writeKeyPair(mkdtempSync(join(tmpdir(), "sencache-keys-")));
 let worker: WorkerProcess;
 
 test.before(async () => {
-  worker = await WorkerProcess.start({ device: "cpu", threads: 1, endpoint: `tcp://127.0.0.1:${port}`, args: ["--curve-secret", keys.secretFile], curveServerKey: keys.publicFile });
+  worker = await WorkerProcess.start(
+    { device: "cpu", threads: 1, endpoint: `tcp://127.0.0.1:${port}`, args: ["--curve-secret", keys.secretFile], curveServerKey: keys.publicFile },
+  );
 });
 
 test.after.always(async () => {
@@ -47,7 +49,9 @@ test("a CURVE worker refuses a client without the key: typed auth error, not a h
 test("a CURVE worker refuses a client with the wrong key: typed auth error, not a hang", (t) => refused(t, curveKeyPair().publicKey));
 
 test("a worker will not serve a non-loopback endpoint without CURVE unless --insecure", async (t) => {
-  const error = await t.throwsAsync(WorkerProcess.start({ device: "cpu", threads: 1, endpoint: `tcp://0.0.0.0:${port + 1}`, insecure: true, startTimeoutMs: 60_000 }));
+  const error = await t.throwsAsync(
+    WorkerProcess.start({ device: "cpu", threads: 1, endpoint: `tcp://0.0.0.0:${port + 1}`, insecure: true, startTimeoutMs: 60_000 }),
+  );
   t.true(error instanceof WorkerDiedError, String(error));
   t.regex(worker.stderr + (error as WorkerDiedError).stderr, /--insecure/);
 });

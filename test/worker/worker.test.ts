@@ -55,19 +55,45 @@ test("a denoise of one item returns one finite output of the same shape", async 
 });
 
 const badCases: { name: string; code: string; send: () => Promise<unknown> }[] = [
-  { name: "wrong latent shape", code: "bad_shape", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(0.1, [1, 3, 1, 2, 2]), [1, 3, 1, 2, 2]) }) },
+  {
+    name: "wrong latent shape",
+    code: "bad_shape",
+    send: () => worker.client.request(
+      { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(0.1, [1, 3, 1, 2, 2]), [1, 3, 1, 2, 2]) },
+    ),
+  },
   {
     name: "wrong dtype",
     code: "bad_dtype",
     send: () => worker.client.request({ op: "decode", model, latents: { dtype: "float64", shape, data: new Float64Array(latent().length) } as never }),
   },
-  { name: "NaN in a latent", code: "non_finite", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(Number.NaN), shape) }) },
-  { name: "rows and items disagree", code: "bad_shape", send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }, { cond, t: 500, branch: "uncond" }], x: float32Tensor(latent(), shape) }) },
+  {
+    name: "NaN in a latent",
+    code: "non_finite",
+    send: () => worker.client.request({ op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(Number.NaN), shape) }),
+  },
+  {
+    name: "rows and items disagree",
+    code: "bad_shape",
+    send: () => worker.client.request(
+      { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }, { cond, t: 500, branch: "uncond" }], x: float32Tensor(latent(), shape) },
+    ),
+  },
   { name: "unknown op", code: "unknown_op", send: () => requestWith(worker.client, { op: "stats" }, { wireOp: "teleport" }) },
   { name: "unknown model source", code: "unknown_model", send: () => worker.client.request({ op: "load", source: "/nowhere/no-such-model" }) },
   { name: "unknown model handle", code: "unknown_model", send: () => worker.client.request({ op: "encodePrompt", model: "no-such-handle", text: "x" }) },
-  { name: "unknown condition handle", code: "unknown_handle", send: () => worker.client.request({ op: "denoise", model, items: [{ cond: "released-long-ago", t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) }) },
-  { name: "missing argument", code: "bad_args", send: () => requestRaw(worker.client, "prepareLatents", (id) => encodeFrames({ v: 1, op: "prepare_latents", id, args: { model } })) },
+  {
+    name: "unknown condition handle",
+    code: "unknown_handle",
+    send: () => worker.client.request(
+      { op: "denoise", model, items: [{ cond: "released-long-ago", t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) },
+    ),
+  },
+  {
+    name: "missing argument",
+    code: "bad_args",
+    send: () => requestRaw(worker.client, "prepareLatents", (id) => encodeFrames({ v: 1, op: "prepare_latents", id, args: { model } })),
+  },
   {
     name: "truncated tensor frame",
     code: "bad_message",
@@ -77,7 +103,15 @@ const badCases: { name: string; code: string; send: () => Promise<unknown> }[] =
         return [frames[0] as Buffer, (frames[1] as Buffer).subarray(0, 8)];
       }),
   },
-  { name: "a missing tensor frame", code: "bad_message", send: () => requestRaw(worker.client, "denoise", (id) => [encodeRequest(id, { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) })[0] as Buffer]) },
+  {
+    name: "a missing tensor frame",
+    code: "bad_message",
+    send: () => requestRaw(
+      worker.client,
+      "denoise",
+      (id) => [encodeRequest(id, { op: "denoise", model, items: [{ cond, t: 500, branch: "cond" }], x: float32Tensor(latent(), shape) })[0] as Buffer],
+    ),
+  },
   { name: "a header from a future protocol version", code: "unsupported_version", send: () => requestWith(worker.client, { op: "stats" }, { version: 99 }) },
 ];
 

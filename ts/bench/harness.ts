@@ -79,7 +79,9 @@ export interface BenchEnvironment {
   readonly seeds: readonly number[];
   readonly concurrency: number;
   readonly timing: string;
-  readonly machine: { readonly platform: string; readonly release: string; readonly arch: string; readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly node: string };
+  readonly machine: {
+    readonly platform: string; readonly release: string; readonly arch: string; readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly node: string,
+  };
   readonly date: string;
 }
 
@@ -113,7 +115,9 @@ function videoDims(result: GenerateResult): { frames: number; height: number; wi
   const shape = result.video?.shape ?? [];
   const s = shape.length === 5 ? shape.slice(1) : shape;
   const [frames, height, width] = s;
-  if (frames === undefined || height === undefined || width === undefined) throw new InvalidInputError("The worker returned no decoded video; the benchmark needs decode support.");
+  if (frames === undefined || height === undefined || width === undefined) throw new InvalidInputError(
+    "The worker returned no decoded video; the benchmark needs decode support.",
+  );
   return { frames, height, width };
 }
 
@@ -309,7 +313,15 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
       concurrency === 1
         ? `serial: every run alone on the worker; loop wall time = median of ${repeats} run(s); speed-up = the clip's uncached wall / the run's, measured in the same clip block`
         : `quality pass with ${concurrency} samples in flight (wall times not used); speed-up from a serial timing pass over ${timingClips} clip(s), reference and setting interleaved, median of ${repeats} run(s) each`,
-    machine: { platform: platform(), release: release(), arch: arch(), cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version },
+    machine: {
+      platform: platform(),
+      release: release(),
+      arch: arch(),
+      cpu: cpu[0]?.model ?? "unknown",
+      cores: cpu.length,
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      node: process.version,
+    },
     date: new Date().toISOString(),
   };
   return {

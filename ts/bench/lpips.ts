@@ -72,7 +72,12 @@ function runPython(python: string, args: string[], torchHome: string | undefined
     execFile(
       python,
       args,
-      { env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", ...(torchHome ? { TORCH_HOME: torchHome } : {}) }, maxBuffer: 64 << 20, timeout: 600_000, ...(signal ? { signal } : {}) },
+      {
+        env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", ...(torchHome ? { TORCH_HOME: torchHome } : {}) },
+        maxBuffer: 64 << 20,
+        timeout: 600_000,
+        ...(signal ? { signal } : {}),
+      },
       (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
     );
   });

@@ -95,7 +95,9 @@ export function parseSweep(text: string): Sweep {
   const fixed: string[] = [];
   for (const part of parts.slice(1)) {
     if (part.includes("=")) fixed.push(part);
-    else if (fixed.length > 0) throw new InvalidInputError(`In the sweep "${text}", the value "${part}" follows a fixed option; list every value of "${param}" right after it; ${hint}.`);
+    else if (fixed.length > 0) throw new InvalidInputError(
+      `In the sweep "${text}", the value "${part}" follows a fixed option; list every value of "${param}" right after it; ${hint}.`,
+    );
     else values.push(...expandValue(part, text));
   }
   if (param === "" || values.some((v) => v === "")) throw new InvalidInputError(`The sweep "${text}" has an empty key or value; ${hint}.`);
@@ -123,7 +125,10 @@ export function expandSettings(plan: Pick<BenchPlan, "settings" | "profile" | "d
     const factory = registry.get(parsed.id);
     const takesProfile = canonicalKey(factory.optionSchema, "profile") === "profile";
     const namesProfile = Object.keys(parsed.raw).some((k) => canonicalKey(factory.optionSchema, k) === "profile");
-    const overrides: Record<string, unknown> = { ...plan.defaultsFor?.(spec), ...(takesProfile && !namesProfile && plan.profile !== undefined ? { profile: plan.profile } : {}) };
+    const overrides: Record<string, unknown> = {
+      ...plan.defaultsFor?.(spec),
+      ...(takesProfile && !namesProfile && plan.profile !== undefined ? { profile: plan.profile } : {}),
+    };
     const policy = registry.resolve(spec, overrides).id; // fails before any model time is spent
     settings.push({ label: spec, spec, overrides, policy });
   }

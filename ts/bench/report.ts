@@ -91,11 +91,21 @@ export function benchMarkdown(result: BenchResult): string {
     lines.push(
       "## Quality at NFE points",
       "",
-      "Each policy's curve (settings sorted by mean NFE) read at the NFE: a setting that made exactly that NFE on every clip, else a linear interpolation of the per-clip values of its two neighbours.",
+      "Each policy's curve (settings sorted by mean NFE) read at the NFE: a setting that made exactly that NFE on every clip, else a linear " +
+        "interpolation of the per-clip values of its two neighbours.",
       "",
       markdownTable(
         ["NFE", "Policy", "PSNR (dB)", "SSIM", "How", "From"],
-        a.nfePoints.map((p) => [String(p.nfe), p.policy, ms(p.psnr, 2), ms(p.ssim, 4), p.kind === "interpolated" ? `interpolated (w = ${formatNumber(p.weight, 2)})` : p.kind, p.from.join(" ↔ ")]),
+        a.nfePoints.map(
+          (p) => [
+            String(p.nfe),
+            p.policy,
+            ms(p.psnr, 2),
+            ms(p.ssim, 4),
+            p.kind === "interpolated" ? `interpolated (w = ${formatNumber(p.weight, 2)})` : p.kind,
+            p.from.join(" ↔ "),
+          ],
+        ),
         { align: ["right", "left", "right", "right", "left", "left"] },
       ),
       "",
@@ -118,9 +128,14 @@ export function benchMarkdown(result: BenchResult): string {
     lines.push(
       "## Speed-ups above the NFE bound",
       "",
-      "Caching only skips evaluations, so a wall-clock speed-up cannot exceed T / NFE; these measured ones do, which is timing noise (the machine's load changed between the runs), not a gain:",
+      "Caching only skips evaluations, so a wall-clock speed-up cannot exceed T / NFE; these measured ones do, which is timing noise (the machine's load " +
+        "changed between the runs), not a gain:",
       "",
-      markdownTable(["Setting", "NFE", "Wall speed-up", "Bound T / NFE"], noisy.map((n) => [n.setting, formatNumber(n.nfe, 1), `×${formatNumber(n.speedup, 3)}`, `×${formatNumber(n.bound, 3)}`]), { align: ["left", "right", "right", "right"] }),
+      markdownTable(
+        ["Setting", "NFE", "Wall speed-up", "Bound T / NFE"],
+        noisy.map((n) => [n.setting, formatNumber(n.nfe, 1), `×${formatNumber(n.speedup, 3)}`, `×${formatNumber(n.bound, 3)}`]),
+        { align: ["left", "right", "right", "right"] },
+      ),
       "",
     );
   }
@@ -168,11 +183,15 @@ export function readBenchResult(path: string): BenchResult {
   try {
     value = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new InvalidInputError(`Cannot read the bench results ${path} (${(error as Error).message.split("\n")[0]}); pass the results.json a \`sencache bench\` wrote.`);
+    throw new InvalidInputError(
+      `Cannot read the bench results ${path} (${(error as Error).message.split("\n")[0]}); pass the results.json a \`sencache bench\` wrote.`,
+    );
   }
   const r = value as Partial<BenchResult> | null;
   if (r === null || typeof r !== "object" || r.format !== "sencache-bench" || r.aggregates === undefined) {
-    throw new InvalidInputError(`${path} is not a sencache bench results.json (no "format": "sencache-bench" with aggregates); pass the results.json a \`sencache bench\` wrote.`);
+    throw new InvalidInputError(
+      `${path} is not a sencache bench results.json (no "format": "sencache-bench" with aggregates); pass the results.json a \`sencache bench\` wrote.`,
+    );
   }
   return r as BenchResult;
 }

@@ -53,7 +53,9 @@ export function markdownTable(headers: readonly string[], rows: readonly (readon
   const align: Align[] = Array.from({ length: ncol }, (_, c) => {
     const given = options.align?.[c];
     if (given) return given;
-    const numeric = rows.length > 0 && rows.every((r) => typeof r[c] === "number" || (typeof r[c] === "string" && /^[-+]?[\d.,]+(e[-+]?\d+)?\s*%?$/i.test(r[c] as string)));
+    const numeric = rows.length > 0 && rows.every(
+      (r) => typeof r[c] === "number" || (typeof r[c] === "string" && /^[-+]?[\d.,]+(e[-+]?\d+)?\s*%?$/i.test(r[c] as string)),
+    );
     return numeric ? "right" : "left";
   });
   const head = headers.map(escapeCell);

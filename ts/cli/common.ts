@@ -61,21 +61,49 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     .option("connect", { type: "string", describe: "use a running worker at this endpoint instead of spawning one; repeat it for a pool of workers" })
     .option("pool", { type: "string", describe: "a pool file: the running workers to use, one endpoint per line (see docs/serving.md)" })
     .option("workers", { type: "number", default: 1, describe: "local workers to spawn as a pool (each restarted if it dies)" })
-    .option("curve-server-key", { type: "string", describe: "the worker's CURVE public key file (<name>.public from sencache keys new); needed for a worker on another machine" })
+    .option(
+      "curve-server-key",
+      { type: "string", describe: "the worker's CURVE public key file (<name>.public from sencache keys new); needed for a worker on another machine" },
+    )
     .option("insecure", { type: "boolean", default: false, describe: "connect to a worker on another machine without CURVE" })
     .option("device", { type: "string", default: "auto", describe: "torch device of a spawned worker: auto, cpu, cuda or cuda:N" })
-    .option("dtype", { type: "string", choices: ["float32", "bfloat16", "float16"], describe: "weights dtype (bf16 for the released video models on a GPU; default float32)" })
-    .option("offload", { type: "string", choices: ["none", "model", "sequential"], describe: "CPU offload: model (enable_model_cpu_offload) or sequential (default none)" })
+    .option(
+      "dtype",
+      { type: "string", choices: ["float32", "bfloat16", "float16"], describe: "weights dtype (bf16 for the released video models on a GPU; default float32)" },
+    )
+    .option(
+      "offload",
+      { type: "string", choices: ["none", "model", "sequential"], describe: "CPU offload: model (enable_model_cpu_offload) or sequential (default none)" },
+    )
     .option("vae-tiling", { type: "boolean", describe: "decode with VAE tiling (less GPU memory)" })
     .option("vae-slicing", { type: "boolean", describe: "decode with VAE slicing" })
-    .option("wire-dtype", { type: "string", choices: ["auto", "float32", "bfloat16", "float16"], describe: "latents on the wire (default auto: the transformer's dtype when it is bf16/fp16)" })
+    .option(
+      "wire-dtype",
+      {
+        type: "string",
+        choices: ["auto", "float32", "bfloat16", "float16"],
+        describe: "latents on the wire (default auto: the transformer's dtype when it is bf16/fp16)",
+      },
+    )
     .option("threads", { type: "number", describe: "torch CPU threads of a spawned worker" })
-    .option("timeout", { type: "number", default: 120, describe: "seconds to wait for any one worker reply (with --connect also for the worker's first answer)" })
-    .option("restarts", { type: "number", default: 2, describe: "times a spawned worker that died is replaced, the samples in flight resuming where they were (0: fail at once)" })
+    .option(
+      "timeout",
+      { type: "number", default: 120, describe: "seconds to wait for any one worker reply (with --connect also for the worker's first answer)" },
+    )
+    .option(
+      "restarts",
+      {
+        type: "number",
+        default: 2,
+        describe: "times a spawned worker that died is replaced, the samples in flight resuming where they were (0: fail at once)",
+      },
+    )
     .check(checkNumbers({ timeout: POSITIVE, threads: COUNT, restarts: WHOLE }))
     .check((argv) => {
       const d = (argv as { device?: unknown }).device;
-      if (typeof d !== "string" || !DEVICE_PATTERN.test(d)) throw new InvalidInputError(`--device must be auto, cpu, cuda or cuda:N (e.g. cuda:1), not ${JSON.stringify(d)}.`);
+      if (typeof d !== "string" || !DEVICE_PATTERN.test(d)) throw new InvalidInputError(
+        `--device must be auto, cpu, cuda or cuda:N (e.g. cuda:1), not ${JSON.stringify(d)}.`,
+      );
       return true;
     }) as unknown as Argv<T & ModelArgs>;
 }
@@ -87,7 +115,9 @@ async function poolFor(args: ModelArgs): Promise<WorkerPool | undefined> {
   const listed = [...connect.map((endpoint) => ({ endpoint })), ...(args.pool ? readPoolFile(args.pool) : [])];
   if (!Number.isInteger(args.workers) || args.workers < 1) throw new InvalidInputError(`--workers must be a whole number ≥ 1, not ${String(args.workers)}.`);
   if (listed.length <= 1 && args.workers <= 1 && !args.pool) return undefined;
-  if (listed.length > 0 && args.workers > 1) throw new InvalidInputError("--workers spawns local workers and --connect / --pool names running ones; use one of them.");
+  if (listed.length > 0 && args.workers > 1) throw new InvalidInputError(
+    "--workers spawns local workers and --connect / --pool names running ones; use one of them.",
+  );
   return openPool({
     connect: listed,
     spawn: listed.length > 0 ? 0 : args.workers,
@@ -143,7 +173,10 @@ export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: O
       ...(worker.restart ? { restart: worker.restart } : {}),
       maxRestarts: args.restarts,
       onRestart: ({ attempt, maxRestarts, error }) => {
-        process.stderr.write(`\nnote: ${error.message.split(";")[0]}; starting a new worker (restart ${attempt} of ${maxRestarts}); the samples in flight resume where they were\n`);
+        process.stderr.write(
+          `\nnote: ${error.message.split(";")[0]}; starting a new worker (restart ${attempt} of ${maxRestarts}); the samples in flight resume where they ` +
+            `were\n`,
+        );
       },
     });
     return await fn(model, worker);

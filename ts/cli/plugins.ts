@@ -52,7 +52,9 @@ export async function loadPlugins(paths: readonly string[] = [], registry: Polic
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (error) {
-      throw new InvalidInputError(`The plugin ${path} failed to load (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); fix it or leave it out.`);
+      throw new InvalidInputError(
+        `The plugin ${path} failed to load (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); fix it or leave it out.`,
+      );
     }
     for (const value of Object.values(mod)) {
       if (!isFactory(value)) continue;

@@ -68,7 +68,9 @@ export function pythonPromptHook(spec: string): (prompt: string) => Promise<stri
   const ref = parseFunctionRef(spec);
   return async (prompt) => {
     const out = await callPython<unknown>(ref, prompt);
-    if (typeof out !== "string") throw new InvalidInputError(`The prompt hook ${spec} returned ${typeof out}, not a string; make it return the rewritten prompt.`);
+    if (typeof out !== "string") throw new InvalidInputError(
+      `The prompt hook ${spec} returned ${typeof out}, not a string; make it return the rewritten prompt.`,
+    );
     return out;
   };
 }

@@ -35,7 +35,11 @@ export function videoShape(video: VideoTensor): VideoShape {
   if (s.length !== 4 || channels !== 3 || frames === undefined || height === undefined || width === undefined) {
     throw new RangeError(`A video tensor must be [F, H, W, 3] uint8 RGB; got shape [${video.shape.join(", ")}].`);
   }
-  if (![frames, height, width].every((v) => Number.isInteger(v) && v > 0)) throw new RangeError(`A video tensor needs positive dimensions; got [${video.shape.join(", ")}].`);
+  if (![
+    frames,
+    height,
+    width,
+  ].every((v) => Number.isInteger(v) && v > 0)) throw new RangeError(`A video tensor needs positive dimensions; got [${video.shape.join(", ")}].`);
   if (video.data.length !== frames * height * width * 3) {
     throw new RangeError(`A video tensor of shape [${video.shape.join(", ")}] needs ${frames * height * width * 3} bytes but has ${video.data.length}.`);
   }
@@ -114,15 +118,22 @@ export async function writeVideo(host: EncoderHost, path: string, video: VideoTe
   const fps = fpsOf(host, options.fps);
   const scale = options.scale ?? defaultScale(height, width);
   const tensor = { dtype: "uint8" as const, shape: [frames, height, width, 3], data: video.data };
-  const { data, ...info } = await clientOf(host).request({ op: "encodeVideo", video: tensor, format, fps, scale }, options.signal ? { signal: options.signal } : {});
-  if (data.length === 0) throw new InvalidInputError(`The worker encoded an empty ${format} file for ${path}; run \`sencache doctor\` to check its video encoder.`);
+  const { data, ...info } = await clientOf(host).request(
+    { op: "encodeVideo", video: tensor, format, fps, scale },
+    options.signal ? { signal: options.signal } : {},
+  );
+  if (data.length === 0) throw new InvalidInputError(
+    `The worker encoded an empty ${format} file for ${path}; run \`sencache doctor\` to check its video encoder.`,
+  );
   write(path, data);
   const padded = info.padBottom > 0 || info.padRight > 0;
   return {
     ...info,
     path,
     bytes: data.length,
-    ...(padded ? { note: `${width * scale}×${height * scale} was padded to ${info.width}×${info.height} (H.264 yuv420p needs an even width and height; the extra edge row/column repeats the last one)` } : {}),
+    ...(padded ? {
+      note: `${width * scale}×${height * scale} was padded to ${info.width}×${info.height} (H.264 yuv420p needs an even width and height; the extra edge row/column repeats the last one)`,
+    } : {}),
   };
 }
 
@@ -145,7 +156,9 @@ export async function writeGrid(host: EncoderHost, path: string, rows: readonly 
   if (rows.length === 0) throw new RangeError("writeGrid: at least one row is needed.");
   const shapes = rows.map((r) => videoShape(r.video));
   const { frames, height, width } = shapes[0]!;
-  if (shapes.some((s) => s.frames !== frames || s.height !== height || s.width !== width)) throw new RangeError("writeGrid: every row's video must have the same shape.");
+  if (shapes.some(
+    (s) => s.frames !== frames || s.height !== height || s.width !== width,
+  )) throw new RangeError("writeGrid: every row's video must have the same shape.");
   const n = frames * height * width * 3;
   const data = new Uint8Array(rows.length * n);
   rows.forEach((r, i) => data.set(r.video.data, i * n));

@@ -31,7 +31,9 @@ export async function drawPlot(spec: PlotSpec): Promise<string[]> {
   try {
     python = defaultPython();
   } catch (cause) {
-    throw new InvalidInputError(`Plots are drawn by matplotlib in the project's Python environment, which is missing (${(cause as Error).message.split(";")[0]}); ${SETUP}.`);
+    throw new InvalidInputError(
+      `Plots are drawn by matplotlib in the project's Python environment, which is missing (${(cause as Error).message.split(";")[0]}); ${SETUP}.`,
+    );
   }
   const text = JSON.stringify(spec);
   return new Promise((resolve, reject) => {
@@ -49,7 +51,13 @@ export async function drawPlot(spec: PlotSpec): Promise<string[]> {
         try {
           resolve((JSON.parse(stdout) as { files: string[] }).files);
         } catch (cause) {
-          reject(new SencacheError("plot_failed", `The plotting step printed no file list for ${spec.out}; run it again with SENCACHE_PYTHON pointing at the project's .venv.`, { cause }));
+          reject(
+            new SencacheError(
+              "plot_failed",
+              `The plotting step printed no file list for ${spec.out}; run it again with SENCACHE_PYTHON pointing at the project's .venv.`,
+              { cause },
+            ),
+          );
         }
       },
     );

@@ -101,7 +101,11 @@ export function createEasycachePolicy(input: InputOf<typeof easycacheSchema> = {
         worst = Number.isNaN(e) || Number.isNaN(worst) ? NaN : Math.max(worst, e);
       }
       if (!Number.isFinite(worst)) {
-        diag.note("nan-indicator", ctx.step, "easycache: the transformation rate or accumulated change was NaN/∞ (identical computed latents or a zero output?), so those steps were computed");
+        diag.note(
+          "nan-indicator",
+          ctx.step,
+          "easycache: the transformation rate or accumulated change was NaN/∞ (identical computed latents or a zero output?), so those steps were computed",
+        );
         return remember(ctx, compute("indicator not finite", worst, options.tau));
       }
       if (worst < options.tau) {

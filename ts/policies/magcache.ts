@@ -80,11 +80,19 @@ export function createMagcachePolicy(input: InputOf<typeof magcacheSchema> = {})
   const v = validateOptions("magcache", magcacheSchema, input);
   const model = v.model ?? "wan2.1-t2v-1.3b";
   const ratiosFile = v.ratiosFile;
-  let fromFile: { ratios: number[]; uncondRatios?: number[]; steps: number; model?: { family: string; source: string }; experts?: readonly MagcacheExpertRatios[] } | undefined;
+  let fromFile: {
+    ratios: number[]; uncondRatios?: number[]; steps: number; model?: { family: string; source: string }; experts?: readonly MagcacheExpertRatios[],
+  } | undefined;
   if (ratiosFile !== undefined && v.ratios === undefined) {
     try {
       const f = loadMagcacheRatiosSync(ratiosFile);
-      fromFile = { ratios: [...f.ratios], ...(f.uncondRatios ? { uncondRatios: [...f.uncondRatios] } : {}), steps: f.steps, ...(f.validFor.model ? { model: f.validFor.model } : {}), ...(f.experts ? { experts: f.experts } : {}) };
+      fromFile = {
+        ratios: [...f.ratios],
+        ...(f.uncondRatios ? { uncondRatios: [...f.uncondRatios] } : {}),
+        steps: f.steps,
+        ...(f.validFor.model ? { model: f.validFor.model } : {}),
+        ...(f.experts ? { experts: f.experts } : {}),
+      };
     } catch (err) {
       if (ProfileError.isInstance(err)) throw new PolicyOptionsError("invalid_option", "magcache", err.message, "ratiosFile");
       throw err;
@@ -93,17 +101,30 @@ export function createMagcachePolicy(input: InputOf<typeof magcacheSchema> = {})
   const ratios = v.ratios ?? fromFile?.ratios;
   const uncondRatios = v.uncondRatios ?? (v.ratios === undefined ? fromFile?.uncondRatios : undefined);
   if (uncondRatios !== undefined && ratios === undefined) {
-    throw new PolicyOptionsError("missing_option", "magcache", 'The option "uncondRatios" of "magcache" needs "ratios" (the cond branch) too; pass both measured arrays.', "ratios");
+    throw new PolicyOptionsError(
+      "missing_option",
+      "magcache",
+      'The option "uncondRatios" of "magcache" needs "ratios" (the cond branch) too; pass both measured arrays.',
+      "ratios",
+    );
   }
   for (const [name, r] of [["ratios", ratios], ["uncondRatios", uncondRatios]] as const) {
-    if (r !== undefined && r.length < 2) throw new PolicyOptionsError("invalid_option", "magcache", `The option "${name}" of "magcache" needs at least 2 ratios (one per step); pass the array from a calibration.`, name);
+    if (r !== undefined && r.length < 2) throw new PolicyOptionsError(
+      "invalid_option",
+      "magcache",
+      `The option "${name}" of "magcache" needs at least 2 ratios (one per step); pass the array from a calibration.`,
+      name,
+    );
   }
   const options = withDefaults("magcache", magcacheSchema, {
     ...v,
     ...(ratios !== undefined ? { ratios } : {}),
     ...(uncondRatios !== undefined ? { uncondRatios } : {}),
   });
-  const source: (readonly number[])[] = ratios !== undefined ? (uncondRatios !== undefined ? [ratios, uncondRatios] : [ratios]) : publishedRatiosByBranch(model);
+  const source: (readonly number[])[] = ratios !== undefined ? (uncondRatios !== undefined ? [
+    ratios,
+    uncondRatios,
+  ] : [ratios]) : publishedRatiosByBranch(model);
   const diag = new DiagnosticLog();
   let perBranch: number[][] | undefined;
   let notes: string[] = [];

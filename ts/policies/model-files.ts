@@ -79,12 +79,16 @@ export function modelPolicyDefaults(spec: string, model: ModelRef, registry: Pol
       notes.push(`magcache: using the model's own ratios ${file}`);
     } else if (!isPublishedConstantsModel(model.source)) {
       notes.push(
-        `magcache: ${model.source} has no ${MODEL_MAGCACHE_FILE}, so the ratios published for ${PUBLISHED_FOR} are used on another model; measure its own with "sencache calibrate --kind magcache --model ${model.source} --out ${join(model.source, MODEL_MAGCACHE_FILE)}"`,
+        `magcache: ${model.source} has no ${MODEL_MAGCACHE_FILE}, so the ratios published for ${PUBLISHED_FOR} are used on another model; measure its ` +
+          `own with "sencache calibrate --kind magcache --model ${model.source} --out ${join(model.source, MODEL_MAGCACHE_FILE)}"`,
       );
     }
   }
   if (parsed.id === "teacache" && !named.has("model") && !named.has("coefficients") && !isPublishedConstantsModel(model.source)) {
-    notes.push(`teacache: its coefficients were published for ${PUBLISHED_FOR}, not ${model.source}; δ may need re-tuning, or pass coefficients=[…] fitted on this model`);
+    notes.push(
+      `teacache: its coefficients were published for ${PUBLISHED_FOR}, not ${model.source}; δ may need re-tuning, or pass coefficients=[…] fitted on ` +
+        `this model`,
+    );
   }
   return { overrides, notes, missingProfile };
 }
@@ -93,7 +97,8 @@ export function modelPolicyDefaults(spec: string, model: ModelRef, registry: Pol
 export function missingProfileMessage(id: string, model: ModelRef): string {
   return (
     `The policy "${id}" needs a sensitivity profile and ${model.source} has no ${MODEL_PROFILE_FILE}; ` +
-    `add profile=<file.json|file.npz> to the policy (e.g. "${id}:profile=profile.json"), or measure one with "sencache calibrate --model ${model.source} --out ${join(model.source, MODEL_PROFILE_FILE)}".`
+    `add profile=<file.json|file.npz> to the policy (e.g. "${id}:profile=profile.json"), or measure one with "sencache calibrate --model ${model.source} ` +
+      `--out ${join(model.source, MODEL_PROFILE_FILE)}".`
   );
 }
 

@@ -76,7 +76,10 @@ export type InputOf<S extends OptionSchema> = { readonly [K in keyof S]?: ValueO
 type Extra<T> = Omit<OptionSpec<T>, "kind" | "description" | "values" | "__type">;
 
 function builder<T>(kind: OptionKind) {
-  return <const E extends Extra<T> = Record<never, never>>(description: string, extra?: E): OptionSpec<T> & E => ({ kind, description, ...extra }) as OptionSpec<T> & E;
+  return <const E extends Extra<T> = Record<never, never>>(
+    description: string,
+    extra?: E,
+  ): OptionSpec<T> & E => ({ kind, description, ...extra }) as OptionSpec<T> & E;
 }
 
 /** Typed option builders: the spec they build carries the value's type, and its default / required flag, for OptionsOf. */

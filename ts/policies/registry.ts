@@ -32,20 +32,33 @@ export class PolicyRegistry {
 
   register(factory: PolicyFactory<unknown>, options: RegisterOptions = {}): void {
     if (typeof factory !== "object" || factory === null || typeof factory.id !== "string" || typeof factory.create !== "function") {
-      throw new PolicyRegistryError("invalid_factory", String((factory as { id?: unknown } | null)?.id), "A policy factory must be an object with an id, apiVersion, optionSchema and create(); build it with definePolicy().");
+      throw new PolicyRegistryError(
+        "invalid_factory",
+        String((factory as { id?: unknown } | null)?.id),
+        "A policy factory must be an object with an id, apiVersion, optionSchema and create(); build it with definePolicy().",
+      );
     }
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(factory.id)) {
-      throw new PolicyRegistryError("invalid_factory", factory.id, `The policy id "${factory.id}" is not valid; use lowercase letters, digits, ".", "_" or "-".`);
+      throw new PolicyRegistryError(
+        "invalid_factory",
+        factory.id,
+        `The policy id "${factory.id}" is not valid; use lowercase letters, digits, ".", "_" or "-".`,
+      );
     }
     if (factory.apiVersion !== POLICY_API_VERSION) {
       throw new PolicyRegistryError(
         "api_version_mismatch",
         factory.id,
-        `The policy "${factory.id}" was written for policy API version ${String(factory.apiVersion)} but this sencache implements version ${POLICY_API_VERSION}; update the plugin to the current CachePolicy contract.`,
+        `The policy "${factory.id}" was written for policy API version ${String(factory.apiVersion)} but this sencache implements version ` +
+          `${POLICY_API_VERSION}; update the plugin to the current CachePolicy contract.`,
       );
     }
     if (this.#factories.has(factory.id) && options.replace !== true) {
-      throw new PolicyRegistryError("duplicate_policy", factory.id, `A policy "${factory.id}" is already registered; pick another id or pass { replace: true }.`);
+      throw new PolicyRegistryError(
+        "duplicate_policy",
+        factory.id,
+        `A policy "${factory.id}" is already registered; pick another id or pass { replace: true }.`,
+      );
     }
     this.#factories.set(factory.id, factory);
   }
@@ -66,7 +79,12 @@ export class PolicyRegistry {
     const factory = this.#factories.get(id);
     if (factory === undefined) {
       const known = this.ids();
-      throw new PolicyRegistryError("unknown_policy", id, `There is no cache policy "${id}"; use one of: ${known.join(", ")}, or register it with registerPolicy().`, known);
+      throw new PolicyRegistryError(
+        "unknown_policy",
+        id,
+        `There is no cache policy "${id}"; use one of: ${known.join(", ")}, or register it with registerPolicy().`,
+        known,
+      );
     }
     return factory;
   }
@@ -95,7 +113,8 @@ export class PolicyRegistry {
       throw new PolicyRegistryError(
         "api_version_mismatch",
         id,
-        `The policy "${id}" built a plugin for policy API version ${String(policy.apiVersion)} but this sencache implements version ${POLICY_API_VERSION}; update the plugin to the current CachePolicy contract.`,
+        `The policy "${id}" built a plugin for policy API version ${String(policy.apiVersion)} but this sencache implements version ` +
+          `${POLICY_API_VERSION}; update the plugin to the current CachePolicy contract.`,
       );
     }
     return policy;

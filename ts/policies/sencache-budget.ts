@@ -204,7 +204,12 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
   }
   if ((parsed.nfe === undefined) === (parsed.speedup === undefined)) {
     const hint = 'write e.g. "sencache:nfe=21"';
-    throw new PolicyOptionsError("missing_option", "sencache-budget", `SenCache budget mode needs exactly one of nfe (target evaluations) or speedup (T/NFE); ${hint}.`, "nfe");
+    throw new PolicyOptionsError(
+      "missing_option",
+      "sencache-budget",
+      `SenCache budget mode needs exactly one of nfe (target evaluations) or speedup (T/NFE); ${hint}.`,
+      "nfe",
+    );
   }
   const options: SencacheBudgetOptions = { ...parsed, profile };
   const slot = new ProfileSlot("sencache-budget", options, { resampleMethod: "interpolate" });
@@ -226,7 +231,12 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
       const range = `feasible: ${split.min}–${split.max}; the minimum is ${split.min}`;
       const what = `a budget of ${wanted} evaluations for ${T} steps is not reachable with ${reuses}${experts} (${range})`;
       if (options.onInfeasible === "error") {
-        throw new PolicyOptionsError("budget_infeasible", "sencache-budget", `In SenCache budget mode, ${what}; pick a target in that range, raise n, or pass onInfeasible=clamp.`, options.nfe !== undefined ? "nfe" : "speedup");
+        throw new PolicyOptionsError(
+          "budget_infeasible",
+          "sencache-budget",
+          `In SenCache budget mode, ${what}; pick a target in that range, raise n, or pass onInfeasible=clamp.`,
+          options.nfe !== undefined ? "nfe" : "speedup",
+        );
       }
       const target = Math.min(split.max, Math.max(split.min, wanted));
       if (index === 0) diag.note("clamped", -1, `sencache-budget: ${what}; clamped the target to ${target}`);
@@ -250,7 +260,12 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
         ax[c] = Number.isFinite(a.alphaX) ? a.alphaX : 0;
         at[c] = Number.isFinite(a.alphaT) ? a.alphaT : 0;
       }
-      if (options.placement === "propagation" && profile.propagation === undefined) diag.note("no-propagation", -1, "sencache-budget: the profile has no propagation measurement, so every step weighs the same; recalibrate it with sencache calibrate (propagation samples > 0) for the measured placement");
+      if (options.placement === "propagation" && profile.propagation === undefined) diag.note(
+        "no-propagation",
+        -1,
+        "sencache-budget: the profile has no propagation measurement, so every step weighs the same; recalibrate it with sencache calibrate (propagation " +
+          "samples > 0) for the measured placement",
+      );
       p.tables = { profile, timesteps: ts, ax, at, w: options.placement === "propagation" ? budgetWeights(profile, ts, ctx.sigmas) : earlyWeights(p.T) };
     }
     return p.tables;
@@ -357,7 +372,11 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     },
     decide(ctx: DecideContext): Decision {
       if (plan === undefined || plan.T !== ctx.totalSteps) {
-        if (plan !== undefined) diag.note("steps-changed", ctx.step, `sencache-budget: the step count changed from ${plan.T} to ${ctx.totalSteps} without prepare(); re-planned`);
+        if (plan !== undefined) diag.note(
+          "steps-changed",
+          ctx.step,
+          `sencache-budget: the step count changed from ${plan.T} to ${ctx.totalSteps} without prepare(); re-planned`,
+        );
         plan = makePlan(ctx.totalSteps);
       }
       if (ctx.step < plan.first || ctx.step >= plan.end) {

@@ -91,12 +91,18 @@ export class ProfileSlot {
     let profile = this.#loaded;
     let checkAgainst: RunInfo = run;
     if (expert !== undefined) {
-      if (profile.experts === undefined) log(`the sensitivity profile has no expert sections; expert "${expert.name}" uses its timesteps in [${expert.tMin}, ${expert.tMax}]`);
+      if (profile.experts === undefined) log(
+        `the sensitivity profile has no expert sections; expert "${expert.name}" uses its timesteps in [${expert.tMin}, ${expert.tMax}]`,
+      );
       profile = expertProfile(profile, expert);
       const steps = run.experts!.filter((s) => s.name === expert.name).flatMap((s) => Array.from(run.timesteps.subarray(s.firstStep, s.lastStep + 1)));
       checkAgainst = { ...run, timesteps: Float64Array.from(steps) };
     }
-    const result = assertProfileCompatible(profile, checkAgainst, { resample: this.#settings.resampleProfile, force: this.#settings.forceProfile, log, resampleMethod: this.#method });
+    const result = assertProfileCompatible(
+      profile,
+      checkAgainst,
+      { resample: this.#settings.resampleProfile, force: this.#settings.forceProfile, log, resampleMethod: this.#method },
+    );
     if (result.unchecked.length > 0 && result.unchecked.includes("model")) {
       this.#notes.push(`the sensitivity profile does not record ${result.unchecked.join(", ")}, so it could not be checked against this run`);
     }
@@ -106,7 +112,13 @@ export class ProfileSlot {
   /** The profile in use; throws if a path-given profile was never loaded (prepare not called). */
   get(): SensitivityProfile {
     if (this.#active === undefined) {
-      throw new PolicyOptionsError("missing_profile", this.#policy, `The policy "${this.#policy}" was given a profile path but prepare() was not called to load it; call prepare(run) before decide(), or pass a profile object.`, "profile");
+      throw new PolicyOptionsError(
+        "missing_profile",
+        this.#policy,
+        `The policy "${this.#policy}" was given a profile path but prepare() was not called to load it; call prepare(run) before decide(), or pass a ` +
+          `profile object.`,
+        "profile",
+      );
     }
     return this.#active;
   }
@@ -119,7 +131,11 @@ export class ProfileSlot {
 /** Record a NaN/∞ score or α loudly; the caller computes. */
 export function noteBadScore(diag: DiagnosticLog, policy: string, step: number, s: SenCacheScore): void {
   if (!Number.isFinite(s.alphaX) || !Number.isFinite(s.alphaT)) {
-    diag.note("nan-alpha", step, `${policy}: the sensitivity profile gave a non-finite α at the reference timestep, so those steps were computed; check the profile`);
+    diag.note(
+      "nan-alpha",
+      step,
+      `${policy}: the sensitivity profile gave a non-finite α at the reference timestep, so those steps were computed; check the profile`,
+    );
   } else {
     diag.note("nan-score", step, `${policy}: the score was not finite (NaN/∞ latent drift), so those steps were computed; check the latents`);
   }

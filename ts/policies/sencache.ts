@@ -29,8 +29,16 @@ import type { SensitivityProfile } from "../sensitivity/profile.js";
 
 /** The paper's settings as presets (T = 50, Wan 2.1; constants.ts SENCACHE_PAPER_SETTINGS, the one source). */
 export const SENCACHE_PRESETS = {
-  slow: { epsStart: SENCACHE_PAPER_SETTINGS.epsStartFirst20pct, epsMain: SENCACHE_PAPER_SETTINGS.epsMain["wan2.1 slow"], n: SENCACHE_PAPER_SETTINGS.nMaxConsecutiveReuses.slow },
-  fast: { epsStart: SENCACHE_PAPER_SETTINGS.epsStartFirst20pct, epsMain: SENCACHE_PAPER_SETTINGS.epsMain["wan2.1 fast"], n: SENCACHE_PAPER_SETTINGS.nMaxConsecutiveReuses.fast },
+  slow: {
+    epsStart: SENCACHE_PAPER_SETTINGS.epsStartFirst20pct,
+    epsMain: SENCACHE_PAPER_SETTINGS.epsMain["wan2.1 slow"],
+    n: SENCACHE_PAPER_SETTINGS.nMaxConsecutiveReuses.slow,
+  },
+  fast: {
+    epsStart: SENCACHE_PAPER_SETTINGS.epsStartFirst20pct,
+    epsMain: SENCACHE_PAPER_SETTINGS.epsMain["wan2.1 fast"],
+    n: SENCACHE_PAPER_SETTINGS.nMaxConsecutiveReuses.fast,
+  },
 } as const;
 
 /** Paper ε_main per model (n not stated for these in the paper). */
@@ -100,7 +108,8 @@ export function createSencachePolicy(input: SencacheInput): CachePolicy<Sencache
       throw new PolicyOptionsError(
         "invalid_option",
         "sencache",
-        `The option${stray.length > 1 ? "s" : ""} ${stray.join(", ")} of the ε rule ${does} not apply in budget mode (nfe= / speedup=), which picks ε itself; ` +
+        `The option${stray.length > 1 ? "s" : ""} ${stray.join(", ")} of the ε rule ${does} not apply in budget mode (nfe= / speedup=), which picks ε ` +
+          `itself; ` +
           `drop ${them}, or drop nfe/speedup to use the ε rule.`,
         stray[0],
       );
@@ -109,7 +118,12 @@ export function createSencachePolicy(input: SencacheInput): CachePolicy<Sencache
   }
   const strayBudget = budgetOnly.filter((k) => v[k] !== undefined);
   if (strayBudget.length > 0) {
-    throw new PolicyOptionsError("invalid_option", "sencache", `The option ${strayBudget[0]} applies only to budget mode; add nfe=<evaluations> or speedup=<T/NFE>, or drop it.`, strayBudget[0]);
+    throw new PolicyOptionsError(
+      "invalid_option",
+      "sencache",
+      `The option ${strayBudget[0]} applies only to budget mode; add nfe=<evaluations> or speedup=<T/NFE>, or drop it.`,
+      strayBudget[0],
+    );
   }
   const parsed = withDefaults("sencache", ruleSchema, v);
   const { profile } = parsed;

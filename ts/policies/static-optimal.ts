@@ -61,7 +61,13 @@ export function createStaticOptimalPolicy(input: InputOf<typeof staticOptimalSch
   const nfe = options.nfe;
   const mask = file.masks.find((m) => m.nfe === nfe);
   if (mask === undefined) {
-    throw new PolicyOptionsError("invalid_option", "static-optimal", `The static-mask file has no mask for nfe ${nfe} (it has ${file.masks.map((m) => m.nfe).join(", ")}); pick one of those or search it with sencache calibrate --kind static-optimal --nfe ${nfe}.`, "nfe");
+    throw new PolicyOptionsError(
+      "invalid_option",
+      "static-optimal",
+      `The static-mask file has no mask for nfe ${nfe} (it has ${file.masks.map((m) => m.nfe).join(", ")}); pick one of those or search it with sencache ` +
+        `calibrate --kind static-optimal --nfe ${nfe}.`,
+      "nfe",
+    );
   }
   const inner = createMaskPolicy(mask.compute, "static-optimal");
   const notes: string[] = [];
@@ -72,7 +78,13 @@ export function createStaticOptimalPolicy(input: InputOf<typeof staticOptimalSch
     prepare(run: RunInfo) {
       notes.length = 0;
       if (run.totalSteps !== file.steps) {
-        throw new PolicyOptionsError("invalid_option", "static-optimal", `The static masks were searched for ${file.steps} steps but the run has ${run.totalSteps}; search masks for ${run.totalSteps} steps (sencache calibrate --kind static-optimal --steps ${run.totalSteps}).`, "masks");
+        throw new PolicyOptionsError(
+          "invalid_option",
+          "static-optimal",
+          `The static masks were searched for ${file.steps} steps but the run has ${run.totalSteps}; search masks for ${run.totalSteps} steps (sencache ` +
+            `calibrate --kind static-optimal --steps ${run.totalSteps}).`,
+          "masks",
+        );
       }
       const vm = file.validFor.model;
       if (vm !== undefined && (vm.family !== run.model.family || vm.source !== run.model.source)) {

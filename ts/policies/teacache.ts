@@ -88,24 +88,34 @@ export function createTeacachePolicy(input: InputOf<typeof teacacheSchema> = {})
         throw new PolicyOptionsError(
           "unsupported_model",
           "teacache",
-          "TeaCache's published LTX-Video indicator is the modulated input of transformer block 0, which exists only inside a forward pass, and a reused step sends nothing to the worker; use sencache, magcache, easycache or fixed-interval on LTX-Video, or pass coefficients=[…] fitted on LTX's time embedding for a time-embedding variant (not the published TeaCache).",
+          "TeaCache's published LTX-Video indicator is the modulated input of transformer block 0, which exists only inside a forward pass, and a reused " +
+            "step sends nothing to the worker; use sencache, magcache, easycache or fixed-interval on LTX-Video, or pass coefficients=[…] fitted on LTX's " +
+            "time embedding for a time-embedding variant (not the published TeaCache).",
           "model",
         );
       }
-      if (family === "ltx") notes.push("teacache: time-embedding variant on LTX-Video with your coefficients; the published LTX-Video TeaCache uses the block-0 modulated input instead");
+      if (family === "ltx") notes.push(
+        "teacache: time-embedding variant on LTX-Video with your coefficients; the published LTX-Video TeaCache uses the block-0 modulated input instead",
+      );
       // Without model= or coefficients=, the run's family picks its published time-embedding coefficients.
       const key = v.model === undefined && v.coefficients === undefined && family === "cogvideox" ? "cogvideox-2b" : model;
       const published = TEACACHE_COEFFICIENTS[key]!;
       coefficients = v.coefficients === undefined ? published.coefficients : options.coefficients;
       if (key !== model) notes.push(`teacache: using the published ${key} coefficients for this ${family} model`);
       if (v.coefficients === undefined && !published.timeOnly) {
-        notes.push(`teacache: the published coefficients for "${key}" were fitted on the ${published.indicator}; this policy uses the time embedding, so δ needs re-tuning (or fit your own coefficients)`);
+        notes.push(
+          `teacache: the published coefficients for "${key}" were fitted on the ${published.indicator}; this policy uses the time embedding, so δ needs ` +
+            `re-tuning (or fit your own coefficients)`,
+        );
       }
       let embeddings: Float32Array[];
       try {
         embeddings = await run.probes.timeEmbedding(Array.from(run.timesteps));
       } catch (err) {
-        notes.push(`teacache: the time-embedding probe failed (${err instanceof Error ? err.message : String(err)}), so every step was computed; use a worker-backed model or another policy`);
+        notes.push(
+          `teacache: the time-embedding probe failed (${err instanceof Error ? err.message : String(err)}), so every step was computed; use a ` +
+            `worker-backed model or another policy`,
+        );
         return;
       }
       if (embeddings.length !== run.totalSteps) {
@@ -126,7 +136,11 @@ export function createTeacachePolicy(input: InputOf<typeof teacacheSchema> = {})
       const forced = forcedCompute(ctx, options.warmup, options.forceLast);
       if (forced !== undefined || ctx.last === undefined) return forced ?? compute("first step");
       if (increments === undefined || increments.length !== ctx.totalSteps) {
-        diag.note("no-indicator", ctx.step, "teacache: no time-embedding indicator for this schedule (prepare() not called or the probe failed), so every step was computed");
+        diag.note(
+          "no-indicator",
+          ctx.step,
+          "teacache: no time-embedding indicator for this schedule (prepare() not called or the probe failed), so every step was computed",
+        );
         return compute("no indicator");
       }
       let acc = 0;

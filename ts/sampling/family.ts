@@ -30,7 +30,13 @@ export function pipelineTimestepOptions(info: LoadResult, steps: number, latentS
   if (rule.mu === "sequence_length") {
     const [, , f = 1, h = 1, w = 1] = latentShape;
     const c = info.scheduler.config;
-    out.mu = calculateShift(f * h * w, configNumber(c, "base_image_seq_len", 256), configNumber(c, "max_image_seq_len", 4096), configNumber(c, "base_shift", 0.5), configNumber(c, "max_shift", 1.15));
+    out.mu = calculateShift(
+      f * h * w,
+      configNumber(c, "base_image_seq_len", 256),
+      configNumber(c, "max_image_seq_len", 4096),
+      configNumber(c, "base_shift", 0.5),
+      configNumber(c, "max_shift", 1.15),
+    );
   }
   return out;
 }

@@ -80,12 +80,18 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
   const steps = options.steps ?? d.numInferenceSteps;
   if (!Number.isInteger(steps) || steps < 1) throw new InvalidInputError(`steps must be a positive integer, not ${steps}.`);
   const guidanceScale = options.guidanceScale ?? d.guidanceScale;
-  if (!Number.isFinite(guidanceScale) || guidanceScale < 0) throw new InvalidInputError(`The guidance scale must be a finite number ≥ 0, not ${guidanceScale}.`);
+  if (!Number.isFinite(guidanceScale) || guidanceScale < 0) throw new InvalidInputError(
+    `The guidance scale must be a finite number ≥ 0, not ${guidanceScale}.`,
+  );
   const size = { height: options.height ?? d.height, width: options.width ?? d.width, numFrames: options.numFrames ?? d.numFrames };
   model.latentShape(size); // validates the size before anything is sent
   const i2v = model.info.imageToVideo === true;
-  if (i2v && (options.image === undefined || model.encodeImage === undefined)) throw new InvalidInputError(`${model.info.pipelineClass} is an image-to-video pipeline; pass the conditioning image (image).`);
-  if (!i2v && options.image !== undefined) throw new InvalidInputError(`${model.info.pipelineClass} is a text-to-video pipeline; it takes no conditioning image.`);
+  if (i2v && (options.image === undefined || model.encodeImage === undefined)) throw new InvalidInputError(
+    `${model.info.pipelineClass} is an image-to-video pipeline; pass the conditioning image (image).`,
+  );
+  if (!i2v && options.image !== undefined) throw new InvalidInputError(
+    `${model.info.pipelineClass} is a text-to-video pipeline; it takes no conditioning image.`,
+  );
   if (options.fps !== undefined) {
     if (!conditionsOnFps(model.info)) {
       const name = model.info.pipelineClass;
@@ -98,7 +104,11 @@ export async function generate(model: GenerateModel, options: GenerateOptions): 
   const signal = options.signal;
   const guidanceAt = guidanceRule(model, steps, guidanceScale, options);
   const schedulerSpec = options.scheduler !== undefined ? { className: options.scheduler, config: model.info.scheduler.config } : model.info.scheduler;
-  const scheduler = createScheduler(schedulerSpec, steps, { ...pipelineTimestepOptions(model.info, steps, model.latentShape(size)), ...(options.schedulerOptions ?? {}) });
+  const scheduler = createScheduler(
+    schedulerSpec,
+    steps,
+    { ...pipelineTimestepOptions(model.info, steps, model.latentShape(size)), ...(options.schedulerOptions ?? {}) },
+  );
   const encodeOptions = { ...(signal ? { signal } : {}), ...(options.maxSequenceLength !== undefined ? { maxSequenceLength: options.maxSequenceLength } : {}) };
   const cond = await model.encodePrompt(options.prompt, encodeOptions);
   const uncond = guidanceScale > 1 ? await model.encodePrompt(options.negativePrompt ?? "", encodeOptions) : undefined;
@@ -153,7 +163,9 @@ function guidanceRule(model: GenerateModel, steps: number, guidanceScale: number
   if (options.guidanceScale2 !== undefined && experts.length < 2) {
     throw new InvalidInputError(`guidanceScale2 applies to a model with two experts (Wan 2.2 A14B); this ${model.info.pipelineClass} has one.`);
   }
-  if (scale2 !== undefined && (!Number.isFinite(scale2) || scale2 < 0)) throw new InvalidInputError(`guidanceScale2 must be a finite number ≥ 0, not ${scale2}.`);
+  if (scale2 !== undefined && (!Number.isFinite(scale2) || scale2 < 0)) throw new InvalidInputError(
+    `guidanceScale2 must be a finite number ≥ 0, not ${scale2}.`,
+  );
   if (!dynamic && (scale2 === undefined || scale2 === guidanceScale)) return undefined;
   const low = experts.reduce((a, b) => (b.tMin < a.tMin ? b : a)).name;
   return (_step, t, expert) => {

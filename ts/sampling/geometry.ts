@@ -41,7 +41,9 @@ export interface FolderGeometry {
   /** The transformers and the timesteps each serves (two for Wan 2.2 A14B). */
   readonly experts: readonly LoadExpert[];
   /** The folder's sencache.json defaults, when it has them. */
-  readonly defaults?: Partial<{ height: number; width: number; numFrames: number; guidanceScale: number; numInferenceSteps: number; maxSequenceLength: number; fps: number }>;
+  readonly defaults?: Partial<{
+    height: number; width: number; numFrames: number; guidanceScale: number; numInferenceSteps: number; maxSequenceLength: number; fps: number,
+  }>;
 }
 
 function gcd(a: number, b: number): number {
@@ -200,7 +202,8 @@ export function checkSize(
   const what = options.model ?? "this model";
   if (problems.length > 0) {
     throw new InvalidInputError(
-      `The size ${problems.join(", ")} does not fit ${what}, whose height and width must be multiples of ${m} and frame count ${frameRuleText(rule)}: use ${fixes.join(", ")}.`,
+      `The size ${problems.join(", ")} does not fit ${what}, whose height and width must be multiples of ${m} and frame count ${frameRuleText(rule)}: ` +
+        `use ${fixes.join(", ")}.`,
     );
   }
   const max = geometry.maxLatent;

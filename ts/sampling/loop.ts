@@ -57,7 +57,9 @@ export interface SampleResult {
 }
 
 const noProbes: ModelProbes = {
-  timeEmbedding: () => Promise.reject(new InvalidInputError("This denoiser offers no time-embedding probe; pick a policy that does not need one, or run through a worker-backed model.")),
+  timeEmbedding: () => Promise.reject(
+    new InvalidInputError("This denoiser offers no time-embedding probe; pick a policy that does not need one, or run through a worker-backed model."),
+  ),
 };
 
 /** `uncond + g·(cond − uncond)`, in float32 as the pipelines compute it. */
@@ -90,7 +92,10 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
   }
   const numElements = latentShape.reduce((a, b) => a * b, 1);
   if (options.latent.length !== numElements) {
-    throw new InvalidInputError(`The initial latent has ${options.latent.length} values but the shape [${latentShape.join(", ")}] needs ${numElements}; pass the latent the model prepared.`);
+    throw new InvalidInputError(
+      `The initial latent has ${options.latent.length} values but the shape [${latentShape.join(", ")}] needs ${numElements}; pass the latent the model ` +
+        `prepared.`,
+    );
   }
   const bad = firstNonFinite(options.latent);
   if (bad >= 0) throw new InvalidInputError(`The initial latent holds a non-finite value at index ${bad}; pass a finite latent.`);
@@ -181,11 +186,16 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
       if (useGuidance) items.push({ cond: options.uncond as string, branch: "uncond", t, x: input, shape: latentShape, ...image });
       outputs = await denoiser.denoise(items, signal);
       if (outputs.length !== items.length || outputs.some((o) => o.length !== numElements)) {
-        throw new InvalidInputError(`The denoiser returned ${outputs.length} outputs of the wrong size at step ${i}; it must return one output of ${numElements} values per item.`);
+        throw new InvalidInputError(
+          `The denoiser returned ${outputs.length} outputs of the wrong size at step ${i}; it must return one output of ${numElements} values per item.`,
+        );
       }
       for (const out of outputs) {
         const at = firstNonFinite(out);
-        if (at >= 0) throw new SencacheError("non_finite_output", `The model produced a non-finite value at step ${i} (t = ${t}, index ${at}); check the model weights, dtype and inputs.`);
+        if (at >= 0) throw new SencacheError(
+          "non_finite_output",
+          `The model produced a non-finite value at step ${i} (t = ${t}, index ${at}); check the model weights, dtype and inputs.`,
+        );
       }
       const computed: ComputedStep = { step: i, t, sigma, latent: x, outputs };
       previous = last;

@@ -60,7 +60,10 @@ export class Model implements Denoiser {
   private constructor(client: WorkerLike, source: string, info: LoadResult, loadRequest: RequestOf<"load">, options: LoadOptions) {
     this.source = source;
     this.currentInfo = info;
-    this.prompts = new PromptHandles((text, maxSequenceLength, signal) => this.call((c, model) => encode(c, model, text, maxSequenceLength, signal)), options.promptCache);
+    this.prompts = new PromptHandles(
+      (text, maxSequenceLength, signal) => this.call((c, model) => encode(c, model, text, maxSequenceLength, signal)),
+      options.promptCache,
+    );
     this.remote = new RecoveringClient(
       client,
       async (fresh) => {
@@ -190,7 +193,9 @@ export class Model implements Denoiser {
    */
   async encodeImage(image: Tensor<Uint8Array>, seed: number, size: LatentSize, signal?: AbortSignal): Promise<string> {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidInputError(`The seed must be a non-negative integer, not ${seed}.`);
-    if (image.shape.length !== 3 || image.shape[2] !== 3) throw new InvalidInputError(`The conditioning image must be [H, W, 3] uint8, not [${image.shape.join(", ")}].`);
+    if (image.shape.length !== 3 || image.shape[2] !== 3) throw new InvalidInputError(
+      `The conditioning image must be [H, W, 3] uint8, not [${image.shape.join(", ")}].`,
+    );
     const base = { op: "encodeImage" as const, seed, height: size.height, width: size.width, numFrames: size.numFrames, image };
     const { image: handle } = await this.call((client, model) => client.request({ ...base, model }, signal ? { signal } : {}));
     this.images.set(handle, { ...base, model: this.currentInfo.model });
@@ -202,7 +207,15 @@ export class Model implements Denoiser {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new InvalidInputError(`The seed must be a non-negative integer, not ${seed}.`);
     const { latents } = await this.call((client, model) =>
       client.request(
-        { op: "prepareLatents", model, seed, height: size.height, width: size.width, numFrames: size.numFrames, ...(image !== undefined ? { image: this.cond(image) } : {}) },
+        {
+          op: "prepareLatents",
+          model,
+          seed,
+          height: size.height,
+          width: size.width,
+          numFrames: size.numFrames,
+          ...(image !== undefined ? { image: this.cond(image) } : {}),
+        },
         signal ? { signal } : {},
       ),
     );
@@ -238,7 +251,9 @@ export class Model implements Denoiser {
       ),
     );
     const data = out.data; // the codec widened a bf16/fp16 output to float32
-    if (data.length !== n * items.length) throw new InvalidInputError(`The worker returned ${data.length} values for ${items.length} items of ${n}; this is a worker bug, report it.`);
+    if (data.length !== n * items.length) throw new InvalidInputError(
+      `The worker returned ${data.length} values for ${items.length} items of ${n}; this is a worker bug, report it.`,
+    );
     return items.map((_, i) => data.subarray(i * n, (i + 1) * n));
   }
 

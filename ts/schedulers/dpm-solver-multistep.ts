@@ -92,7 +92,10 @@ export function dpmSolverSchedule(cfg: DPMSolverConfig, n: number, options: SetT
   } else if (cfg.useFlowSigmas) {
     let shift = cfg.flowShift;
     if (options.mu !== undefined) {
-      if (!cfg.useDynamicShifting) throw new UnsupportedSchedulerError("invalid_scheduler_call", `${DPM_SOLVER} takes options.mu only with use_dynamic_shifting=true.`);
+      if (!cfg.useDynamicShifting) throw new UnsupportedSchedulerError(
+        "invalid_scheduler_call",
+        `${DPM_SOLVER} takes options.mu only with use_dynamic_shifting=true.`,
+      );
       shift = Math.exp(options.mu);
     }
     const shifted = linspace(1, 1 / N, n + 1).map((a) => {
@@ -186,7 +189,10 @@ export class DPMSolverMultistepScheduler implements Scheduler {
 
     let eps: Float32Array | undefined;
     if (this.config.algorithmType === "sde-dpmsolver++") {
-      if (noise === undefined) throw new UnsupportedSchedulerError("invalid_scheduler_call", `${DPM_SOLVER} with sde-dpmsolver++ needs a NoiseSource in step().`);
+      if (noise === undefined) throw new UnsupportedSchedulerError(
+        "invalid_scheduler_call",
+        `${DPM_SOLVER} with sde-dpmsolver++ needs a NoiseSource in step().`,
+      );
       eps = noise.normal(sample.length);
     }
     const order = this.config.solverOrder === 1 || this.lowerOrderNums < 1 || lowerFinal ? 1 : this.config.solverOrder === 2 || this.lowerOrderNums < 2 || lowerSecond ? 2 : 3;

@@ -86,7 +86,10 @@ export function flowMatchEulerSchedule(
   let r: (x: number) => number;
   if (options.sigmas !== undefined) {
     if (options.sigmas.length !== n) {
-      throw new UnsupportedSchedulerError("invalid_scheduler_call", `${FLOW_MATCH_EULER} got ${options.sigmas.length} custom sigmas for ${n} steps; pass exactly one sigma per step.`);
+      throw new UnsupportedSchedulerError(
+        "invalid_scheduler_call",
+        `${FLOW_MATCH_EULER} got ${options.sigmas.length} custom sigmas for ${n} steps; pass exactly one sigma per step.`,
+      );
     }
     sigmas = Float64Array.from(options.sigmas, f32);
     r = f32;

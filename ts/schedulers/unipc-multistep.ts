@@ -63,7 +63,12 @@ export function parseUniPCConfig(config: DiffusersSchedulerConfig): UniPCConfig 
   }
   const useFlowSigmas = c.boolean("use_flow_sigmas", false);
   const shiftTerminal = c.optionalNumber("shift_terminal");
-  if (shiftTerminal !== undefined && !useFlowSigmas) throw unsupportedOption(UNIPC, "shift_terminal", shiftTerminal, "shift_terminal only with use_flow_sigmas=true");
+  if (shiftTerminal !== undefined && !useFlowSigmas) throw unsupportedOption(
+    UNIPC,
+    "shift_terminal",
+    shiftTerminal,
+    "shift_terminal only with use_flow_sigmas=true",
+  );
   const raw = (config as Record<string, unknown>)["disable_corrector"];
   const disableCorrector = Array.isArray(raw) ? raw.filter((v): v is number => typeof v === "number") : [];
   // diffusers maps the DPM-Solver names of solver_type to bh2.

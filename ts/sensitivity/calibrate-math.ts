@@ -24,7 +24,9 @@ export interface SensitivityMeasurement {
 }
 
 function l2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new RangeError(`Tensors of different sizes (${a.length} vs ${b.length}) cannot be compared; pass outputs of the same sample.`);
+  if (a.length !== b.length) throw new RangeError(
+    `Tensors of different sizes (${a.length} vs ${b.length}) cannot be compared; pass outputs of the same sample.`,
+  );
   return l2Distance(a, b);
 }
 
@@ -118,7 +120,9 @@ export function aggregateProfile(
       tsv.push(b);
     }
     if (xs.length === 0) {
-      throw new RangeError(`No usable calibration measurement at timestep ${timesteps[k]} (index ${k}); check that the solver step moves the latent and the timesteps differ.`);
+      throw new RangeError(
+        `No usable calibration measurement at timestep ${timesteps[k]} (index ${k}); check that the solver step moves the latent and the timesteps differ.`,
+      );
     }
     const sx = meanStd(xs);
     const st = meanStd(tsv);

@@ -149,16 +149,28 @@ export async function loadMediaVideo(reader: MediaReader, path: string, size: La
   }
   if (isDir) {
     files = listFrames(path);
-    if (files.length === 0) throw new InvalidInputError(`The folder "${path}" holds no image frames (.png, .jpg, …); pass images, videos or folders of image frames.`);
+    if (files.length === 0) throw new InvalidInputError(
+      `The folder "${path}" holds no image frames (.png, .jpg, …); pass images, videos or folders of image frames.`,
+    );
   } else {
     if (!MEDIA_EXTENSIONS.has(extname(path).toLowerCase())) {
-      throw new InvalidInputError(`The calibration media "${basename(path)}" is neither an image nor a video sencache reads (${[...MEDIA_EXTENSIONS].join(", ")}); convert it to PNG or MP4.`);
+      throw new InvalidInputError(
+        `The calibration media "${basename(path)}" is neither an image nor a video sencache reads (${[...MEDIA_EXTENSIONS].join(", ")}); convert it to ` +
+          `PNG or MP4.`,
+      );
     }
     files = [path];
   }
   const client = "client" in reader ? reader.client : reader;
   const { video } = await client.request(
-    { op: "readMedia", files: files.map((f) => readFileSync(f)), names: files.map((f) => basename(f)), height: size.height, width: size.width, numFrames: size.numFrames },
+    {
+      op: "readMedia",
+      files: files.map((f) => readFileSync(f)),
+      names: files.map((f) => basename(f)),
+      height: size.height,
+      width: size.width,
+      numFrames: size.numFrames,
+    },
     signal ? { signal } : {},
   );
   return video;
@@ -315,7 +327,10 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
         if (i2v && image === undefined) image = firstFrame(video);
         const latents = await model.encodeMedia(video, signal);
         if (latents.data.length !== numel || latents.shape.some((d, i) => d !== latentShape[i])) {
-          throw new InvalidInputError(`The media "${media[s % media.length]}" encoded to latents [${latents.shape.join(", ")}] but the model's latent at this size is [${latentShape.join(", ")}]; pick a frame count the VAE accepts.`);
+          throw new InvalidInputError(
+            `The media "${media[s % media.length]}" encoded to latents [${latents.shape.join(", ")}] but the model's latent at this size is ` +
+              `[${latentShape.join(", ")}]; pick a frame count the VAE accepts.`,
+          );
         }
         x0 = latents.data;
         progress("encode", s, 0);

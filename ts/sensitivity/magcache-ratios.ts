@@ -55,7 +55,10 @@ function list(value: unknown, key: string, source: string, length?: number): num
   if (!Array.isArray(value)) invalid(source, `has no array "${key}"`);
   if (length !== undefined && value.length !== length) invalid(source, `has ${value.length} values in "${key}" but ${length} in "ratios"`);
   value.forEach((v, i) => {
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) invalid(source, `has a value in "${key}" at index ${i} that is not a finite non-negative number`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) invalid(
+      source,
+      `has a value in "${key}" at index ${i} that is not a finite non-negative number`,
+    );
   });
   return value as number[];
 }
@@ -65,7 +68,10 @@ export function validateMagcacheRatios(value: unknown, source = "(object)"): Mag
   if (typeof value !== "object" || value === null) invalid(source, "is not an object");
   const o = value as Record<string, unknown>;
   if (o.format !== MAGCACHE_RATIOS_FORMAT) invalid(source, `has format ${JSON.stringify(o.format)} instead of "${MAGCACHE_RATIOS_FORMAT}"`);
-  if (o.version !== undefined && o.version !== 1 && o.version !== 2) invalid(source, `has version ${JSON.stringify(o.version)}, this sencache reads versions 1 and 2`);
+  if (o.version !== undefined && o.version !== 1 && o.version !== 2) invalid(
+    source,
+    `has version ${JSON.stringify(o.version)}, this sencache reads versions 1 and 2`,
+  );
   if ((o.version === 2) !== (o.experts !== undefined)) invalid(source, "has expert sections without version 2, or version 2 without expert sections");
   const ratios = list(o.ratios, "ratios", source);
   if (ratios.length < 2) invalid(source, "has fewer than 2 ratios");
@@ -109,7 +115,9 @@ function validateExpertRatios(value: unknown, top: Record<string, unknown>, sour
   });
   const joined = sections.flatMap((s) => s.ratios);
   const whole = top.ratios as number[];
-  if (joined.length !== whole.length || joined.some((v, j) => v !== whole[j])) invalid(source, 'has top-level "ratios" that are not its expert sections\' ratios joined');
+  if (joined.length !== whole.length || joined.some(
+    (v, j) => v !== whole[j],
+  )) invalid(source, 'has top-level "ratios" that are not its expert sections\' ratios joined');
   return sections;
 }
 
@@ -131,8 +139,13 @@ export function withExpertRatios(file: MagcacheRatiosFile, spans: readonly { nam
     std: cut(file.std, s, 0)!,
     ...(file.uncondStd ? { uncondStd: cut(file.uncondStd, s, 0)! } : {}),
   }));
-  const join = (key: "ratios" | "uncondRatios" | "std" | "uncondStd"): number[] | undefined => (experts.every((e) => e[key] !== undefined) ? experts.flatMap((e) => [...e[key]!]) : undefined);
-  return validateMagcacheRatios({ ...file, version: 2, experts, ratios: join("ratios"), uncondRatios: join("uncondRatios"), std: join("std"), uncondStd: join("uncondStd") }, "(per-expert)");
+  const join = (key: "ratios" | "uncondRatios" | "std" | "uncondStd"): number[] | undefined => (experts.every(
+    (e) => e[key] !== undefined,
+  ) ? experts.flatMap((e) => [...e[key]!]) : undefined);
+  return validateMagcacheRatios(
+    { ...file, version: 2, experts, ratios: join("ratios"), uncondRatios: join("uncondRatios"), std: join("std"), uncondStd: join("uncondStd") },
+    "(per-expert)",
+  );
 }
 
 /** Read a ratios file synchronously (the policy reads it when it is built, so a bad path fails early). */
@@ -141,13 +154,21 @@ export function loadMagcacheRatiosSync(path: string): MagcacheRatiosFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (cause) {
-    throw new ProfileError("profile_io", `The MagCache ratios file "${path}" cannot be read; check the path or create it with sencache calibrate --kind magcache.`, { cause });
+    throw new ProfileError(
+      "profile_io",
+      `The MagCache ratios file "${path}" cannot be read; check the path or create it with sencache calibrate --kind magcache.`,
+      { cause },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ProfileError("invalid_profile", `The MagCache ratios file "${path}" is not valid JSON; recalibrate it with sencache calibrate --kind magcache.`, { cause });
+    throw new ProfileError(
+      "invalid_profile",
+      `The MagCache ratios file "${path}" is not valid JSON; recalibrate it with sencache calibrate --kind magcache.`,
+      { cause },
+    );
   }
   return validateMagcacheRatios(parsed, `"${path}"`);
 }

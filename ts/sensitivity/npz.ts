@@ -55,7 +55,9 @@ export function parseNpy(bytes: Uint8Array, name = "array"): NpyArray {
   const descr = /'descr'\s*:\s*'([<>|=])([a-z])(\d+)'/.exec(header);
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header);
   const shapeMatch = /'shape'\s*:\s*\(([^)]*)\)/.exec(header);
-  if (descr === null || fortran === null || shapeMatch === null) fail(`"${name}" has a .npy header this reader cannot parse (${header.trim()}); save plain numeric arrays.`);
+  if (descr === null || fortran === null || shapeMatch === null) fail(
+    `"${name}" has a .npy header this reader cannot parse (${header.trim()}); save plain numeric arrays.`,
+  );
   const [, order, kind, sizeText] = descr;
   const dtype = `${kind}${sizeText}` as NpyDtype;
   if (!["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"].includes(dtype)) {
@@ -173,7 +175,12 @@ function listZip(bytes: Uint8Array, name: string): ZipEntry[] {
     let localOffset = view.getUint32(p + 42, true);
     const entryName = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
     if (compressedSize === 0xffffffff || uncompressed === 0xffffffff || localOffset === 0xffffffff) {
-      const z = readZip64Extra(view, p + 46 + nameLen, extraLen, { u: uncompressed === 0xffffffff, c: compressedSize === 0xffffffff, o: localOffset === 0xffffffff });
+      const z = readZip64Extra(
+        view,
+        p + 46 + nameLen,
+        extraLen,
+        { u: uncompressed === 0xffffffff, c: compressedSize === 0xffffffff, o: localOffset === 0xffffffff },
+      );
       if (z.c !== undefined) compressedSize = z.c;
       if (z.o !== undefined) localOffset = z.o;
     }
@@ -198,7 +205,11 @@ export function parseNpz(bytes: Uint8Array, name = "archive.npz"): Map<string, N
       try {
         content = inflateRawSync(stored);
       } catch (cause) {
-        throw new ProfileError("invalid_npz", `The entry "${entry.name}" of "${name}" does not inflate; the file is damaged, re-save it with numpy.savez.`, { cause });
+        throw new ProfileError(
+          "invalid_npz",
+          `The entry "${entry.name}" of "${name}" does not inflate; the file is damaged, re-save it with numpy.savez.`,
+          { cause },
+        );
       }
     } else fail(`The entry "${entry.name}" of "${name}" uses zip method ${entry.method}; only stored and deflated entries are supported (numpy.savez / savez_compressed write those).`);
     const key = entry.name.endsWith(".npy") ? entry.name.slice(0, -4) : entry.name;

@@ -153,7 +153,10 @@ export function validateProfile(value: unknown, source = "(object)"): Sensitivit
   if (o.J_x_samples !== undefined || o.J_t_samples !== undefined) {
     out.J_x_samples = sampleMatrix(o.J_x_samples, "J_x_samples", source, n);
     out.J_t_samples = sampleMatrix(o.J_t_samples, "J_t_samples", source, n);
-    if (out.J_x_samples.length !== out.J_t_samples.length) invalid(source, `has ${out.J_x_samples.length} rows in "J_x_samples" but ${out.J_t_samples.length} in "J_t_samples"`);
+    if (out.J_x_samples.length !== out.J_t_samples.length) invalid(
+      source,
+      `has ${out.J_x_samples.length} rows in "J_x_samples" but ${out.J_t_samples.length} in "J_t_samples"`,
+    );
   }
   if (typeof o.origin === "string") out.origin = o.origin;
   if (typeof o.createdAt === "string") out.createdAt = o.createdAt;
@@ -165,7 +168,10 @@ export function validateProfile(value: unknown, source = "(object)"): Sensitivit
 function validatePropagation(value: unknown, source: string): PropagationProfile {
   if (typeof value !== "object" || value === null) invalid(source, 'has a "propagation" that is not an object');
   const p = value as Record<string, unknown>;
-  if (p.version !== PROPAGATION_VERSION) invalid(source, `has "propagation.version" ${JSON.stringify(p.version)}, this sencache reads version ${PROPAGATION_VERSION}`);
+  if (p.version !== PROPAGATION_VERSION) invalid(
+    source,
+    `has "propagation.version" ${JSON.stringify(p.version)}, this sencache reads version ${PROPAGATION_VERSION}`,
+  );
   const timesteps = numberArray(p.timesteps, "propagation.timesteps", source);
   if (timesteps.length === 0) invalid(source, 'has no "propagation.timesteps"');
   const gain = numberArray(p.gain, "propagation.gain", source, timesteps.length, true);
@@ -174,7 +180,10 @@ function validatePropagation(value: unknown, source: string): PropagationProfile
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) invalid(source, `has a "propagation.${key}" that is not a positive integer`);
     return v;
   };
-  if (typeof p.guidanceScale !== "number" || !Number.isFinite(p.guidanceScale) || p.guidanceScale < 0) invalid(source, 'has a "propagation.guidanceScale" that is not a finite number ≥ 0');
+  if (typeof p.guidanceScale !== "number" || !Number.isFinite(p.guidanceScale) || p.guidanceScale < 0) invalid(
+    source,
+    'has a "propagation.guidanceScale" that is not a finite number ≥ 0',
+  );
   const out: { -readonly [K in keyof PropagationProfile]: PropagationProfile[K] } = {
     version: PROPAGATION_VERSION,
     timesteps,
@@ -194,7 +203,10 @@ function sampleMatrix(value: unknown, key: string, source: string, timesteps: nu
     if (!Array.isArray(row) || row.length !== timesteps) invalid(source, `has a row ${s} in "${key}" that is not a list of ${timesteps} values`);
     return row.map((v: unknown, k) => {
       if (v === null) return null;
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) invalid(source, `has an invalid value in "${key}" at sample ${s}, index ${k} (a non-negative number or null)`);
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) invalid(
+        source,
+        `has an invalid value in "${key}" at sample ${s}, index ${k} (a non-negative number or null)`,
+      );
       return v;
     });
   });
@@ -213,7 +225,9 @@ function validateSections(list: readonly unknown[], top: SensitivityProfile, sou
     if (typeof e.tMin !== "number" || typeof e.tMax !== "number" || !(e.tMin <= e.tMax)) invalid(source, `has expert "${e.name}" without a range tMin ≤ tMax`);
     const ts = numberArray(e.timesteps, `experts[${i}].timesteps`, source);
     if (ts.length === 0) invalid(source, `has no timesteps for expert "${e.name}"`);
-    if (ts.some((t) => t < (e.tMin as number) || t > (e.tMax as number))) invalid(source, `has a timestep of expert "${e.name}" outside its range [${e.tMin}, ${e.tMax}]`);
+    if (ts.some(
+      (t) => t < (e.tMin as number) || t > (e.tMax as number),
+    )) invalid(source, `has a timestep of expert "${e.name}" outside its range [${e.tMin}, ${e.tMax}]`);
     const section: Record<string, unknown> = { name: e.name, tMin: e.tMin, tMax: e.tMax, timesteps: ts };
     for (const key of SECTION_ARRAYS.slice(1)) {
       if (e[key] !== undefined) section[key] = numberArray(e[key], `experts[${i}].${key}`, source, ts.length, true);
@@ -241,12 +255,18 @@ function validateValidity(value: unknown, source: string): ProfileValidity {
   const out: { -readonly [K in keyof ProfileValidity]: ProfileValidity[K] } = {};
   if (v.model !== undefined) {
     const m = v.model as Record<string, unknown>;
-    if (typeof m !== "object" || m === null || typeof m.family !== "string" || typeof m.source !== "string") invalid(source, 'has a "validFor.model" without string family and source');
+    if (typeof m !== "object" || m === null || typeof m.family !== "string" || typeof m.source !== "string") invalid(
+      source,
+      'has a "validFor.model" without string family and source',
+    );
     out.model = { family: m.family as string, source: m.source as string };
   }
   if (v.scheduler !== undefined) {
     const s = v.scheduler as Record<string, unknown>;
-    if (typeof s !== "object" || s === null || typeof s.className !== "string" || typeof s.configHash !== "string") invalid(source, 'has a "validFor.scheduler" without string className and configHash');
+    if (typeof s !== "object" || s === null || typeof s.className !== "string" || typeof s.configHash !== "string") invalid(
+      source,
+      'has a "validFor.scheduler" without string className and configHash',
+    );
     out.scheduler = { className: s.className as string, configHash: s.configHash as string };
   }
   if (v.steps !== undefined) {
@@ -292,7 +312,11 @@ export function profileFromNpz(bytes: Uint8Array, validFor: ProfileValidity = {}
   const get = (key: string): number[] => {
     const a = arrays.get(key);
     if (a === undefined) {
-      throw new ProfileError("invalid_profile", `The .npz file ${source} has no array "${key}" (it has ${[...arrays.keys()].join(", ")}); import a SenCache sensitivity file with timesteps, J_x_norm and J_t_norm.`);
+      throw new ProfileError(
+        "invalid_profile",
+        `The .npz file ${source} has no array "${key}" (it has ${[...arrays.keys()].join(", ")}); import a SenCache sensitivity file with timesteps, ` +
+          `J_x_norm and J_t_norm.`,
+      );
     }
     return Array.from(a.data);
   };
@@ -565,11 +589,19 @@ export function assertProfileCompatible(profile: SensitivityProfile, run: Profil
   };
   if (v.model === undefined || run.model === undefined) unchecked.push("model");
   else if (v.model.family !== run.model.family || v.model.source !== run.model.source) {
-    mismatch("profile_model_mismatch", `The sensitivity profile is for ${v.model.source} (${v.model.family}) but the run uses ${run.model.source} (${run.model.family})`, "calibrate a profile for this model (sencache calibrate) or pass force to use it anyway");
+    mismatch(
+      "profile_model_mismatch",
+      `The sensitivity profile is for ${v.model.source} (${v.model.family}) but the run uses ${run.model.source} (${run.model.family})`,
+      "calibrate a profile for this model (sencache calibrate) or pass force to use it anyway",
+    );
   }
   if (v.latentShape === undefined || run.latentShape === undefined) unchecked.push("latentShape");
   else if (v.latentShape.length !== run.latentShape.length || v.latentShape.some((d, i) => d !== run.latentShape![i])) {
-    mismatch("profile_shape_mismatch", `The sensitivity profile was calibrated for latents of shape [${v.latentShape.join(", ")}] but the run's latent is [${run.latentShape.join(", ")}]`, "calibrate at this resolution or pass force to use it anyway");
+    mismatch(
+      "profile_shape_mismatch",
+      `The sensitivity profile was calibrated for latents of shape [${v.latentShape.join(", ")}] but the run's latent is [${run.latentShape.join(", ")}]`,
+      "calibrate at this resolution or pass force to use it anyway",
+    );
   }
 
   const runTs = Array.from(run.timesteps);
@@ -639,7 +671,14 @@ export function withExpertSections(profile: SensitivityProfile, experts: readonl
       if (jtStd) jtStd[j] = jtStd[neighbour]!;
       patched.push(`${e.name} t=${+profile.timesteps[i]!.toFixed(3)}`);
     });
-    const section: Record<string, unknown> = { name: e.name, tMin: e.tMin, tMax: e.tMax, timesteps: pick(profile.timesteps), J_x_norm: pick(profile.J_x_norm), J_t_norm: jt };
+    const section: Record<string, unknown> = {
+      name: e.name,
+      tMin: e.tMin,
+      tMax: e.tMax,
+      timesteps: pick(profile.timesteps),
+      J_x_norm: pick(profile.J_x_norm),
+      J_t_norm: jt,
+    };
     if (profile.sampleCounts) section.sampleCounts = pick(profile.sampleCounts);
     if (profile.J_x_std) section.J_x_std = pick(profile.J_x_std);
     if (jtStd) section.J_t_std = jtStd;
@@ -689,11 +728,22 @@ export function expertProfile(profile: SensitivityProfile, expert: Expert): Sens
   } else {
     const idx = profile.timesteps.map((t, i) => (t >= expert.tMin && t <= expert.tMax ? i : -1)).filter((i) => i >= 0);
     if (idx.length === 0) {
-      throw new ProfileError("profile_timesteps_mismatch", `The sensitivity profile has no timestep in [${expert.tMin}, ${expert.tMax}], the range of expert "${expert.name}"; calibrate a profile for this model (sencache calibrate).`);
+      throw new ProfileError(
+        "profile_timesteps_mismatch",
+        `The sensitivity profile has no timestep in [${expert.tMin}, ${expert.tMax}], the range of expert "${expert.name}"; calibrate a profile for this ` +
+          `model (sencache calibrate).`,
+      );
     }
     const pick = (a: readonly number[] | undefined): number[] | undefined => (a === undefined ? undefined : idx.map((i) => a[i]!));
     columns = idx;
-    section = { timesteps: pick(profile.timesteps)!, J_x_norm: pick(profile.J_x_norm)!, J_t_norm: pick(profile.J_t_norm)!, ...optional("sampleCounts", pick(profile.sampleCounts)), ...optional("J_x_std", pick(profile.J_x_std)), ...optional("J_t_std", pick(profile.J_t_std)) };
+    section = {
+      timesteps: pick(profile.timesteps)!,
+      J_x_norm: pick(profile.J_x_norm)!,
+      J_t_norm: pick(profile.J_t_norm)!,
+      ...optional("sampleCounts", pick(profile.sampleCounts)),
+      ...optional("J_x_std", pick(profile.J_x_std)),
+      ...optional("J_t_std", pick(profile.J_t_std)),
+    };
   }
   const out: Record<string, unknown> = {
     format: PROFILE_FORMAT,

@@ -74,10 +74,18 @@ export function validateStaticMasks(value: unknown, source = "(object)"): Static
     const c = r.compute as unknown[];
     if (c.length !== r.nfe) invalid(source, `has a mask ${i} with ${c.length} steps for nfe ${String(r.nfe)}`);
     c.forEach((s, q) => {
-      if (typeof s !== "number" || !Number.isInteger(s) || s < 0 || s >= T || (q > 0 && s <= (c[q - 1] as number))) invalid(source, `has a mask ${i} whose steps are not ascending integers in [0, ${T})`);
+      if (typeof s !== "number" || !Number.isInteger(s) || s < 0 || s >= T || (q > 0 && s <= (c[q - 1] as number))) invalid(
+        source,
+        `has a mask ${i} whose steps are not ascending integers in [0, ${T})`,
+      );
     });
     if (c[0] !== 0) invalid(source, `has a mask ${i} that does not compute step 0`);
-    return { nfe: r.nfe, compute: c as number[], ...(typeof r.predicted === "number" ? { predicted: r.predicted } : {}), ...(typeof r.measured === "number" ? { measured: r.measured } : {}) };
+    return {
+      nfe: r.nfe,
+      compute: c as number[],
+      ...(typeof r.predicted === "number" ? { predicted: r.predicted } : {}),
+      ...(typeof r.measured === "number" ? { measured: r.measured } : {}),
+    };
   });
   return {
     format: STATIC_MASKS_FORMAT,
@@ -98,13 +106,21 @@ export function loadStaticMasksSync(path: string): StaticMasksFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (cause) {
-    throw new ProfileError("profile_io", `The static-mask file "${path}" cannot be read; check the path or create it with sencache calibrate --kind static-optimal.`, { cause });
+    throw new ProfileError(
+      "profile_io",
+      `The static-mask file "${path}" cannot be read; check the path or create it with sencache calibrate --kind static-optimal.`,
+      { cause },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ProfileError("invalid_profile", `The static-mask file "${path}" is not valid JSON; search it again with sencache calibrate --kind static-optimal.`, { cause });
+    throw new ProfileError(
+      "invalid_profile",
+      `The static-mask file "${path}" is not valid JSON; search it again with sencache calibrate --kind static-optimal.`,
+      { cause },
+    );
   }
   return validateStaticMasks(parsed, `"${path}"`);
 }

@@ -256,7 +256,9 @@ async function measure(model: Model, o: PropagationOptions, T: number, P: number
       }
     }
     const ks = probes.filter((k) => (perProbe.get(k) ?? []).length > 0);
-    if (ks.length === 0) throw new InvalidInputError("No usable propagation measurement (every injected error was zero); check that the model's outputs change between steps.");
+    if (ks.length === 0) throw new InvalidInputError(
+      "No usable propagation measurement (every injected error was zero); check that the model's outputs change between steps.",
+    );
     const stats = ks.map((k) => meanStd(perProbe.get(k)!));
     const propagation: PropagationProfile = {
       version: PROPAGATION_VERSION,
@@ -434,7 +436,9 @@ export async function searchStaticMasks(model: Model, options: StaticSearchOptio
     const masks: StaticMask[] = [];
     for (const K of [...new Set(options.nfe)].sort((a, b) => a - b)) {
       const dp = dpMask(T, K, n, cost);
-      if (dp === undefined) throw new InvalidInputError(`No mask of ${K} evaluations exists for ${T} steps with at most ${n} consecutive reuses; pick an NFE of at least ${Math.ceil(T / (n + 1))}.`);
+      if (dp === undefined) throw new InvalidInputError(
+        `No mask of ${K} evaluations exists for ${T} steps with at most ${n} consecutive reuses; pick an NFE of at least ${Math.ceil(T / (n + 1))}.`,
+      );
       let best = dp.compute;
       let bestErr = maxCandidates > 0 ? await measured(best) : NaN;
       let spent = maxCandidates > 0 ? 1 : 0;

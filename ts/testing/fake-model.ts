@@ -61,7 +61,9 @@ export class FakeModel implements GenerateModel {
   latentShape(size: LatentSize): number[] {
     const { channels, spatialScale: s, temporalScale: f } = this.info.latent;
     if (size.height % s || size.width % s || (size.numFrames - 1) % f || size.height < s || size.width < s || size.numFrames < 1) {
-      throw new InvalidInputError(`The fake model takes heights and widths that are multiples of ${s} and ${f}k+1 frames, not ${size.height}x${size.width}, ${size.numFrames} frames.`);
+      throw new InvalidInputError(
+        `The fake model takes heights and widths that are multiples of ${s} and ${f}k+1 frames, not ${size.height}x${size.width}, ${size.numFrames} frames.`,
+      );
     }
     return [1, channels, (size.numFrames - 1) / f + 1, size.height / s, size.width / s];
   }

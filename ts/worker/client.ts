@@ -143,7 +143,14 @@ export class WorkerClient {
     const frames = build(id);
     const bytes = frames.slice(1).reduce((sum, f) => sum + f.byteLength, 0);
     if (bytes > this.serverMaxBytes) {
-      return Promise.reject(new WorkerError("too_large", `"${op}" carries ${bytes} tensor bytes, more than the worker's limit of ${this.serverMaxBytes}; send smaller batches or start the worker with a larger --max-message-bytes.`, op));
+      return Promise.reject(
+        new WorkerError(
+          "too_large",
+          `"${op}" carries ${bytes} tensor bytes, more than the worker's limit of ${this.serverMaxBytes}; send smaller batches or start the worker with ` +
+            `a larger --max-message-bytes.`,
+          op,
+        ),
+      );
     }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     return new Promise<ResultOf[O]>((resolve, reject) => {
@@ -154,7 +161,9 @@ export class WorkerClient {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         cleanup();
-        reject(new WorkerTimeoutError(`The worker did not answer "${op}" within ${timeoutMs} ms; it may be overloaded or hung — raise the timeout or restart it.`));
+        reject(
+          new WorkerTimeoutError(`The worker did not answer "${op}" within ${timeoutMs} ms; it may be overloaded or hung — raise the timeout or restart it.`),
+        );
       }, timeoutMs);
       const onAbort = (): void => {
         this.pending.delete(id);

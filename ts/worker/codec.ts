@@ -38,7 +38,9 @@ export function numel(shape: readonly number[]): number {
 
 export function float32Tensor(data: Float32Array, shape: readonly number[]): Tensor<Float32Array> {
   if (numel(shape) !== data.length) {
-    throw new ProtocolError(`A tensor of shape [${shape.join(", ")}] needs ${numel(shape)} values but ${data.length} were given; pass data that matches the shape.`);
+    throw new ProtocolError(
+      `A tensor of shape [${shape.join(", ")}] needs ${numel(shape)} values but ${data.length} were given; pass data that matches the shape.`,
+    );
   }
   return { dtype: "float32", shape, data };
 }
@@ -110,7 +112,10 @@ export function decodeFrames(frames: readonly Buffer[], maxBytes = Number.POSITI
     const expected = numel(dims) * ITEM_SIZE[dtype];
     const frame = rest[i] as Buffer;
     if (frame.byteLength !== expected) {
-      throw new ProtocolError(`Tensor "${name}" should have ${expected} bytes for ${dtype}[${dims.join(", ")}] but its frame has ${frame.byteLength}; the message was truncated or corrupted.`);
+      throw new ProtocolError(
+        `Tensor "${name}" should have ${expected} bytes for ${dtype}[${dims.join(", ")}] but its frame has ${frame.byteLength}; the message was ` +
+          `truncated or corrupted.`,
+      );
     }
     total += expected;
     if (total > maxBytes) throw new ProtocolError(`A message exceeds the limit of ${maxBytes} bytes; send smaller batches.`);
@@ -195,7 +200,11 @@ export const opaque = scalar("the map", (v): v is Readonly<Record<string, unknow
 
 /** A value that may be nil (`scale_2: null`). */
 export function nullable<T>(of: Kind<T>): Kind<T | null> {
-  return { what: of.what, read: (value, path, op) => (value === null ? null : of.read(value, path, op)), write: (value) => (value === null ? null : of.write(value)) };
+  return {
+    what: of.what,
+    read: (value, path, op) => (value === null ? null : of.read(value, path, op)),
+    write: (value) => (value === null ? null : of.write(value)),
+  };
 }
 
 /** A map of whole numbers by snake_case name, passed through as it is (`hello`'s `limits`). */
@@ -206,7 +215,10 @@ export const intMap = scalar(
 );
 
 /** Two whole numbers ([height, width]). */
-export const dims2 = scalar("the two whole numbers", (v): v is readonly [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x)));
+export const dims2 = scalar(
+  "the two whole numbers",
+  (v): v is readonly [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x)),
+);
 
 /** Three positive whole numbers ([pt, ph, pw], [F', H', W']). */
 export const dims3 = scalar(
@@ -349,7 +361,15 @@ function op<
 >(wire: string, spec: OpParts<A, TI, R, TO, F> = {}): OpSpec<A, TI, R, TO, F> {
   const none = {} as never;
   const finish = spec.finish ?? ((raw: RawResult<R, TO>) => raw as unknown as F);
-  return { wire, inline: spec.inline ?? false, args: spec.args ?? none, tensorsIn: spec.tensorsIn ?? none, result: spec.result ?? none, tensorsOut: spec.tensorsOut ?? none, finish };
+  return {
+    wire,
+    inline: spec.inline ?? false,
+    args: spec.args ?? none,
+    tensorsIn: spec.tensorsIn ?? none,
+    result: spec.result ?? none,
+    tensorsOut: spec.tensorsOut ?? none,
+    finish,
+  };
 }
 
 
@@ -575,7 +595,9 @@ export function decodeReply(frames: readonly Buffer[], maxBytes?: number): Reply
   const id = h["id"];
   const wireOp = h["op"];
   if (h["v"] !== PROTOCOL_VERSION) {
-    throw new ProtocolError(`The worker speaks protocol version ${String(h["v"])} but this client speaks ${PROTOCOL_VERSION}; install matching versions of the SDK and the worker.`);
+    throw new ProtocolError(
+      `The worker speaks protocol version ${String(h["v"])} but this client speaks ${PROTOCOL_VERSION}; install matching versions of the SDK and the worker.`,
+    );
   }
   if (typeof id !== "number" || typeof wireOp !== "string") throw new ProtocolError(`A reply lacks its id or op; ${NOT_SPEC}`);
   const op = OP_OF_WIRE.get(wireOp) ?? "unknown";

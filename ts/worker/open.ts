@@ -54,7 +54,8 @@ export async function openWorker(options: OpenWorkerOptions = {}): Promise<Opene
       client.close();
       if (WorkerTimeoutError.isInstance(error)) {
         throw new WorkerTimeoutError(
-          `No worker answered at ${options.connect} within ${waitMs / 1000} s; nothing may be listening there — start one with "sencache worker --endpoint ${options.connect}", check the address, or raise the timeout if that worker is busy.`,
+          `No worker answered at ${options.connect} within ${waitMs / 1000} s; nothing may be listening there — start one with "sencache worker ` +
+            `--endpoint ${options.connect}", check the address, or raise the timeout if that worker is busy.`,
         );
       }
       throw error;

@@ -179,7 +179,9 @@ export class WorkerPool {
     try {
       let hello: HelloResult;
       if (m.spawn) {
-        const proc = await WorkerProcess.start({ heartbeatMs: this.heartbeatMs, livenessMs: this.livenessMs, ...m.spawn, ...(m.spawn.timeoutMs === undefined ? { timeoutMs: this.timeoutMs } : {}) });
+        const proc = await WorkerProcess.start(
+          { heartbeatMs: this.heartbeatMs, livenessMs: this.livenessMs, ...m.spawn, ...(m.spawn.timeoutMs === undefined ? { timeoutMs: this.timeoutMs } : {}) },
+        );
         if (this.closed) {
           await proc.shutdown(1_000);
           return;
@@ -303,7 +305,9 @@ export class WorkerPool {
         throw new WorkerDiedError("No worker of the pool can be reached (each refused the connection); check the endpoints and keys.");
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new WorkerDiedError(`No worker of the pool was ready within ${this.startTimeoutMs} ms; check that the workers run and can be reached.`);
+      if (left <= 0) throw new WorkerDiedError(
+        `No worker of the pool was ready within ${this.startTimeoutMs} ms; check that the workers run and can be reached.`,
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 1_000));
         this.waiters.push(() => {
@@ -318,8 +322,12 @@ export class WorkerPool {
   async waitReady(n = 1): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
     while (this.ready < Math.min(n, this.members.length)) {
-      if (this.members.every((m) => m.state === "lost" && m.timer === undefined)) throw new WorkerDiedError("No worker of the pool can be reached (each refused the connection); check the endpoints and keys.");
-      if (Date.now() > deadline) throw new WorkerTimeoutError(`Only ${this.ready} of ${n} pool workers were ready within ${this.startTimeoutMs} ms; check that they run and can be reached.`);
+      if (this.members.every(
+        (m) => m.state === "lost" && m.timer === undefined,
+      )) throw new WorkerDiedError("No worker of the pool can be reached (each refused the connection); check the endpoints and keys.");
+      if (Date.now() > deadline) throw new WorkerTimeoutError(
+        `Only ${this.ready} of ${n} pool workers were ready within ${this.startTimeoutMs} ms; check that they run and can be reached.`,
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
         this.waiters.push(() => {
@@ -351,7 +359,9 @@ export class WorkerPool {
     const have = m.conds.get(handle);
     if (have) return have;
     const entry = this.conds.get(handle);
-    if (!entry) return Promise.reject(new WorkerError("unknown_handle", `Condition handle ${handle} is not known in this pool; encode the prompt again.`, "encodePrompt"));
+    if (!entry) return Promise.reject(
+      new WorkerError("unknown_handle", `Condition handle ${handle} is not known in this pool; encode the prompt again.`, "encodePrompt"),
+    );
     const p = this.ensureModel(m, entry.model).then(async (model) => {
       const client = m.client;
       if (!client) throw new WorkerDiedError(`A worker of the pool (${m.endpoint}) is not connected.`);
@@ -463,7 +473,11 @@ export class WorkerPool {
   }
 
   private async encodePrompt(req: Extract<Request, { op: "encodePrompt" }>, options: RequestOptions): Promise<ResultOf["encodePrompt"]> {
-    if (!this.models.has(req.model)) throw new WorkerError("unknown_model", `No loaded model has handle ${req.model} in this pool; call load first.`, "encodePrompt");
+    if (!this.models.has(req.model)) throw new WorkerError(
+      "unknown_model",
+      `No loaded model has handle ${req.model} in this pool; call load first.`,
+      "encodePrompt",
+    );
     const handle = `pc${++this.serial}`;
     this.conds.set(handle, { model: req.model, request: req });
     for (let attempt = 0; ; attempt++) {

@@ -51,7 +51,8 @@ export interface SecurityOptions {
 export function checkEndpoint(endpoint: string, options: SecurityOptions): void {
   if (isRemoteEndpoint(endpoint) && !options.curveServerKey && !options.insecure) {
     throw new InvalidInputError(
-      `${endpoint} is on another machine and the connection would be neither encrypted nor authenticated; pass the worker's public key (--curve-server-key <name>.public, from "sencache keys new"), or --insecure on a network you trust.`,
+      `${endpoint} is on another machine and the connection would be neither encrypted nor authenticated; pass the worker's public key ` +
+        `(--curve-server-key <name>.public, from "sencache keys new"), or --insecure on a network you trust.`,
     );
   }
 }

@@ -43,7 +43,9 @@ const SWEEP_HELP = `Sweep syntax: "id:key=v1,v2,v3[,other=value…]" — the fir
 
 function numberList(text: string, what: string): number[] {
   const values = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw new InvalidInputError(`${what} must be a comma-separated list of numbers, not "${text}".`);
+  if (values.length === 0 || values.some(
+    (v) => !Number.isFinite(v),
+  )) throw new InvalidInputError(`${what} must be a comma-separated list of numbers, not "${text}".`);
   return values;
 }
 
@@ -87,21 +89,52 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option("height", { type: "number" })
       .option("width", { type: "number" })
       .option("frames", { type: "number", describe: "number of video frames" })
-      .option("policy", { type: "string", array: true, describe: 'a policy setting (repeatable), e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=3", "sencache:nfe=21"' })
+      .option(
+        "policy",
+        { type: "string", array: true, describe: 'a policy setting (repeatable), e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=3", "sencache:nfe=21"' },
+      )
       .option("sweep", { type: "string", array: true, describe: `a sweep of one option (repeatable). ${SWEEP_HELP}` })
       .option("profile", { type: "string", describe: "default sensitivity profile (.json/.npz) for settings whose policy takes one and names none" })
       .option("at-nfe", { type: "string", describe: 'NFE points to read every policy\'s curve at, e.g. "18,21"' })
       .option("out", { type: "string", default: "out/bench", describe: "output folder: results.json, results.md, pareto.png/.svg, output-change.png/.svg" })
-      .option("videos", { type: "string", default: "none", choices: ["none", "mp4", "gif"], describe: "also write every scored run's video to OUT/videos/ (MP4: H.264)" })
-      .option("replot", { type: "string", describe: "redraw the plots (and results.md) from a results.json without running anything; writes next to it unless --out is given" })
+      .option(
+        "videos",
+        { type: "string", default: "none", choices: ["none", "mp4", "gif"], describe: "also write every scored run's video to OUT/videos/ (MP4: H.264)" },
+      )
+      .option(
+        "replot",
+        { type: "string", describe: "redraw the plots (and results.md) from a results.json without running anything; writes next to it unless --out is given" },
+      )
       .option("concurrency", { type: "number", default: 1, describe: "samples in flight in the quality pass; > 1 adds a serial timing pass for speed-ups" })
       .option("timing-clips", { type: "number", describe: "with --concurrency > 1: clips of the serial timing pass (default 2; 0 skips it)" })
       .option("repeats", { type: "number", default: 1, describe: "timed runs per wall-time measurement; the median is used (extra runs are not decoded)" })
-      .option("lpips", { type: "string", default: "auto", describe: 'LPIPS: "auto" (if the lpips package and its weights are local), "off", or a TORCH_HOME folder holding the backbone weights' })
+      .option(
+        "lpips",
+        {
+          type: "string",
+          default: "auto",
+          describe: 'LPIPS: "auto" (if the lpips package and its weights are local), "off", or a TORCH_HOME folder holding the backbone weights',
+        },
+      )
       .option("json", { type: "boolean", default: false, describe: "print the aggregates as JSON on stdout" })
-      .check(checkNumbers({ "seeds-count": COUNT, steps: COUNT, guidance: NON_NEGATIVE, height: COUNT, width: COUNT, frames: COUNT, concurrency: COUNT, "timing-clips": WHOLE, repeats: COUNT }))
+      .check(
+        checkNumbers(
+          {
+            "seeds-count": COUNT,
+            steps: COUNT,
+            guidance: NON_NEGATIVE,
+            height: COUNT,
+            width: COUNT,
+            frames: COUNT,
+            concurrency: COUNT,
+            "timing-clips": WHOLE,
+            repeats: COUNT,
+          },
+        ),
+      )
       .epilog(
-        `${SWEEP_HELP}\n\nWithout --policy/--sweep the plan is "fixed-interval:k=2..4" (plus "sencache:eps=0.05,0.1,0.2" when --profile is given). The uncached reference (policy none) always runs. See docs/benchmark.md.`,
+        `${SWEEP_HELP}\n\nWithout --policy/--sweep the plan is "fixed-interval:k=2..4" (plus "sencache:eps=0.05,0.1,0.2" when --profile is given). The ` +
+          `uncached reference (policy none) always runs. See docs/benchmark.md.`,
       ) as never,
   handler: async (args) => {
     if (args.replot !== undefined) {
@@ -121,7 +154,12 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const d = modelPolicyDefaults(spec, { source: args.model });
       if (d.missingProfile && args.profile === undefined) {
         const id = parseSpec(spec).id;
-        throw new PolicyOptionsError("missing_profile", id, missingProfileMessage(id, { source: args.model }).replace("add profile=", "pass --profile FILE, add profile="), "profile");
+        throw new PolicyOptionsError(
+          "missing_profile",
+          id,
+          missingProfileMessage(id, { source: args.model }).replace("add profile=", "pass --profile FILE, add profile="),
+          "profile",
+        );
       }
       for (const n of d.notes) if (args.profile === undefined || !n.includes("sensitivity profile")) noted.add(n);
       return d.overrides;
@@ -152,7 +190,13 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
           repeats: args.repeats,
           ...(args.timingClips !== undefined ? { timingClips: args.timingClips } : {}),
           lpips,
-          ...(args.videos !== "none" ? { onVideo: async (setting, clip, video) => void (await writeVideo(model, join(args.out, "videos", `c${clip.index}-${setting.label.replace(/[^A-Za-z0-9=.,_-]+/g, "_")}.${args.videos}`), video)) } : {}),
+          ...(args.videos !== "none" ? {
+            onVideo: async (setting, clip, video) => void (await writeVideo(
+              model,
+              join(args.out, "videos", `c${clip.index}-${setting.label.replace(/[^A-Za-z0-9=.,_-]+/g, "_")}.${args.videos}`),
+              video,
+            )),
+          } : {}),
           log: (m) => process.stderr.write(`${m}\n`),
           onProgress: (p) => {
             bar ??= new ProgressBar({ total: p.total, label: "bench", stream: process.stderr });

@@ -49,15 +49,21 @@ export function parseValidFor(pairs: readonly string[]): ProfileValidity {
     kv.set(p.slice(0, eq).trim(), p.slice(eq + 1).trim());
   }
   const known = new Set(["model", "family", "steps", "shape", "scheduler", "schedulerHash"]);
-  for (const k of kv.keys()) if (!known.has(k)) throw new InvalidInputError(`--valid-for does not know "${k}"; use model, family, steps, shape, scheduler or schedulerHash.`);
+  for (const k of kv.keys()) if (!known.has(k)) throw new InvalidInputError(
+    `--valid-for does not know "${k}"; use model, family, steps, shape, scheduler or schedulerHash.`,
+  );
   const out: { -readonly [K in keyof ProfileValidity]: ProfileValidity[K] } = {};
   const model = kv.get("model");
   const family = kv.get("family");
-  if ((model === undefined) !== (family === undefined)) throw new InvalidInputError("--valid-for needs both model=<source> and family=<family> (e.g. family=wan) to record the model.");
+  if ((model === undefined) !== (family === undefined)) throw new InvalidInputError(
+    "--valid-for needs both model=<source> and family=<family> (e.g. family=wan) to record the model.",
+  );
   if (model !== undefined && family !== undefined) out.model = { family, source: model };
   const scheduler = kv.get("scheduler");
   const hash = kv.get("schedulerHash");
-  if ((scheduler === undefined) !== (hash === undefined)) throw new InvalidInputError("--valid-for needs both scheduler=<class> and schedulerHash=<hash> to record the scheduler.");
+  if ((scheduler === undefined) !== (hash === undefined)) throw new InvalidInputError(
+    "--valid-for needs both scheduler=<class> and schedulerHash=<hash> to record the scheduler.",
+  );
   if (scheduler !== undefined && hash !== undefined) out.scheduler = { className: scheduler, configHash: hash };
   const steps = kv.get("steps");
   if (steps !== undefined) {
@@ -112,14 +118,20 @@ async function run(args: CalibrateArgs): Promise<void> {
     if (args.json) console.log(JSON.stringify(profile, null, 1));
     else console.log(profileTable(profile));
     const missing = ["model", "scheduler", "steps", "latentShape"].filter((k) => (profile.validFor as Record<string, unknown>)[k] === undefined);
-    if (missing.length > 0) console.log(`note: the profile records no ${missing.join(", ")}; runs cannot be checked against those (pass --valid-for key=value).`);
+    if (missing.length > 0) console.log(
+      `note: the profile records no ${missing.join(", ")}; runs cannot be checked against those (pass --valid-for key=value).`,
+    );
     console.log(`imported ${args.importNpz} (${profile.timesteps.length} timesteps) → ${args.out}`);
     return;
   }
-  if (args.validFor !== undefined && args.validFor.length > 0) throw new InvalidInputError("--valid-for only applies to --import-npz; a calibrated profile records what it is valid for itself.");
+  if (args.validFor !== undefined && args.validFor.length > 0) throw new InvalidInputError(
+    "--valid-for only applies to --import-npz; a calibrated profile records what it is valid for itself.",
+  );
   const prompts = args.prompts !== undefined ? readPrompts(args.prompts) : undefined;
   const media = args.media ?? [];
-  if (args.kind !== "sencache" && media.length > 0) throw new InvalidInputError(`${args.kind === "magcache" ? "MagCache calibration" : "The static search"} runs uncached generations; pass --prompts instead of --media.`);
+  if (args.kind !== "sencache" && media.length > 0) throw new InvalidInputError(
+    `${args.kind === "magcache" ? "MagCache calibration" : "The static search"} runs uncached generations; pass --prompts instead of --media.`,
+  );
   await withModel(args, async (model) => {
     const steps = args.steps ?? model.info.defaults.numInferenceSteps;
     const d = model.info.defaults;
@@ -146,14 +158,20 @@ async function run(args: CalibrateArgs): Promise<void> {
     const measureOptions = { ...common, concurrency: args.concurrency, ...(args.propagationProbes !== undefined ? { probes: args.propagationProbes } : {}) };
     if (args.kind === "static-optimal") {
       const nfe = (args.nfe ?? "").split(",").map((v) => v.trim()).filter((v) => v !== "").map(Number);
-      if (nfe.length === 0 || nfe.some((v) => !Number.isInteger(v) || v < 1)) throw new InvalidInputError('--kind static-optimal needs --nfe with the evaluation counts to search, e.g. --nfe 15,18,21.');
+      if (nfe.length === 0 || nfe.some(
+        (v) => !Number.isInteger(v) || v < 1,
+      )) throw new InvalidInputError('--kind static-optimal needs --nfe with the evaluation counts to search, e.g. --nfe 15,18,21.');
       const file = await searchStaticMasks(model, { ...measureOptions, nfe, n: args.n, maxCandidates: args.maxCandidates });
       await saveStaticMasks(args.out, file);
       if (args.json) console.log(JSON.stringify(file, null, 1));
       else {
         for (const m of file.masks) console.log(`nfe ${m.nfe}: compute ${m.compute.join(",")}${m.measured !== undefined ? `  (measured log10 rel. error ${m.measured.toFixed(3)})` : ""}`);
         const c = file.search!.cost;
-        console.log(`${file.samples} samples × ${file.steps} steps: ${c.referenceSteps} + ${c.propagationSteps} + ${c.refineSteps} = ${c.referenceSteps + c.propagationSteps + c.refineSteps} denoiser steps (reference + propagation probes + ${c.candidates} candidate runs), ${((file.search!.wallMs ?? 0) / 1000).toFixed(1)} s → ${args.out}`);
+        console.log(
+          `${file.samples} samples × ${file.steps} steps: ${c.referenceSteps} + ${c.propagationSteps} + ${c.refineSteps} = ` +
+            `${c.referenceSteps + c.propagationSteps + c.refineSteps} denoiser steps (reference + propagation probes + ${c.candidates} candidate runs), ` +
+            `${((file.search!.wallMs ?? 0) / 1000).toFixed(1)} s → ${args.out}`,
+        );
         console.log(`use it with --policy "static-optimal:nfe=${file.masks[0]!.nfe},masks=${args.out}"`);
       }
       return;
@@ -166,7 +184,10 @@ async function run(args: CalibrateArgs): Promise<void> {
       else {
         console.log(["t", "gain (± std)"].join("\t"));
         p.propagation.timesteps.forEach((t, i) => console.log(`${+t.toFixed(3)}\t${fmt(p.propagation.gain[i]!)} ± ${fmt(p.propagation.gainStd?.[i] ?? 0)}`));
-        console.log(`propagation of ${args.addPropagation}: ${p.propagation.timesteps.length} probes × ${p.propagation.samples} runs, ${p.cost.referenceSteps + p.cost.propagationSteps} denoiser steps, ${(p.wallMs / 1000).toFixed(1)} s → ${args.out}`);
+        console.log(
+          `propagation of ${args.addPropagation}: ${p.propagation.timesteps.length} probes × ${p.propagation.samples} runs, ` +
+            `${p.cost.referenceSteps + p.cost.propagationSteps} denoiser steps, ${(p.wallMs / 1000).toFixed(1)} s → ${args.out}`,
+        );
       }
       return;
     }
@@ -181,7 +202,9 @@ async function run(args: CalibrateArgs): Promise<void> {
           const u = ratios.uncondRatios ? `\t${fmt(ratios.uncondRatios[k]!)} ± ${fmt(ratios.uncondStd?.[k] ?? 0)}` : "";
           console.log(`${k}\t${fmt(r)} ± ${fmt(ratios.std[k]!)}${u}`);
         });
-        console.log(`${report.samples} samples × ${report.steps} steps, ${report.denoiseItems} denoise items, ${(report.wallMs / 1000).toFixed(1)} s → ${args.out}`);
+        console.log(
+          `${report.samples} samples × ${report.steps} steps, ${report.denoiseItems} denoise items, ${(report.wallMs / 1000).toFixed(1)} s → ${args.out}`,
+        );
         console.log(`use it with --policy "magcache:ratiosFile=${args.out}"`);
       }
       return;
@@ -222,7 +245,10 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("height", { type: "number" })
       .option("width", { type: "number" })
       .option("frames", { type: "number", describe: "number of video frames" })
-      .option("media", { type: "string", array: true, describe: "clean samples: images, GIFs, videos (.mp4, …) or folders of image frames (default: uncached generations)" })
+      .option(
+        "media",
+        { type: "string", array: true, describe: "clean samples: images, GIFs, videos (.mp4, …) or folders of image frames (default: uncached generations)" },
+      )
       .option("prompts", { type: "string", describe: "text file, one prompt per line (generations' prompts / the condition)" })
       .option("image", {
         type: "string",
@@ -232,13 +258,30 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option("seed", { type: "number", default: 0, describe: "base seed of generations and calibration noise" })
       .option("guidance", { type: "number", describe: "guidance scale of the uncached generations (default: the model's)" })
       .option("out", { type: "string", default: "profile.json", describe: "output JSON" })
-      .option("kind", { type: "string", choices: ["sencache", "magcache", "static-optimal"], default: "sencache", describe: "what to calibrate: a SenCache profile, MagCache ratios, or static-optimal masks" })
-      .option("propagation-samples", { type: "number", default: 4, describe: "sencache: uncached runs for the propagation gain budget mode weighs steps by (0 = skip)" })
-      .option("add-propagation", { type: "string", describe: "measure only the propagation gain for this existing profile (its schedule) and write the profile with it to --out" })
+      .option(
+        "kind",
+        {
+          type: "string",
+          choices: ["sencache", "magcache", "static-optimal"],
+          default: "sencache",
+          describe: "what to calibrate: a SenCache profile, MagCache ratios, or static-optimal masks",
+        },
+      )
+      .option(
+        "propagation-samples",
+        { type: "number", default: 4, describe: "sencache: uncached runs for the propagation gain budget mode weighs steps by (0 = skip)" },
+      )
+      .option(
+        "add-propagation",
+        { type: "string", describe: "measure only the propagation gain for this existing profile (its schedule) and write the profile with it to --out" },
+      )
       .option("propagation-probes", { type: "number", describe: "steps probed for the propagation gain (default min(16, T − 1))" })
       .option("nfe", { type: "string", describe: "static-optimal: evaluation counts to search masks for, e.g. 15,18,21" })
       .option("n", { type: "number", default: 3, describe: "static-optimal: maximum consecutive reuses of a mask" })
-      .option("max-candidates", { type: "number", default: 24, describe: "static-optimal: cached candidate runs per NFE in the measured local search (0 = DP only)" })
+      .option(
+        "max-candidates",
+        { type: "number", default: 24, describe: "static-optimal: cached candidate runs per NFE in the measured local search (0 = DP only)" },
+      )
       .option("concurrency", { type: "number", default: 4, describe: "runs in flight during the propagation / static measurements" })
       .option("import-npz", { type: "string", describe: "convert an official SenCache .npz to profile JSON (no model is loaded)" })
       .option("valid-for", { type: "string", array: true, describe: "with --import-npz: key=value (model, family, steps, shape, scheduler, schedulerHash)" })

@@ -27,7 +27,11 @@ interface DemoArgs extends ModelArgs, PluginArgs {
 }
 
 /** Prompts the bundled model never saw in training (held-out attribute combinations), unless the model names its own. */
-const FALLBACK_PROMPTS = ["a blue triangle moving right on a yellow background", "a white circle shrinking on a red background", "a green circle moving down on a black background"];
+const FALLBACK_PROMPTS = [
+  "a blue triangle moving right on a yellow background",
+  "a white circle shrinking on a red background",
+  "a green circle moving down on a black background",
+];
 
 /**
  * The policies the demo compares. `{model}` is replaced by the model folder (where the bundled model
@@ -65,7 +69,14 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option("prompt", { type: "string", array: true, describe: "prompts (default: the model's demo prompts)" })
       .option("seed", { type: "number", default: 0 })
       .option("steps", { type: "number", describe: "denoising steps (default: the model's, 50 for the bundled one)" })
-      .option("policy", { type: "string", array: true, describe: "policies to compare (default: none, SenCache, its budget mode, TeaCache, MagCache, EasyCache, fixed-interval)" })
+      .option(
+        "policy",
+        {
+          type: "string",
+          array: true,
+          describe: "policies to compare (default: none, SenCache, its budget mode, TeaCache, MagCache, EasyCache, fixed-interval)",
+        },
+      )
       .option("out", { type: "string", default: "out/demo", describe: "output folder" })
       .option("format", { type: "string", default: "mp4", choices: ["mp4", "gif"], describe: "file format of each run's video (MP4: H.264 yuv420p)" })
       .check(checkNumbers({ steps: COUNT, seed: WHOLE })) as never,

@@ -47,7 +47,12 @@ function runProbe(python: string): Promise<Probe> {
     execFile(
       python,
       ["-m", "sencache_worker.doctor"],
-      { cwd: join(PACKAGE_ROOT, "py"), env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, "py"), HF_HUB_OFFLINE: "1" }, timeout: 180_000, maxBuffer: 1 << 20 },
+      {
+        cwd: join(PACKAGE_ROOT, "py"),
+        env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, "py"), HF_HUB_OFFLINE: "1" },
+        timeout: 180_000,
+        maxBuffer: 1 << 20,
+      },
       (error, stdout, stderr) => {
         if (error) {
           const last = stderr.trim().split("\n").at(-1) ?? error.message;
@@ -131,12 +136,25 @@ export async function runChecks(): Promise<Check[]> {
     const lpips = probe.lpips;
     if (lpips === undefined) add("lpips", "skip", "needs torch");
     else if (lpips.ok) add("lpips", "ok", `AlexNet weights in ${lpips.weights ?? "?"}`);
-    else add("lpips", "warn", `LPIPS is optional and unavailable: ${lpips.reason ?? "?"}; bench reports PSNR and SSIM without it (to add it: .venv/bin/python -m pip install lpips, with the AlexNet weights in TORCH_HOME).`);
+    else add(
+      "lpips",
+      "warn",
+      `LPIPS is optional and unavailable: ${lpips.reason ?? "?"}; bench reports PSNR and SSIM without it (to add it: .venv/bin/python -m pip install ` +
+        `lpips, with the AlexNet weights in TORCH_HOME).`,
+    );
     const enc = probe.encoder;
-    add("video encoder", enc.ok ? "ok" : "fail", enc.ok ? `ffmpeg ${enc.version ?? "?"} (imageio-ffmpeg)` : `No video encoder: ${enc.reason ?? "?"}; ${SETUP}.`);
+    add(
+      "video encoder",
+      enc.ok ? "ok" : "fail",
+      enc.ok ? `ffmpeg ${enc.version ?? "?"} (imageio-ffmpeg)` : `No video encoder: ${enc.reason ?? "?"}; ${SETUP}.`,
+    );
   }
   const bundled = existsSync(join(BUNDLED_MODEL, "model_index.json"));
-  add("bundled model", bundled ? "ok" : "fail", bundled ? BUNDLED_MODEL : `The bundled model is missing at ${BUNDLED_MODEL}; restore it with "git checkout -- models".`);
+  add(
+    "bundled model",
+    bundled ? "ok" : "fail",
+    bundled ? BUNDLED_MODEL : `The bundled model is missing at ${BUNDLED_MODEL}; restore it with "git checkout -- models".`,
+  );
   return checks;
 }
 

@@ -46,16 +46,32 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option("seed", { type: "number", default: 0, describe: "seed of the initial latent" })
       .option("steps", { type: "number", describe: "denoising steps (default: the model's)" })
       .option("guidance", { type: "number", describe: "classifier-free guidance scale (default: the model's)" })
-      .option("guidance-2", { type: "number", describe: "guidance scale on the low-noise expert's steps of a two-expert model (Wan 2.2 A14B; default: the model's guidance_scale_2)" })
+      .option(
+        "guidance-2",
+        {
+          type: "number",
+          describe: "guidance scale on the low-noise expert's steps of a two-expert model (Wan 2.2 A14B; default: the model's guidance_scale_2)",
+        },
+      )
       .option("dynamic-cfg", { type: "boolean", describe: "CogVideoX's dynamic CFG (use_dynamic_cfg; default: the model's)" })
       .option("max-sequence-length", { type: "number", describe: "text-encoder tokens (default: the model's)" })
-      .option("scheduler", { type: "string", describe: "another scheduler class on the pipeline's config, e.g. FlowMatchEulerDiscreteScheduler (default: the pipeline's)" })
+      .option(
+        "scheduler",
+        { type: "string", describe: "another scheduler class on the pipeline's config, e.g. FlowMatchEulerDiscreteScheduler (default: the pipeline's)" },
+      )
       .option("height", { type: "number" })
       .option("width", { type: "number" })
       .option("frames", { type: "number", describe: "number of video frames" })
       .option("image", { type: "string", describe: "image-to-video models: the conditioning image file (PNG, JPEG, …)" })
       .option("policy", { type: "string", default: "none", describe: 'cache policy id with options, e.g. "sencache:eps=0.1,n=2", "fixed-interval:k=2"' })
-      .option("out", { type: "string", default: "out/generate.mp4", describe: "output file: .mp4 (H.264, yuv420p), .gif, or .png (the frames side by side); encoded by the worker's ffmpeg / Pillow" })
+      .option(
+        "out",
+        {
+          type: "string",
+          default: "out/generate.mp4",
+          describe: "output file: .mp4 (H.264, yuv420p), .gif, or .png (the frames side by side); encoded by the worker's ffmpeg / Pillow",
+        },
+      )
       .option("fps", {
         type: "number",
         describe: "frames per second of the file; on LTX-Video also the frame rate the model is conditioned on (default: the model's)",
@@ -103,7 +119,12 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       bar.done();
       ensureParent(args.out);
       let written: WrittenVideo | undefined;
-      if (result.video) written = await writeVideo(model, args.out, result.video, { ...(args.fps !== undefined ? { fps: args.fps } : {}), ...(args.scale !== undefined ? { scale: args.scale } : {}) });
+      if (result.video) written = await writeVideo(
+        model,
+        args.out,
+        result.video,
+        { ...(args.fps !== undefined ? { fps: args.fps } : {}), ...(args.scale !== undefined ? { scale: args.scale } : {}) },
+      );
       if (args.latentOut) {
         ensureParent(args.latentOut);
         writeFileSync(args.latentOut, Buffer.from(result.latent.buffer, result.latent.byteOffset, result.latent.byteLength));
@@ -111,9 +132,24 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       }
       const s = result.summary;
       if (args.json) {
-        console.log(JSON.stringify({ ...s, out: args.out, ...(written ? { file: { format: written.format, width: written.width, height: written.height, frames: written.frames, fps: written.fps, bytes: written.bytes } } : {}) }, null, 2));
+        console.log(
+          JSON.stringify(
+            {
+              ...s,
+              out: args.out,
+              ...(written ? {
+                file: { format: written.format, width: written.width, height: written.height, frames: written.frames, fps: written.fps, bytes: written.bytes },
+              } : {}),
+            },
+            null,
+            2,
+          ),
+        );
       } else {
-        console.log(`policy ${s.policy}: NFE ${s.nfe}/${s.totalSteps} (speed-up ×${s.speedup.toFixed(2)}), ${(s.wallMs / 1000).toFixed(2)} s; reused steps: [${s.reusedSteps.join(", ")}]`);
+        console.log(
+          `policy ${s.policy}: NFE ${s.nfe}/${s.totalSteps} (speed-up ×${s.speedup.toFixed(2)}), ${(s.wallMs / 1000).toFixed(2)} s; reused steps: ` +
+            `[${s.reusedSteps.join(", ")}]`,
+        );
         const experts = describeExperts(s);
         if (experts) console.log(`experts: ${experts}`);
         for (const d of s.diagnostics) console.log(`warning: ${d}`);

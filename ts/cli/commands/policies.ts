@@ -15,14 +15,20 @@ export function policiesText(): string {
     lines.push("");
   }
   lines.push('Use one with --policy "id:key=value,key=value", e.g. --policy "sencache:profile=profile.json,eps=0.1".');
-  lines.push("A policy that takes a profile (or magcache its ratios) and names none uses the model folder's own sensitivity.json (magcache-ratios.json) when it has one.");
+  lines.push(
+    "A policy that takes a profile (or magcache its ratios) and names none uses the model folder's own sensitivity.json (magcache-ratios.json) when it " +
+      "has one.",
+  );
   return lines.join("\n");
 }
 
 export const policiesCommand: CommandModule<object, PoliciesArgs> = {
   command: "policies",
   describe: "List the registered cache policies and their options",
-  builder: (y) => pluginOption(y).option("json", { type: "boolean", default: false, describe: "print as JSON: each option's name, type, default, range, values, aliases and description" }) as never,
+  builder: (y) => pluginOption(y).option(
+    "json",
+    { type: "boolean", default: false, describe: "print as JSON: each option's name, type, default, range, values, aliases and description" },
+  ) as never,
   handler: async (args) => {
     await loadPlugins(args.plugin);
     if (args.json) {

@@ -49,7 +49,9 @@ async function load(files: readonly string[]): Promise<SensitivityProfile[]> {
 }
 
 function labels(files: readonly string[], profiles: readonly SensitivityProfile[], given: readonly string[] | undefined): string[] {
-  if (given && given.length > 0 && given.length !== files.length) throw new InvalidInputError(`Give one --label per file (${files.length}), not ${given.length}.`);
+  if (given && given.length > 0 && given.length !== files.length) throw new InvalidInputError(
+    `Give one --label per file (${files.length}), not ${given.length}.`,
+  );
   return files.map((f, i) => {
     if (given && given.length > 0) return given[i]!;
     const n = profileSamples(profiles[i]!);
@@ -62,7 +64,13 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
   describe: "Show, plot or compare sensitivity profiles: what they are valid for, their J_x / J_t, the per-sample spread",
   builder: (y: Argv) =>
     y
-      .positional("action", { choices: ["show", "plot", "compare"] as const, describe: "show: validity and table; plot: J_x and J_t against t (PNG + SVG); compare: overlay and relative differences against the last file" })
+      .positional(
+        "action",
+        {
+          choices: ["show", "plot", "compare"] as const,
+          describe: "show: validity and table; plot: J_x and J_t against t (PNG + SVG); compare: overlay and relative differences against the last file",
+        },
+      )
       .positional("files", { type: "string", array: true, describe: "profile files (.json; .npz imports are shown without validity)" })
       .option("out", { type: "string", describe: "plot path without extension (default: out/profile-<name> or out/profile-compare)" })
       .option("label", { type: "string", array: true, describe: "legend label per file (default: file name and sample count)" })
@@ -86,7 +94,9 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
     if (args.action === "plot") {
       for (const [i, lp] of labelled.entries()) {
         const out = args.out !== undefined ? (files.length === 1 ? args.out : `${args.out}-${i + 1}`) : `out/profile-${basename(files[i]!, extname(files[i]!))}`;
-        const written = await drawPlot(profilePlotSpec([lp], out, args.title ?? `Sensitivity profile ${names[i]} — ${profiles[i]!.validFor.model?.source ?? "model not recorded"}`));
+        const written = await drawPlot(
+          profilePlotSpec([lp], out, args.title ?? `Sensitivity profile ${names[i]} — ${profiles[i]!.validFor.model?.source ?? "model not recorded"}`),
+        );
         console.log(`wrote ${written.join(", ")}`);
       }
       return;
@@ -94,8 +104,12 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
     if (files.length < 2) throw new InvalidInputError("profile compare needs at least two files; the last one is the reference.");
     const reference = profiles[profiles.length - 1]!;
     const comparisons = profiles.slice(0, -1).map((p) => compareProfiles(p, reference));
-    if (args.json) console.log(JSON.stringify({ reference: files[files.length - 1], comparisons: comparisons.map((c, i) => ({ file: files[i], ...c })) }, null, 1));
-    else comparisons.forEach((c, i) => console.log(`${names[i]} against ${names[names.length - 1]}:\n\n${comparisonMarkdown(c, [names[i]!, names[names.length - 1]!])}\n`));
+    if (args.json) console.log(
+      JSON.stringify({ reference: files[files.length - 1], comparisons: comparisons.map((c, i) => ({ file: files[i], ...c })) }, null, 1),
+    );
+    else comparisons.forEach(
+      (c, i) => console.log(`${names[i]} against ${names[names.length - 1]}:\n\n${comparisonMarkdown(c, [names[i]!, names[names.length - 1]!])}\n`),
+    );
     const out = args.out ?? "out/profile-compare";
     const written = await drawPlot(profilePlotSpec(labelled, out, args.title ?? `Sensitivity profiles: ${names.join(" vs ")}`));
     console.error(`wrote ${written.join(", ")}`);

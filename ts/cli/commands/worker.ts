@@ -21,9 +21,21 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       .option("endpoint", { type: "string", default: "tcp://127.0.0.1:5555", describe: "ZeroMQ endpoint to bind (tcp://host:port or ipc:///path)" })
       .option("device", { type: "string", default: "auto", choices: ["auto", "cpu", "cuda"], describe: "torch device" })
       .option("threads", { type: "number", describe: "torch CPU threads" })
-      .option("curve-secret", { type: "string", describe: "CURVE secret key file (sencache keys new): clients need its .public file; required for an endpoint other machines can reach" })
-      .option("insecure", { type: "boolean", default: false, describe: "serve a non-loopback tcp:// endpoint without CURVE (anyone who reaches it can use and stop it)" })
-      .option("max-message-bytes", { type: "number", describe: "largest message accepted, in tensor bytes (default 1 GiB); larger frames are dropped by ZeroMQ before they are buffered" }) as never,
+      .option(
+        "curve-secret",
+        {
+          type: "string",
+          describe: "CURVE secret key file (sencache keys new): clients need its .public file; required for an endpoint other machines can reach",
+        },
+      )
+      .option(
+        "insecure",
+        { type: "boolean", default: false, describe: "serve a non-loopback tcp:// endpoint without CURVE (anyone who reaches it can use and stop it)" },
+      )
+      .option(
+        "max-message-bytes",
+        { type: "number", describe: "largest message accepted, in tensor bytes (default 1 GiB); larger frames are dropped by ZeroMQ before they are buffered" },
+      ) as never,
   handler: async (args) => {
     const argv = ["-m", "sencache_worker", "--endpoint", args.endpoint, "--device", args.device];
     if (args.threads !== undefined) argv.push("--threads", String(args.threads));
