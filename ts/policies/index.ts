@@ -6,8 +6,10 @@ export { PolicyOptionsError, PolicyRegistryError } from "./errors.js";
 export type { PolicyOptionsErrorCode, PolicyRegistryErrorCode } from "./errors.js";
 export { parseSpec, splitTopLevel } from "./spec.js";
 export type { ParsedSpec } from "./spec.js";
-export { coerceOptions, validateOptions, withDefaults, parseOptions, option, canonicalKey, describeOptions, optionInfo, schemaDefaults } from "./options.js";
-export type { OptionKind, OptionSpec, OptionSchema, OptionDefault, OptionValues, OptionsOf, InputOf, OptionInfo } from "./options.js";
+export { coerceOptions, validateOptions, withDefaults, parseOptions, option, canonicalKey } from "./options.js";
+export { describeOptions, optionInfo, schemaDefaults } from "./options-help.js";
+export type { OptionKind, OptionSpec, OptionSchema, OptionDefault, OptionValues, OptionsOf, InputOf } from "./options.js";
+export type { OptionInfo } from "./options-help.js";
 export { definePolicy } from "./define.js";
 export type { PolicyFactory } from "./define.js";
 export {

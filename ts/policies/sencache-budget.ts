@@ -40,13 +40,14 @@
  * Source of the score: Haghighi & Alahi, SenCache (CVPR 2026); the planner is this package's own.
  */
 
-import { DiagnosticLog, compute, reuse, roundHalfEven } from "./common.js";
+import { DiagnosticLog, compute, reuse } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
 import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
 import { ProfileSlot, missingProfileError, noteBadScore, sencacheScore } from "./sencache-score.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
-import { lookup, propagationGain, type SensitivityProfile } from "../sensitivity/profile.js";
+import { lookup, type SensitivityProfile } from "../sensitivity/profile.js";
+import { budgetWeights, earlyWeights, feasibleNfeRange, minComputesTable, splitBudget, type Span } from "./budget-plan.js";
 
 /** The profile options of SenCache's two modes (the ε rule's resampleProfile says "nearest timestep" instead). */
 export const profileOptions = {
@@ -87,99 +88,8 @@ export type SencacheBudgetInput = InputOf<typeof budgetSchema>;
 /** @deprecated the same schema as budgetSchema (kept for imports). */
 export const sencacheBudgetSchema = budgetSchema;
 
-/**
- * lo[r][m]: the fewest computes that can finish r remaining steps when the last m steps were reuses
- * (a compute exists before them). `forceLast`: the final step cannot be a reuse.
- */
-export function minComputesTable(totalSteps: number, n: number, forceLast: boolean): number[][] {
-  const cap = Math.min(n, totalSteps);
-  const lo: number[][] = [];
-  for (let r = 0; r <= totalSteps; r++) {
-    const row: number[] = [];
-    for (let m = 0; m <= cap; m++) {
-      if (r === 0) {
-        row.push(0);
-        continue;
-      }
-      const viaCompute = 1 + lo[r - 1]![0]!;
-      const canReuse = m < cap && !(forceLast && r === 1);
-      const viaReuse = canReuse ? lo[r - 1]![m + 1]! : Infinity;
-      row.push(Math.min(viaCompute, viaReuse));
-    }
-    lo.push(row);
-  }
-  return lo;
-}
-
-/** The feasible NFE range for T steps: [min, T]. */
-export function feasibleNfeRange(totalSteps: number, n: number, forceLast: boolean): { min: number; max: number } {
-  if (totalSteps < 1) return { min: 0, max: 0 };
-  const lo = minComputesTable(totalSteps, n, forceLast);
-  return { min: 1 + lo[totalSteps - 1]![0]!, max: totalSteps };
-}
-
-/** The per-step weights w_k = gain(t_k)·|σ_{k+1} − σ_k| (1 everywhere without a propagation measurement). */
-/** EARLY_WEIGHT for steps k < round(EARLY_FRACTION·T), else 1 (placement "early"). */
-export const EARLY_WEIGHT = 10;
-export const EARLY_FRACTION = 0.1;
-export function earlyWeights(T: number): Float64Array {
-  const warm = roundHalfEven(EARLY_FRACTION * T);
-  return Float64Array.from({ length: T }, (_, j) => (j < warm ? EARLY_WEIGHT : 1));
-}
-
-export function budgetWeights(profile: SensitivityProfile, timesteps: ArrayLike<number>, sigmas: ArrayLike<number>): Float64Array {
-  const T = timesteps.length;
-  const w = new Float64Array(T);
-  for (let j = 0; j < T; j++) {
-    const g = propagationGain(profile, timesteps[j]!);
-    w[j] = g === undefined ? 1 : g * Math.abs((sigmas[j + 1] ?? 0) - (sigmas[j] ?? 0));
-  }
-  return w;
-}
-
-/** A span of steps first..end−1 planned on its own (the whole schedule, or one expert's steps). */
-interface Span {
-  readonly firstStep: number;
-  readonly lastStep: number;
-  readonly name?: string;
-}
-
-export interface BudgetSplit {
-  /** The computes of each span, summing to the (possibly clamped) target. */
-  readonly targets: number[];
-  /** The fewest computes each span allows (its first step computed). */
-  readonly mins: number[];
-  /** Σ mins: the fewest computes of the whole run. */
-  readonly min: number;
-  readonly max: number;
-}
-
-/**
- * Split a budget of `nfe` computes over consecutive spans of a T-step schedule (the experts of a
- * two-expert model). Each span gets at least its minimum (feasibleNfeRange of its length: its first
- * step is always computed; forceLast counts only on the span ending at T − 1) and at most its length;
- * the remaining computes go one at a time to the span furthest below its share nfe·len/T (ties: the
- * earlier span). The targets sum to `nfe` exactly when min ≤ nfe ≤ T; outside, `targets` is empty.
- */
-export function splitBudget(nfe: number, spans: readonly Span[], n: number, forceLast: boolean): BudgetSplit {
-  const lens = spans.map((s) => s.lastStep - s.firstStep + 1);
-  const T = lens.reduce((a, b) => a + b, 0);
-  const end = Math.max(...spans.map((s) => s.lastStep));
-  const mins = spans.map((s, i) => feasibleNfeRange(lens[i]!, Math.min(n, lens[i]!), forceLast && s.lastStep === end).min);
-  const min = mins.reduce((a, b) => a + b, 0);
-  if (nfe < min || nfe > T) return { targets: [], mins, min, max: T };
-  const targets = [...mins];
-  for (let left = nfe - min; left > 0; left--) {
-    let best = -1;
-    for (let i = 0; i < spans.length; i++) {
-      if (targets[i]! >= lens[i]!) continue;
-      const deficit = (nfe * lens[i]!) / T - targets[i]!;
-      if (best < 0 || deficit > (nfe * lens[best]!) / T - targets[best]! + 1e-12) best = i;
-    }
-    targets[best]!++;
-  }
-  return { targets, mins, min, max: T };
-}
+export { EARLY_FRACTION, EARLY_WEIGHT, budgetWeights, earlyWeights, feasibleNfeRange, minComputesTable, splitBudget } from "./budget-plan.js";
+export type { BudgetSplit } from "./budget-plan.js";
 
 interface Plan {
   readonly T: number;
