@@ -36,7 +36,15 @@ export {
   CogVideoXDDIMScheduler,
   CogVideoXDPMScheduler,
 } from "./schedulers/index.js";
-export type { DiffusersSchedulerConfig, NoiseSource, PredictionType, Scheduler, SchedulerSpec, SetTimestepsOptions, SchedulerErrorCode } from "./schedulers/index.js";
+export type {
+  DiffusersSchedulerConfig,
+  NoiseSource,
+  PredictionType,
+  Scheduler,
+  SchedulerSpec,
+  SetTimestepsOptions,
+  SchedulerErrorCode,
+} from "./schedulers/index.js";
 
 // Cache policies, sensitivity profiles, calibration.
 export * from "./policies/index.js";
@@ -46,7 +54,17 @@ export * from "./sensitivity/index.js";
 export { runBench, type BenchOptions, type BenchProgress, type BenchResult, type BenchEnvironment, type TimingPair } from "./bench/harness.js";
 export { writeBenchOutputs, writeBenchPlots, readBenchResult, benchMarkdown, type BenchFiles } from "./bench/report.js";
 export { parseSweep, expandSettings, REFERENCE_LABEL, type BenchPlan, type PlanEntry, type Sweep, type PolicySetting } from "./bench/plan.js";
-export type { Aggregates, SettingAggregate, MeanSe, PairedComparison, CurvePoint, NfePointValue, NfePointComparison, RunRecord, Clip } from "./bench/aggregate.js";
+export type {
+  Aggregates,
+  SettingAggregate,
+  MeanSe,
+  PairedComparison,
+  CurvePoint,
+  NfePointValue,
+  NfePointComparison,
+  RunRecord,
+  Clip,
+} from "./bench/aggregate.js";
 export { probeLpips, type LpipsStatus, type LpipsOptions } from "./bench/lpips.js";
 
 // Mixed TS/Python pipelines.

@@ -1,5 +1,14 @@
 import test from "ava";
-import { interpolate, makeProfile, profileFromJson, profileToJson, propagationGain, transferProfile, validateProfile, assertProfileCompatible } from "../../ts/sensitivity/profile.js";
+import {
+  interpolate,
+  makeProfile,
+  profileFromJson,
+  profileToJson,
+  propagationGain,
+  transferProfile,
+  validateProfile,
+  assertProfileCompatible,
+} from "../../ts/sensitivity/profile.js";
 import { resampleProfile, withExpertSections } from "../../ts/sensitivity/profile.js";
 import { ProfileError } from "../../ts/sensitivity/errors.js";
 

@@ -21,7 +21,15 @@ export {
   PROPAGATION_VERSION,
   assertProfileCompatible,
 } from "./profile.js";
-export type { PropagationProfile, SensitivityProfile, ProfileValidity, Sensitivity, ProfileRunInfo, CompatibilityOptions, CompatibilityResult } from "./profile.js";
+export type {
+  PropagationProfile,
+  SensitivityProfile,
+  ProfileValidity,
+  Sensitivity,
+  ProfileRunInfo,
+  CompatibilityOptions,
+  CompatibilityResult,
+} from "./profile.js";
 export { parseNpy, parseNpz } from "./npz.js";
 export type { NpyArray, NpyDtype } from "./npz.js";
 export {
@@ -43,7 +51,14 @@ export {
   RecordingDenoiser,
   DEFAULT_CALIBRATION_PROMPTS,
 } from "./calibrate.js";
-export type { CalibrateOptions, CalibrationProgress, CalibrationReport, CalibrationResult, MagcacheCalibrateOptions, MagcacheCalibrationResult } from "./calibrate.js";
+export type {
+  CalibrateOptions,
+  CalibrationProgress,
+  CalibrationReport,
+  CalibrationResult,
+  MagcacheCalibrateOptions,
+  MagcacheCalibrationResult,
+} from "./calibrate.js";
 export { compareProfiles, comparisonMarkdown } from "./compare.js";
 export type { ProfileComparison, TimestepComparison } from "./compare.js";
 export { modelIdentity } from "./identity.js";
