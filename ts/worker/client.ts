@@ -30,8 +30,19 @@ export interface ClientOptions extends SecurityOptions {
 
 interface Pending {
   readonly op: Op;
+  /** When the request times out (performance.now() milliseconds) and the timeout it was given. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+}
+
+interface Outgoing {
+  readonly id: number;
+  readonly op: Op;
+  readonly frames: Buffer[];
 }
 
 export class WorkerClient {
@@ -39,7 +50,15 @@ export class WorkerClient {
   private readonly socket: Dealer;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private sendChain: Promise<void> = Promise.resolve();
+  /** Frames waiting for the socket (ZeroMQ allows one pending send), and whether a send is under way. */
+  private readonly outbox: Outgoing[] = [];
+  private sending = false;
+  /**
+   * One timer for every request's timeout instead of one per request: armed for the earliest deadline
+   * (`timerAt`), it sweeps the expired requests and re-arms; unref'd while nothing is in flight.
+   */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
   private failure: SencacheError | undefined;
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
@@ -89,9 +108,8 @@ export class WorkerClient {
           this.fail(error instanceof SencacheError ? error : new ProtocolError(String(error)));
           continue;
         }
-        const waiter = this.pending.get(reply.id);
+        const waiter = this.take(reply.id);
         if (!waiter) continue; // a late reply to a request that timed out or was aborted
-        this.pending.delete(reply.id);
         if (reply.ok) {
           try {
             const result = parseResult(waiter.op, reply.result, reply.tensors);
@@ -112,10 +130,48 @@ export class WorkerClient {
   /** Reject every request in flight and all future ones with `error` (e.g. the worker died). */
   fail(error: SencacheError): void {
     this.failure ??= error;
-    for (const [id, waiter] of this.pending) {
-      this.pending.delete(id);
-      waiter.reject(error);
+    for (const id of [...this.pending.keys()]) this.take(id)?.reject(error);
+  }
+
+  /** Remove a request from the map (replied, failed, timed out or aborted) and drop its abort listener. */
+  private take(id: number): Pending | undefined {
+    const waiter = this.pending.get(id);
+    if (waiter === undefined) return undefined;
+    this.pending.delete(id);
+    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+    if (this.pending.size === 0) this.timer?.unref();
+    return waiter;
+  }
+
+  private arm(deadline: number): void {
+    if (this.timer !== undefined && this.timerAt <= deadline) {
+      this.timer.ref();
+      return;
     }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  /** Time out the expired requests and re-arm for the earliest deadline left. */
+  private sweep(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, waiter] of this.pending) {
+      if (waiter.deadline > now) {
+        next = Math.min(next, waiter.deadline);
+        continue;
+      }
+      this.take(id);
+      waiter.reject(
+        new WorkerTimeoutError(
+          `The worker did not answer "${waiter.op}" within ${waiter.timeoutMs} ms; it may be overloaded or hung — raise the timeout or restart it.`,
+        ),
+      );
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
   }
 
   get inFlight(): number {
@@ -153,53 +209,45 @@ export class WorkerClient {
       );
     }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const signal = options.signal;
     return new Promise<ResultOf[O]>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-      };
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        cleanup();
-        reject(
-          new WorkerTimeoutError(`The worker did not answer "${op}" within ${timeoutMs} ms; it may be overloaded or hung — raise the timeout or restart it.`),
-        );
-      }, timeoutMs);
-      const onAbort = (): void => {
-        this.pending.delete(id);
-        cleanup();
-        reject(new AbortError());
-      };
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      this.pending.set(id, {
-        op,
-        resolve: (v) => {
-          cleanup();
-          resolve(v as ResultOf[O]);
-        },
-        reject: (e) => {
-          cleanup();
-          reject(e);
-        },
-      });
-      this.sendChain = this.sendChain
-        .then(() => this.socket.send(frames))
-        .then(() => {
-          this.sentMessages++;
-          this.sentByOp.set(op, (this.sentByOp.get(op) ?? 0) + 1);
-        })
-        .catch((error: unknown) => {
-          const waiter = this.pending.get(id);
-          this.pending.delete(id);
-          waiter?.reject(new ProtocolError(`Sending "${op}" to the worker failed (${String(error)}); restart the worker.`));
-        });
+      const deadline = performance.now() + timeoutMs;
+      const waiter: Pending = { op, deadline, timeoutMs, signal, onAbort: undefined, resolve: resolve as (v: unknown) => void, reject };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.take(id);
+          reject(new AbortError());
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      this.pending.set(id, waiter);
+      this.arm(waiter.deadline);
+      this.outbox.push({ id, op, frames });
+      if (!this.sending) void this.pump();
     });
+  }
+
+  /** Send the outbox in order, one message at a time. */
+  private async pump(): Promise<void> {
+    this.sending = true;
+    for (let next = this.outbox.shift(); next !== undefined; next = this.outbox.shift()) {
+      try {
+        await this.socket.send(next.frames);
+        this.sentMessages++;
+        this.sentByOp.set(next.op, (this.sentByOp.get(next.op) ?? 0) + 1);
+      } catch (error) {
+        this.take(next.id)?.reject(new ProtocolError(`Sending "${next.op}" to the worker failed (${String(error)}); restart the worker.`));
+      }
+    }
+    this.sending = false;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.fail(new ProtocolError("The worker client was closed while a request was in flight."));
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     this.socket.close();
   }
 }

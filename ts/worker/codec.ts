@@ -126,10 +126,22 @@ export function decodeFrames(frames: readonly Buffer[], maxBytes = Number.POSITI
 
 /** Encode a wire-level header (snake_case) and named tensors into frames. */
 export function encodeFrames(header: Record<string, unknown>, tensors: readonly (Tensor & { readonly name: string })[] = []): Buffer[] {
-  const withDescriptors = tensors.length
-    ? { ...header, tensors: tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] })) }
-    : header;
-  return [packr.pack(withDescriptors), ...tensors.map((t) => frameOf(t.data))];
+  return packFrames(tensors.length ? { ...header } : header, tensors);
+}
+
+/** `encodeFrames` for a header the caller built for this message: its descriptors are added to it in place (no copy). */
+function packFrames(header: Record<string, unknown>, tensors: readonly (Tensor & { readonly name: string })[]): Buffer[] {
+  const frames: Buffer[] = [];
+  if (tensors.length) {
+    const descriptors = [];
+    for (const t of tensors) {
+      descriptors.push({ name: t.name, dtype: t.dtype, shape: [...t.shape] });
+      frames.push(frameOf(t.data));
+    }
+    header["tensors"] = descriptors;
+  }
+  frames.unshift(packr.pack(header));
+  return frames;
 }
 
 // ---------------------------------------------------------------- schemas
@@ -578,7 +590,7 @@ export function encodeRequest(id: number, req: Request, options: EncodeOptions =
   }
   const header: Record<string, unknown> = { v: options.version ?? PROTOCOL_VERSION, op: options.wireOp ?? spec.wire, id };
   if (Object.keys(args).length) header["args"] = args;
-  return encodeFrames(header, tensors);
+  return packFrames(header, tensors);
 }
 
 // ---------------------------------------------------------------- replies
