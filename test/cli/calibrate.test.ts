@@ -48,12 +48,7 @@ test.serial("sencache calibrate writes a profile, prints its table, and generate
   const gen = await sencache(
     [
       "generate",
-      "--model",
-      model,
-      "--prompt",
-      "a green triangle",
-      "--steps",
-      "6",
+      "--model", model, "--prompt", "a green triangle", "--steps", "6",
       "--guidance",
       "3",
       ...sizeArgs,
@@ -165,12 +160,7 @@ test.serial("sencache calibrate --kind static-optimal writes masks that static-o
   const gen = await sencache(
     [
       "generate",
-      "--model",
-      model,
-      "--prompt",
-      "a green triangle",
-      "--steps",
-      "6",
+      "--model", model, "--prompt", "a green triangle", "--steps", "6",
       ...sizeArgs,
       ...workerArgs,
       "--policy",

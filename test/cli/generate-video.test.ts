@@ -68,20 +68,7 @@ test("generate --out clip.mp4 writes H.264 yuv420p at the model's fps whose firs
     model,
     "--prompt",
     "a red square",
-    "--seed",
-    "3",
-    "--steps",
-    "4",
-    "--height",
-    "16",
-    "--width",
-    "16",
-    "--frames",
-    "5",
-    "--device",
-    "cpu",
-    "--threads",
-    "1",
+    ..."--seed 3 --steps 4 --height 16 --width 16 --frames 5 --device cpu --threads 1".split(" "),
   ];
   const { stdout } = await run(process.execPath, ["--import", "tsx", CLI, "generate", ...args, "--out", mp4, "--json"], { cwd: PACKAGE_ROOT });
   const summary = JSON.parse(stdout) as { file: { format: string; width: number; height: number; frames: number; fps: number; bytes: number } };

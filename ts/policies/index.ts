@@ -12,15 +12,7 @@ export type { OptionKind, OptionSpec, OptionSchema, OptionDefault, OptionValues,
 export type { OptionInfo } from "./options-help.js";
 export { definePolicy } from "./define.js";
 export type { PolicyFactory } from "./define.js";
-export {
-  PolicyRegistry,
-  BUILTIN_POLICIES,
-  createPolicyRegistry,
-  defaultPolicyRegistry,
-  registerPolicy,
-  resolvePolicy,
-  listPolicies,
-} from "./registry.js";
+export { PolicyRegistry, BUILTIN_POLICIES, createPolicyRegistry, defaultPolicyRegistry, registerPolicy, resolvePolicy, listPolicies } from "./registry.js";
 export type { PolicySpec, RegisterOptions } from "./registry.js";
 export { createNonePolicy, noneFactory } from "./none.js";
 export { createFixedIntervalPolicy, fixedIntervalFactory } from "./fixed-interval.js";

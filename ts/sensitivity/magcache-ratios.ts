@@ -13,34 +13,40 @@
  * ratio padding (1) like index 0 (the ratio across a switch compares two models and is never used:
  * the loop computes the first step of every expert); the top-level arrays are the sections joined.
  */
-import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { l2Norm } from "../math.js";
 import { ProfileError } from "./errors.js";
+import { readJsonFileSync, type JsonFileWords } from "./json-file.js";
 import type { ProfileValidity } from "./profile.js";
+
+const RATIOS_FILE: JsonFileWords = {
+  what: "The MagCache ratios file",
+  create: "create it with sencache calibrate --kind magcache",
+  redo: "recalibrate it with sencache calibrate --kind magcache",
+};
 
 export const MAGCACHE_RATIOS_FORMAT = "sencache-magcache-ratios" as const;
 
 /** One expert's ratios (version 2). */
-export interface MagcacheExpertRatios {
+export interface MagcacheExpertRatios extends MagcacheRatioSeries {
   readonly name: string;
   readonly tMin: number;
   readonly tMax: number;
+}
+
+/** The measured series: per-step ratio and its spread, of the conditional (and unconditional) branch. */
+export interface MagcacheRatioSeries {
   readonly ratios: readonly number[];
   readonly uncondRatios?: readonly number[];
   readonly std: readonly number[];
   readonly uncondStd?: readonly number[];
 }
 
-export interface MagcacheRatiosFile {
+export interface MagcacheRatiosFile extends MagcacheRatioSeries {
   readonly format: typeof MAGCACHE_RATIOS_FORMAT;
   readonly version: 1 | 2;
   readonly validFor: ProfileValidity;
   readonly steps: number;
-  readonly ratios: readonly number[];
-  readonly uncondRatios?: readonly number[];
-  readonly std: readonly number[];
-  readonly uncondStd?: readonly number[];
   readonly samples: number;
   readonly createdAt?: string;
   /** Version 2 only: per-expert sections. */
@@ -150,26 +156,7 @@ export function withExpertRatios(file: MagcacheRatiosFile, spans: readonly { nam
 
 /** Read a ratios file synchronously (the policy reads it when it is built, so a bad path fails early). */
 export function loadMagcacheRatiosSync(path: string): MagcacheRatiosFile {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (cause) {
-    throw new ProfileError(
-      "profile_io",
-      `The MagCache ratios file "${path}" cannot be read; check the path or create it with sencache calibrate --kind magcache.`,
-      { cause },
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new ProfileError(
-      "invalid_profile",
-      `The MagCache ratios file "${path}" is not valid JSON; recalibrate it with sencache calibrate --kind magcache.`,
-      { cause },
-    );
-  }
+  const parsed = readJsonFileSync(path, RATIOS_FILE);
   return validateMagcacheRatios(parsed, `"${path}"`);
 }
 

@@ -20,17 +20,26 @@ export const PROFILE_VERSION = 1 as const;
  */
 export const PROFILE_VERSION_EXPERTS = 2 as const;
 
+/** The measured sensitivities over a schedule: what a profile and each of its expert sections hold. */
+export interface ProfileSeries {
+  /** Calibrated timesteps, model units (any order; lookup is nearest). */
+  readonly timesteps: readonly number[];
+  /** Mean ‖J_x‖ estimate per timestep (α_x). */
+  readonly J_x_norm: readonly number[];
+  /** Mean ‖J_t‖ estimate per timestep (α_t). */
+  readonly J_t_norm: readonly number[];
+  /** Calibration samples that contributed per timestep. */
+  readonly sampleCounts?: readonly number[];
+  /** Sample standard deviation of J_x / J_t per timestep (0 with one sample). */
+  readonly J_x_std?: readonly number[];
+  readonly J_t_std?: readonly number[];
+}
+
 /** One expert's part of a version-2 profile. */
-export interface ProfileExpertSection {
+export interface ProfileExpertSection extends ProfileSeries {
   readonly name: string;
   readonly tMin: number;
   readonly tMax: number;
-  readonly timesteps: readonly number[];
-  readonly J_x_norm: readonly number[];
-  readonly J_t_norm: readonly number[];
-  readonly sampleCounts?: readonly number[];
-  readonly J_x_std?: readonly number[];
-  readonly J_t_std?: readonly number[];
 }
 
 /** What a profile was calibrated for. Absent fields are not checked (a warning says so). */
@@ -43,20 +52,9 @@ export interface ProfileValidity {
   readonly latentShape?: readonly number[];
 }
 
-export interface SensitivityProfile {
+export interface SensitivityProfile extends ProfileSeries {
   readonly format: typeof PROFILE_FORMAT;
   readonly version: typeof PROFILE_VERSION | typeof PROFILE_VERSION_EXPERTS;
-  /** Calibrated timesteps, model units (any order; lookup is nearest). */
-  readonly timesteps: readonly number[];
-  /** Mean ‖J_x‖ estimate per timestep (α_x). */
-  readonly J_x_norm: readonly number[];
-  /** Mean ‖J_t‖ estimate per timestep (α_t). */
-  readonly J_t_norm: readonly number[];
-  /** Calibration samples that contributed per timestep. */
-  readonly sampleCounts?: readonly number[];
-  /** Sample standard deviation of J_x / J_t per timestep (0 with one sample). */
-  readonly J_x_std?: readonly number[];
-  readonly J_t_std?: readonly number[];
   /**
    * Per-sample values (optional, written by calibration since this field was added): `J_x_samples[s][k]`
    * is sample s at `timesteps[k]`, `null` where that measurement was dropped as non-finite. For plots
@@ -248,26 +246,26 @@ function validateSections(list: readonly unknown[], top: SensitivityProfile, sou
   return sections;
 }
 
+
+/** The named string fields of an object of a profile's validFor, or a typed error naming what is missing. */
+function stringFields(value: unknown, keys: readonly [string, string], source: string, where: string): [string, string] {
+  const o = value as Record<string, unknown>;
+  const ok = typeof o === "object" && o !== null && keys.every((k) => typeof o[k] === "string");
+  if (!ok) invalid(source, `has a "${where}" without string ${keys.join(" and ")}`);
+  return [o[keys[0]] as string, o[keys[1]] as string];
+}
 function validateValidity(value: unknown, source: string): ProfileValidity {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null) invalid(source, 'has a "validFor" that is not an object');
   const v = value as Record<string, unknown>;
   const out: { -readonly [K in keyof ProfileValidity]: ProfileValidity[K] } = {};
   if (v.model !== undefined) {
-    const m = v.model as Record<string, unknown>;
-    if (typeof m !== "object" || m === null || typeof m.family !== "string" || typeof m.source !== "string") invalid(
-      source,
-      'has a "validFor.model" without string family and source',
-    );
-    out.model = { family: m.family as string, source: m.source as string };
+    const [family, src] = stringFields(v.model, ["family", "source"], source, "validFor.model");
+    out.model = { family, source: src };
   }
   if (v.scheduler !== undefined) {
-    const s = v.scheduler as Record<string, unknown>;
-    if (typeof s !== "object" || s === null || typeof s.className !== "string" || typeof s.configHash !== "string") invalid(
-      source,
-      'has a "validFor.scheduler" without string className and configHash',
-    );
-    out.scheduler = { className: s.className as string, configHash: s.configHash as string };
+    const [className, configHash] = stringFields(v.scheduler, ["className", "configHash"], source, "validFor.scheduler");
+    out.scheduler = { className, configHash };
   }
   if (v.steps !== undefined) {
     if (typeof v.steps !== "number" || !Number.isInteger(v.steps) || v.steps < 1) invalid(source, 'has a "validFor.steps" that is not a positive integer');

@@ -10,10 +10,16 @@
  * One mask per NFE: the steps to compute (sorted, step 0 first). The same mask is applied to every
  * prompt. Source of the idea: LeMiCa (NeurIPS 2025), BudCache (ICML 2026), DPCache (CVPR 2026).
  */
-import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { ProfileError } from "./errors.js";
+import { readJsonFileSync, type JsonFileWords } from "./json-file.js";
 import type { ProfileValidity } from "./profile.js";
+
+const MASKS_FILE: JsonFileWords = {
+  what: "The static-mask file",
+  create: "create it with sencache calibrate --kind static-optimal",
+  redo: "search it again with sencache calibrate --kind static-optimal",
+};
 
 export const STATIC_MASKS_FORMAT = "sencache-static-masks" as const;
 
@@ -102,26 +108,7 @@ export function validateStaticMasks(value: unknown, source = "(object)"): Static
 }
 
 export function loadStaticMasksSync(path: string): StaticMasksFile {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (cause) {
-    throw new ProfileError(
-      "profile_io",
-      `The static-mask file "${path}" cannot be read; check the path or create it with sencache calibrate --kind static-optimal.`,
-      { cause },
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new ProfileError(
-      "invalid_profile",
-      `The static-mask file "${path}" is not valid JSON; search it again with sencache calibrate --kind static-optimal.`,
-      { cause },
-    );
-  }
+  const parsed = readJsonFileSync(path, MASKS_FILE);
   return validateStaticMasks(parsed, `"${path}"`);
 }
 
