@@ -101,6 +101,15 @@ function paired(a: Map<string, number>, b: Map<string, number>): { mean: number;
   }
   return { mean: mean(d), se: se(d), n: d.length, wins: d.filter((x) => x > 0).length };
 }
+/** Index in CURVES of the anchor read with the highest mean (budget mode's own curves left out), or -1. */
+function bestAnchor(reads: readonly ({ values: Map<string, number> } | undefined)[], skip: (id: string) => boolean = () => false): number {
+  let best = -1;
+  reads.forEach((r, i) => {
+    if (i <= 1 || r === undefined || skip(CURVES[i]![0])) return;
+    if (best < 0 || mean([...r.values.values()]) > mean([...reads[best]!.values.values()])) best = i;
+  });
+  return best;
+}
 const f2 = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2);
 
 const lines: string[] = [];
@@ -123,20 +132,25 @@ for (const dir of dirs) {
   if (pairs > 0) {
   lines.push(`| NFE (of ${T}) | ${CURVES.map((c) => c[1]).join(" | ")} | best other | budget − best other | wins |`);
   lines.push(`|---:|${CURVES.map(() => "---:").join("|")}|---|---:|---:|`);
+  const overviewAll: string[] = [];
+  const overviewOnline: string[] = [];
   const diffs: string[] = [`| NFE | ${CURVES.slice(1).map((c) => `vs ${c[1]}`).join(" | ")} |`, `|---:|${CURVES.slice(1).map(() => "---:").join("|")}|`];
   for (const p of FRACTIONS) {
     const x = Math.round(p * T);
     const reads = CURVES.map(([id]) => at(cs.get(id), x));
     const cells = reads.map((r) => (r === undefined ? "–" : `${mean([...r.values.values()]).toFixed(2)}${r.exact ? "" : " ⁱ"}`));
     const budget = reads[0];
-    let bestIdx = -1;
-    reads.forEach((r, i) => {
-      if (i <= 1 || r === undefined) return;
-      if (bestIdx < 0 || mean([...r.values.values()]) > mean([...reads[bestIdx]!.values.values()])) bestIdx = i;
-    });
+    const bestIdx = bestAnchor(reads);
+    const vsBest = (i: number): string => {
+      if (budget === undefined || i < 0) return "–";
+      const d = paired(budget.values, reads[i]!.values);
+      return `${f2(d.mean)} ± ${d.se.toFixed(2)}`;
+    };
+    overviewAll.push(vsBest(bestIdx));
+    overviewOnline.push(vsBest(bestAnchor(reads, (id) => id === "static-optimal")));
     let lead = "–";
     let wins = "–";
-    if (budget !== undefined && bestIdx > 1) {
+    if (budget !== undefined && bestIdx >= 0) {
       const d = paired(budget.values, reads[bestIdx]!.values);
       lead = `${f2(d.mean)} ± ${d.se.toFixed(2)}`;
       wins = `${d.wins}/${d.n}`;
@@ -145,7 +159,7 @@ for (const dir of dirs) {
           `${d.mean - 2 * d.se >= 1 ? "met" : d.mean >= 1 ? "met on the mean" : "not met"} |`,
       );
     }
-    lines.push(`| ${x} (${Math.round(p * 100)} %) | ${cells.join(" | ")} | ${bestIdx > 1 ? CURVES[bestIdx]![1] : "–"} | ${lead} | ${wins} |`);
+    lines.push(`| ${x} (${Math.round(p * 100)} %) | ${cells.join(" | ")} | ${bestIdx >= 0 ? CURVES[bestIdx]![1] : "–"} | ${lead} | ${wins} |`);
     diffs.push(`| ${x} | ${reads.slice(1).map((r) => {
       if (r === undefined || budget === undefined) return "–";
       const d = paired(budget.values, r.values);
@@ -153,20 +167,7 @@ for (const dir of dirs) {
     }).join(" | ")} |`);
   }
   lines.push("", "Paired differences, SenCache budget − other (mean ± SE over pairs):", "", ...diffs, "");
-  const lead = (skip: (id: string) => boolean): string[] =>
-    FRACTIONS.map((p) => {
-      const x = Math.round(p * T);
-      const budget = at(cs.get(CURVES[0]![0]), x);
-      let best: { values: Map<string, number> } | undefined;
-      for (const [id] of CURVES.slice(2)) {
-        const r = skip(id) ? undefined : at(cs.get(id), x);
-        if (r !== undefined && (best === undefined || mean([...r.values.values()]) > mean([...best.values.values()]))) best = r;
-      }
-      if (budget === undefined || best === undefined) return "–";
-      const d = paired(budget.values, best.values);
-      return `${f2(d.mean)} ± ${d.se.toFixed(2)}`;
-    });
-  overview.push(`| ${T} | ${g} | all | ${lead(() => false).join(" | ")} |`, `| ${T} | ${g} | online | ${lead((id) => id === "static-optimal").join(" | ")} |`);
+  overview.push(`| ${T} | ${g} | all | ${overviewAll.join(" | ")} |`, `| ${T} | ${g} | online | ${overviewOnline.join(" | ")} |`);
   }
   // transfer
   const tr = load(`${dir}-transfer`);
