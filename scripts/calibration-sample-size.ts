@@ -17,7 +17,7 @@ import { BUNDLED_MODEL, ensureParent } from "../ts/cli/common.js";
 import { Model } from "../ts/sampling/model.js";
 import { calibrate } from "../ts/sensitivity/calibrate.js";
 import { compareProfiles, comparisonMarkdown } from "../ts/sensitivity/compare.js";
-import { saveProfile } from "../ts/sensitivity/profile.js";
+import { saveProfile } from "../ts/sensitivity/profile-files.js";
 import { openWorker } from "../ts/worker/open.js";
 
 const { values } = parseArgs({

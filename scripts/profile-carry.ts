@@ -10,7 +10,8 @@
  * averaged over each step's interval). LIKE only provides the timesteps (e.g. a profile recalibrated
  * at the target step count).
  */
-import { loadProfile, resampleProfile, saveProfile, transferProfile } from "../ts/sensitivity/profile.js";
+import { resampleProfile, transferProfile } from "../ts/sensitivity/profile-carry.js";
+import { loadProfile, saveProfile } from "../ts/sensitivity/profile-files.js";
 
 const [from, like, out, method = "nearest"] = process.argv.slice(2);
 if (from === undefined || like === undefined || out === undefined || (method !== "nearest" && method !== "interpolate")) {

@@ -13,7 +13,8 @@ import { probeLpips } from "../../ts/bench/lpips.js";
 import { writeBenchOutputs } from "../../ts/bench/report.js";
 import { imageInfo } from "../media/helpers.js";
 import { Model } from "../../ts/sampling/model.js";
-import { makeProfile, profileToJson } from "../../ts/sensitivity/profile.js";
+import { profileToJson } from "../../ts/sensitivity/profile-files.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
 import { WorkerProcess } from "../../ts/worker/supervisor.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { imageInfo } from "../media/helpers.js";
-import { makeProfile, profileToJson } from "../../ts/sensitivity/profile.js";
+import { profileToJson } from "../../ts/sensitivity/profile-files.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 

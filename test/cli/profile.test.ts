@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { makeProfile, profileToJson } from "../../ts/sensitivity/profile.js";
+import { profileToJson } from "../../ts/sensitivity/profile-files.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
 import { imageInfo } from "../media/helpers.js";
 

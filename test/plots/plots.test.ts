@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchResult } from "../../ts/bench/harness.js";
 import { bestAnchor, drawPlot, paretoPlotSpec, profilePlotSpec, speedupsAboveBound } from "../../ts/plots/index.js";
-import { makeProfile } from "../../ts/sensitivity/profile.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
 import { imageInfo } from "../media/helpers.js";
 

@@ -1,6 +1,7 @@
 /** Hand-built contexts for policy unit tests. */
 import type { ComputedStep, DecideContext, RunInfo } from "../../ts/policies/types.js";
-import { makeProfile, type SensitivityProfile } from "../../ts/sensitivity/profile.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
+import type { SensitivityProfile } from "../../ts/sensitivity/profile.js";
 
 export function linearSchedule(T: number): { timesteps: Float64Array; sigmas: Float64Array } {
   const sigmas = Float64Array.from({ length: T + 1 }, (_, i) => 1 - i / T);

@@ -10,7 +10,8 @@ import {
   resolvePolicy,
 } from "../../ts/policies/index.js";
 import type { CachePolicy, ComputedStep, Decision } from "../../ts/policies/types.js";
-import { makeProfile, type SensitivityProfile } from "../../ts/sensitivity/profile.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
+import type { SensitivityProfile } from "../../ts/sensitivity/profile.js";
 import { FakeDenoiser, flowSchedule, runTrajectory, seededNormal } from "../../ts/testing/index.js";
 import { FAKE_MODEL, ctx, linearSchedule, runInfo } from "./helpers.js";
 

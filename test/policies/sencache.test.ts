@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSencachePolicy } from "../../ts/policies/index.js";
 import { ProfileError } from "../../ts/sensitivity/errors.js";
-import { makeProfile, profileToJson } from "../../ts/sensitivity/profile.js";
+import { profileToJson } from "../../ts/sensitivity/profile-files.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
 import { FakeDenoiser, flowSchedule, runTrajectory, seededNormal } from "../../ts/testing/index.js";
 import { FAKE_MODEL, computed, ctx, flatProfile, runInfo } from "./helpers.js";
 

@@ -14,7 +14,8 @@ import type { Denoiser, DenoiseItem, StepEvent } from "../../ts/sampling/types.j
 import { splitBudget } from "../../ts/policies/sencache-budget.js";
 import { createScheduler } from "../../ts/schedulers/index.js";
 import { FakeDenoiser, fakeModel, seededNormal } from "../../ts/testing/index.js";
-import { expertProfile, makeProfile, withExpertSections } from "../../ts/sensitivity/profile.js";
+import { expertProfile, withExpertSections } from "../../ts/sensitivity/profile-experts.js";
+import { makeProfile } from "../../ts/sensitivity/profile-validate.js";
 import { validateMagcacheRatios, withExpertRatios } from "../../ts/sensitivity/magcache-ratios.js";
 
 const BOUNDARY = 875;

@@ -1,15 +1,10 @@
 import test from "ava";
-import {
-  interpolate,
-  makeProfile,
-  profileFromJson,
-  profileToJson,
-  propagationGain,
-  transferProfile,
-  validateProfile,
-  assertProfileCompatible,
-} from "../../ts/sensitivity/profile.js";
-import { resampleProfile, withExpertSections } from "../../ts/sensitivity/profile.js";
+import { resampleProfile, transferProfile } from "../../ts/sensitivity/profile-carry.js";
+import { assertProfileCompatible } from "../../ts/sensitivity/profile-compatibility.js";
+import { profileFromJson, profileToJson } from "../../ts/sensitivity/profile-files.js";
+import { interpolate, propagationGain } from "../../ts/sensitivity/profile-lookup.js";
+import { makeProfile, validateProfile } from "../../ts/sensitivity/profile-validate.js";
+import { withExpertSections } from "../../ts/sensitivity/profile-experts.js";
 import { ProfileError } from "../../ts/sensitivity/errors.js";
 
 const base = () =>

@@ -5,7 +5,8 @@
  */
 
 import { roundHalfEven } from "../math.js";
-import { propagationGain, type SensitivityProfile } from "../sensitivity/profile.js";
+import { propagationGain } from "../sensitivity/profile-lookup.js";
+import type { SensitivityProfile } from "../sensitivity/profile.js";
 
 /**
  * lo[r][m]: the fewest computes that can finish r remaining steps when the last m steps were reuses

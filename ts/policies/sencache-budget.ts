@@ -46,7 +46,8 @@ import { PolicyOptionsError } from "./errors.js";
 import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
 import { ProfileSlot, missingProfileError, noteBadScore, sencacheScore } from "./sencache-score.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
-import { lookup, type SensitivityProfile } from "../sensitivity/profile.js";
+import { lookup } from "../sensitivity/profile-lookup.js";
+import type { SensitivityProfile } from "../sensitivity/profile.js";
 import { budgetWeights, earlyWeights, feasibleNfeRange, minComputesTable, splitBudget, type Span } from "./budget-plan.js";
 
 /** The profile options of SenCache's two modes (the ε rule's resampleProfile says "nearest timestep" instead). */

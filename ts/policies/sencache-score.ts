@@ -9,7 +9,12 @@
  * are "frozen while reusing" by construction.
  */
 
-import { assertProfileCompatible, expertProfile, loadProfile, lookup, validateProfile, type SensitivityProfile } from "../sensitivity/profile.js";
+import { assertProfileCompatible } from "../sensitivity/profile-compatibility.js";
+import { expertProfile } from "../sensitivity/profile-experts.js";
+import { loadProfile } from "../sensitivity/profile-files.js";
+import { lookup } from "../sensitivity/profile-lookup.js";
+import { validateProfile } from "../sensitivity/profile-validate.js";
+import type { SensitivityProfile } from "../sensitivity/profile.js";
 import { ProfileError } from "../sensitivity/errors.js";
 import { DiagnosticLog, l2Distance } from "./common.js";
 import { PolicyOptionsError } from "./errors.js";

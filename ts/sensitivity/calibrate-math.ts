@@ -9,7 +9,8 @@
  */
 
 import { l2Distance } from "../math.js";
-import { makeProfile, type ProfileValidity, type SensitivityProfile } from "./profile.js";
+import { makeProfile } from "./profile-validate.js";
+import type { ProfileValidity, SensitivityProfile } from "./profile.js";
 
 /** One calibration measurement (norms only; the tensors stay with the caller). */
 export interface SensitivityMeasurement {

@@ -32,7 +32,8 @@ import type { Tensor } from "../worker/codec.js";
 import type { WorkerLike } from "../worker/client.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
 import { MAGCACHE_RATIOS_FORMAT, magnitudeRatios, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
-import { withExpertSections, type ProfileValidity, type SensitivityProfile } from "./profile.js";
+import { withExpertSections } from "./profile-experts.js";
+import type { ProfileValidity, SensitivityProfile } from "./profile.js";
 import { schedulerIdentity } from "../schedulers/identity.js";
 import { expertSpans, expertsOfModel } from "../sampling/experts.js";
 

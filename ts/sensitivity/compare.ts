@@ -2,7 +2,8 @@
  * Compare two sensitivity profiles per timestep (e.g. 8 vs 32 calibration samples, paper Fig. 4).
  * Pure: the relative difference is |b − a| / |b| with `b` the reference (the larger calibration).
  */
-import { nearestIndex, type SensitivityProfile } from "./profile.js";
+import { nearestIndex } from "./profile-lookup.js";
+import type { SensitivityProfile } from "./profile.js";
 
 export interface TimestepComparison {
   readonly t: number;

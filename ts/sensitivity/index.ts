@@ -2,34 +2,15 @@
 
 export { ProfileError } from "./errors.js";
 export type { ProfileErrorCode } from "./errors.js";
-export {
-  PROFILE_FORMAT,
-  PROFILE_VERSION,
-  validateProfile,
-  makeProfile,
-  profileToJson,
-  profileFromJson,
-  profileFromNpz,
-  loadProfile,
-  saveProfile,
-  nearestIndex,
-  lookup,
-  resampleProfile,
-  transferProfile,
-  interpolate,
-  propagationGain,
-  PROPAGATION_VERSION,
-  assertProfileCompatible,
-} from "./profile.js";
-export type {
-  PropagationProfile,
-  SensitivityProfile,
-  ProfileValidity,
-  Sensitivity,
-  ProfileRunInfo,
-  CompatibilityOptions,
-  CompatibilityResult,
-} from "./profile.js";
+export { resampleProfile, transferProfile } from "./profile-carry.js";
+export { assertProfileCompatible } from "./profile-compatibility.js";
+export { profileToJson, profileFromJson, profileFromNpz, loadProfile, saveProfile } from "./profile-files.js";
+export { nearestIndex, lookup, interpolate, propagationGain } from "./profile-lookup.js";
+export { validateProfile, makeProfile } from "./profile-validate.js";
+export { PROFILE_FORMAT, PROFILE_VERSION, PROPAGATION_VERSION } from "./profile.js";
+export type { ProfileRunInfo, CompatibilityOptions, CompatibilityResult } from "./profile-compatibility.js";
+export type { Sensitivity } from "./profile-lookup.js";
+export type { PropagationProfile, SensitivityProfile, ProfileValidity } from "./profile.js";
 export { parseNpy, parseNpz } from "./npz.js";
 export type { NpyArray, NpyDtype } from "./npz.js";
 export {

@@ -31,7 +31,8 @@ import { DEFAULT_CALIBRATION_PROMPTS, calibrationImages, validityOf } from "./ca
 import { pipelineTimestepOptions } from "../sampling/family.js";
 import type { Tensor } from "../worker/codec.js";
 import { meanStd } from "./calibrate-math.js";
-import { interpolate, lookup, PROPAGATION_VERSION, type PropagationProfile, type SensitivityProfile } from "./profile.js";
+import { interpolate, lookup } from "./profile-lookup.js";
+import { PROPAGATION_VERSION, type PropagationProfile, type SensitivityProfile } from "./profile.js";
 import { STATIC_MASKS_FORMAT, type StaticMask, type StaticMasksFile } from "./static-masks.js";
 import type { CachePolicy } from "../policies/types.js";
 

@@ -9,7 +9,8 @@ import { calibrate, calibrateMagcache, calibrationImages, loadImage, type Calibr
 import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
 import { saveStaticMasks } from "../../sensitivity/static-masks.js";
 import { measurePropagation, searchStaticMasks } from "../../sensitivity/static-search.js";
-import { loadProfile, saveProfile, type ProfileValidity, type SensitivityProfile } from "../../sensitivity/profile.js";
+import { loadProfile, saveProfile } from "../../sensitivity/profile-files.js";
+import type { ProfileValidity, SensitivityProfile } from "../../sensitivity/profile.js";
 import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";

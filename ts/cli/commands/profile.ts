@@ -9,7 +9,8 @@ import type { Argv, CommandModule } from "yargs";
 import { InvalidInputError } from "../../errors.js";
 import { drawPlot, profilePlotSpec, type LabelledProfile } from "../../plots/index.js";
 import { compareProfiles, comparisonMarkdown } from "../../sensitivity/compare.js";
-import { loadProfile, type SensitivityProfile } from "../../sensitivity/profile.js";
+import { loadProfile } from "../../sensitivity/profile-files.js";
+import type { SensitivityProfile } from "../../sensitivity/profile.js";
 import { profileTable } from "./calibrate.js";
 
 interface ProfileArgs {
