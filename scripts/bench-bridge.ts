@@ -19,7 +19,8 @@ import { Dealer } from "zeromq";
 import { createFixedIntervalPolicy } from "../ts/policies/fixed-interval.js";
 import { generate } from "../ts/sampling/generate.js";
 import { Model } from "../ts/sampling/model.js";
-import { encodeFrames, float32Tensor } from "../ts/worker/codec.js";
+import { encodeFrames } from "../ts/worker/frames.js";
+import { float32Tensor } from "../ts/worker/tensors.js";
 import { defaultPython, PACKAGE_ROOT, WorkerProcess } from "../ts/worker/supervisor.js";
 import { workerScriptOptions } from "./script-args.js";
 

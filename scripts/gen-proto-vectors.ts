@@ -7,7 +7,10 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeFrames, encodeRequest, float32Tensor, type Request } from "../ts/worker/codec.js";
+import { encodeRequest } from "../ts/worker/codec.js";
+import { decodeFrames } from "../ts/worker/frames.js";
+import type { Request } from "../ts/worker/ops.js";
+import { float32Tensor } from "../ts/worker/tensors.js";
 
 export const REQUESTS_DIR = fileURLToPath(new URL("../proto/vectors/requests/", import.meta.url));
 

@@ -14,8 +14,10 @@ export { WorkerProcess, isWorkerDied, type SpawnOptions } from "./worker/supervi
 export { WorkerClient, type ClientOptions, type RequestOptions, type WorkerLike } from "./worker/client.js";
 export { WorkerPool, openPool, readPoolFile, type PoolOptions, type PoolEndpoint, type PoolEvent } from "./worker/pool.js";
 export { readKey, writeKeyPair, type SecurityOptions, type KeyFiles } from "./worker/security.js";
-export { PROTOCOL_VERSION, float32Tensor } from "./worker/codec.js";
-export type { DType, TensorData, Tensor, HelloResult, LoadResult, LoadExpert, LoadGeometry, StatsResult } from "./worker/codec.js";
+export { PROTOCOL_VERSION } from "./worker/ops.js";
+export { float32Tensor } from "./worker/tensors.js";
+export type { HelloResult, LoadResult, LoadExpert, LoadGeometry, StatsResult } from "./worker/ops.js";
+export type { DType, TensorData, Tensor } from "./worker/tensors.js";
 
 // Sampling.
 export { sample, streamSample, guide, type SampleOptions, type SampleResult, type SampleEvent } from "./sampling/loop.js";

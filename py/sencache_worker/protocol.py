@@ -793,7 +793,7 @@ class StatsResult:
 class OpSpec:
     """One wire op: its arguments and result records (the tensors it takes are argument fields too), whether the
     I/O thread answers it (`inline`: also during a long forward) or the compute thread does, and an optional check
-    across its arguments. ts/worker/codec.ts has the same table for the client."""
+    across its arguments. ts/worker/ops.ts has the same table for the client."""
 
     name: str
     args: type = NoArgs

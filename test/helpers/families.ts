@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
-import { float32Tensor, type Tensor } from "../../ts/worker/codec.js";
+import { float32Tensor, type Tensor } from "../../ts/worker/tensors.js";
 import { fixturesHash, runPython } from "./tiny.js";
 
 function root(): string {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Router } from "zeromq";
 import { AbortError, WorkerTimeoutError } from "../../ts/errors.js";
 import { WorkerClient } from "../../ts/worker/client.js";
-import { decodeFrames, encodeFrames } from "../../ts/worker/codec.js";
+import { decodeFrames, encodeFrames } from "../../ts/worker/frames.js";
 
 test("requests with different timeouts time out in their own order; an abort ends one; a reply resolves one", async (t) => {
   const endpoint = `ipc://${join(mkdtempSync(join(tmpdir(), "sencache-timeouts-")), "r.sock")}`;

@@ -3,7 +3,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProtocolError } from "../../ts/errors.js";
-import { decodeFrames, decodeReply, encodeFrames, encodeRequest, float32Tensor, OPS, parseResult } from "../../ts/worker/codec.js";
+import { decodeReply, encodeRequest, parseResult } from "../../ts/worker/codec.js";
+import { decodeFrames, encodeFrames } from "../../ts/worker/frames.js";
+import { OPS } from "../../ts/worker/ops.js";
+import { float32Tensor } from "../../ts/worker/tensors.js";
 import { buildRequestVectors, REQUESTS_DIR } from "../../scripts/gen-proto-vectors.js";
 
 const REPLIES_DIR = fileURLToPath(new URL("../../proto/vectors/replies/", import.meta.url));

@@ -1,10 +1,11 @@
 /**
  * The two op tables agree: the real worker lists its own (protocol.py's `OPS`, through the `ops` op) and it
- * must match ts/worker/codec.ts's `OPS`: the same ops under the same wire names, on the same thread, with the
+ * must match ts/worker/ops.ts's `OPS`: the same ops under the same wire names, on the same thread, with the
  * same argument, tensor and result names.
  */
 import test from "ava";
-import { OPS, type OpSpec, type TensorSpec } from "../../ts/worker/codec.js";
+import type { OpSpec, TensorSpec } from "../../ts/worker/op-spec.js";
+import { OPS } from "../../ts/worker/ops.js";
 import { WorkerProcess } from "../../ts/worker/supervisor.js";
 
 let worker: WorkerProcess;
@@ -25,7 +26,7 @@ function tensorNames(spec: TensorSpec): string[] {
   return Object.entries(spec).map(([name, s]) => (typeof s === "object" && "prefix" in s ? `${s.prefix}*` : name));
 }
 
-test("the worker's op table and codec.ts's OPS have the same ops, threads, arguments, tensors and result fields", async (t) => {
+test("the worker's op table and ops.ts's OPS have the same ops, threads, arguments, tensors and result fields", async (t) => {
   const { ops } = await worker.client.request({ op: "ops" });
   const python = new Map(ops.map((entry) => [entry.name, entry]));
   const ts = new Map<string, OpSpec>(Object.values(OPS).map((spec) => [spec.wire, spec]));

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "../../ts/sampling/generate.js";
 import { Model } from "../../ts/sampling/model.js";
-import { float32Tensor } from "../../ts/worker/codec.js";
+import { float32Tensor } from "../../ts/worker/tensors.js";
 import { openWorker } from "../../ts/worker/open.js";
 import { PACKAGE_ROOT } from "../../ts/worker/supervisor.js";
 import { tinyModelDir } from "../helpers/tiny.js";

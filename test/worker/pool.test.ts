@@ -6,7 +6,7 @@
 import test from "ava";
 import { generate } from "../../ts/sampling/generate.js";
 import { Model } from "../../ts/sampling/model.js";
-import { float32Tensor, type Tensor } from "../../ts/worker/codec.js";
+import { float32Tensor, type Tensor } from "../../ts/worker/tensors.js";
 import { openPool, type PoolEvent, type WorkerPool } from "../../ts/worker/pool.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 

@@ -5,7 +5,9 @@
 import test from "ava";
 import { existsSync } from "node:fs";
 import { WorkerDiedError, WorkerError } from "../../ts/errors.js";
-import { encodeFrames, encodeRequest, float32Tensor } from "../../ts/worker/codec.js";
+import { encodeRequest } from "../../ts/worker/codec.js";
+import { encodeFrames } from "../../ts/worker/frames.js";
+import { float32Tensor } from "../../ts/worker/tensors.js";
 import { WorkerProcess, tracebackSummary } from "../../ts/worker/supervisor.js";
 import { requestRaw, requestWith } from "../helpers/raw-requests.js";
 import { tinyModelDir } from "../helpers/tiny.js";

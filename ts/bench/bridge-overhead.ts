@@ -4,7 +4,7 @@
  *
  *   npm run bench:bridge [-- --repeats 30]
  */
-import { float32Tensor } from "../worker/codec.js";
+import { float32Tensor } from "../worker/tensors.js";
 import { WorkerProcess } from "../worker/supervisor.js";
 import { median } from "./metrics.js";
 import { markdownTable } from "./table.js";

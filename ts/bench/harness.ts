@@ -29,7 +29,7 @@ import { lpipsScores, probeLpips, type LpipsOptions, type LpipsStatus } from "./
 import { median, psnr, psnrLatent, ssim } from "./metrics.js";
 import { expandSettings, REFERENCE_LABEL, type BenchPlan, type PolicySetting } from "./plan.js";
 import { OutputChangeRecorder, type OutputChangeCurve } from "./output-change.js";
-import type { Tensor } from "../worker/codec.js";
+import type { Tensor } from "../worker/tensors.js";
 
 export interface BenchProgress {
   /** Runs finished so far, out of `total` (quality and timing runs together). */

@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, extname } from "node:path";
 import { InvalidInputError } from "../errors.js";
-import type { EncodeVideoResult, VideoFormat } from "../worker/codec.js";
+import type { EncodeVideoResult, VideoFormat } from "../worker/ops.js";
 import type { WorkerLike } from "../worker/client.js";
 
 /** Structurally compatible with the worker's `Tensor<Uint8Array>`. */

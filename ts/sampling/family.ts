@@ -5,7 +5,7 @@
  */
 import { calculateShift, linspace } from "../schedulers/sigma-schedules.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
-import type { LoadResult } from "../worker/codec.js";
+import type { LoadResult } from "../worker/ops.js";
 
 function configNumber(config: Readonly<Record<string, unknown>>, key: string, fallback: number): number {
   const v = config[key];

@@ -8,7 +8,7 @@ import type { CachePolicy } from "../policies/types.js";
 import { schedulerIdentity } from "../schedulers/identity.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { NoiseSource, SetTimestepsOptions } from "../schedulers/types.js";
-import type { Tensor } from "../worker/codec.js";
+import type { Tensor } from "../worker/tensors.js";
 import { createScheduler } from "../schedulers/index.js";
 import { expertsOfModel } from "./experts.js";
 import { sample, type SampleResult } from "./loop.js";

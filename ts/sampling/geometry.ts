@@ -20,9 +20,9 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidInputError } from "../errors.js";
-import type { LoadExpert, LoadGeometry } from "../worker/codec.js";
+import type { LoadExpert, LoadGeometry } from "../worker/ops.js";
 
-export type { LoadGeometry } from "../worker/codec.js";
+export type { LoadGeometry } from "../worker/ops.js";
 
 export interface VideoSize {
   readonly height: number;

@@ -28,7 +28,7 @@ import type { LatentSize, Model } from "../sampling/model.js";
 import type { Denoiser, DenoiseItem } from "../sampling/types.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
-import type { Tensor } from "../worker/codec.js";
+import type { Tensor } from "../worker/tensors.js";
 import type { WorkerLike } from "../worker/client.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
 import { MAGCACHE_RATIOS_FORMAT, magnitudeRatios, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";

@@ -29,7 +29,7 @@ import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
 import { DEFAULT_CALIBRATION_PROMPTS, calibrationImages, validityOf } from "./calibrate.js";
 import { pipelineTimestepOptions } from "../sampling/family.js";
-import type { Tensor } from "../worker/codec.js";
+import type { Tensor } from "../worker/tensors.js";
 import { meanStd } from "./calibrate-math.js";
 import { interpolate, lookup } from "./profile-lookup.js";
 import { PROPAGATION_VERSION, type PropagationProfile, type SensitivityProfile } from "./profile.js";

@@ -10,7 +10,8 @@ import { InvalidInputError } from "../errors.js";
 import type { GenerateModel } from "../sampling/generate.js";
 import type { LatentSize } from "../sampling/model.js";
 import type { DenoiseItem } from "../sampling/types.js";
-import type { LoadResult, Tensor } from "../worker/codec.js";
+import type { LoadResult } from "../worker/ops.js";
+import type { Tensor } from "../worker/tensors.js";
 import { FakeDenoiser, seededNormal } from "./fake-denoiser.js";
 
 export interface FakeModelOptions {

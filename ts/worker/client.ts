@@ -4,7 +4,8 @@
  */
 import { curveKeyPair, Dealer } from "zeromq";
 import { AbortError, ProtocolError, SencacheError, WorkerAuthError, WorkerError, WorkerTimeoutError } from "../errors.js";
-import { decodeReply, encodeRequest, parseResult, type HelloResult, type Op, type Request, type ResultOf } from "./codec.js";
+import { decodeReply, encodeRequest, parseResult } from "./codec.js";
+import type { HelloResult, Op, Request, ResultOf } from "./ops.js";
 import { checkEndpoint, readKey, type SecurityOptions } from "./security.js";
 
 /** The key of WorkerClient's raw-frames method (module-internal: not exported by ts/worker/index.ts or the package). */

@@ -5,7 +5,7 @@
  */
 import { WorkerDiedError, WorkerTimeoutError } from "../errors.js";
 import { WorkerClient, type ClientOptions } from "./client.js";
-import type { HelloResult } from "./codec.js";
+import type { HelloResult } from "./ops.js";
 import { WorkerProcess, type SpawnOptions } from "./supervisor.js";
 
 export interface OpenWorkerOptions extends SpawnOptions {

@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { AbortError, InvalidInputError, ProtocolError, SencacheError, WorkerDiedError, WorkerError, WorkerTimeoutError } from "../errors.js";
 import { WorkerClient, type RequestOptions } from "./client.js";
-import type { HelloResult, LoadResult, Op, Request, ResultOf, StatsResult } from "./codec.js";
+import type { HelloResult, LoadResult, Op, Request, ResultOf, StatsResult } from "./ops.js";
 import type { SecurityOptions } from "./security.js";
 import { WorkerProcess, type SpawnOptions } from "./supervisor.js";
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { InvalidInputError, SencacheError, WorkerDiedError, WorkerTimeoutError } from "../errors.js";
 import { WorkerClient } from "./client.js";
 import { checkEndpoint } from "./security.js";
-import type { HelloResult } from "./codec.js";
+import type { HelloResult } from "./ops.js";
 
 /** The package root (holds py/, proto/, .venv/), from either ts/worker or dist/worker. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
