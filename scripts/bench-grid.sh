@@ -30,10 +30,25 @@ log() { echo "[$(date -u +%H:%M:%S) +$(( $(date +%s) - start ))s] $*" | tee -a "
 # calibration files for step count T (skipped when present)
 calib() {
   T=$1
-  [ -f "$out/profile-T$T.json" ] || { log "calibrate sencache T=$T"; $cli calibrate $to --model $m --samples 8 --steps "$T" --concurrency 8 --out "$out/profile-T$T.json" > "$out/profile-T$T.log" 2>&1; tail -3 "$out/profile-T$T.log" | tee -a "$out/grid.log"; }
-  [ -f "$out/magcache-T$T.json" ] || { log "calibrate magcache T=$T"; $cli calibrate $to --kind magcache --model $m --samples 8 --steps "$T" --out "$out/magcache-T$T.json" > "$out/magcache-T$T.log" 2>&1; }
+  [ -f "$out/profile-T$T.json" ] || {
+    log "calibrate sencache T=$T"
+    $cli calibrate $to --model $m --samples 8 --steps "$T" --concurrency 8 --out "$out/profile-T$T.json" \
+      > "$out/profile-T$T.log" 2>&1
+    tail -3 "$out/profile-T$T.log" | tee -a "$out/grid.log"
+  }
+  [ -f "$out/magcache-T$T.json" ] || {
+    log "calibrate magcache T=$T"
+    $cli calibrate $to --kind magcache --model $m --samples 8 --steps "$T" --out "$out/magcache-T$T.json" \
+      > "$out/magcache-T$T.log" 2>&1
+  }
   pts=$(node -e "const T=$T;console.log([0.3,0.36,0.42,0.5,0.6,0.7].map(p=>Math.round(p*T)).join(','))")
-  [ -f "$out/static-T$T.json" ] || { log "search static-optimal T=$T nfe=$pts"; $cli calibrate $to --kind static-optimal --model $m --samples 4 --steps "$T" --nfe "$pts" --max-candidates 8 --propagation-probes 8 --concurrency 8 --prompts docs/bench/tune-8.txt --seed 10 --out "$out/static-T$T.json" > "$out/static-T$T.log" 2>&1; tail -2 "$out/static-T$T.log" | tee -a "$out/grid.log"; }
+  [ -f "$out/static-T$T.json" ] || {
+    log "search static-optimal T=$T nfe=$pts"
+    $cli calibrate $to --kind static-optimal --model $m --samples 4 --steps "$T" --nfe "$pts" --max-candidates 8 \
+      --propagation-probes 8 --concurrency 8 --prompts docs/bench/tune-8.txt --seed 10 --out "$out/static-T$T.json" \
+      > "$out/static-T$T.log" 2>&1
+    tail -2 "$out/static-T$T.log" | tee -a "$out/grid.log"
+  }
 }
 
 # one grid setting: T, guidance, the step count whose calibration files it uses

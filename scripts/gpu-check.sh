@@ -42,13 +42,20 @@ for f in $FAMILIES; do
   built=$("$PY" scripts/gpu_check.py build --family "$f" --out "$dir" $TINY 2>/dev/null) || { ROWS="$ROWS|$f|build failed||||\n"; continue; }
   h=$(echo "$built" | field height); w=$(echo "$built" | field width); n=$(echo "$built" | field frames)
   label=$(echo "$built" | field label); latent=$(echo "$built" | field latent)
-  py=$("$PY" scripts/gpu_check.py time --model "$dir" --device "$DEVICE" --dtype bfloat16 --steps "$STEPS" --height "$h" --width "$w" --frames "$n" 2>"$WORK/$f.py.err" | field ms_per_step) || { ROWS="$ROWS|$label|$latent|python failed: $(tail -1 "$WORK/$f.py.err")|||\n"; continue; }
-  ts=$(node --import tsx scripts/gpu-check.ts --model "$dir" --device "$DEVICE" --dtype bfloat16 --steps "$STEPS" 2>"$WORK/$f.ts.err" | field ms_per_step) || { ROWS="$ROWS|$label|$latent|$py|TS failed: $(tail -1 "$WORK/$f.ts.err")||\n"; continue; }
+  py=$("$PY" scripts/gpu_check.py time --model "$dir" --device "$DEVICE" --dtype bfloat16 --steps "$STEPS" \
+    --height "$h" --width "$w" --frames "$n" 2>"$WORK/$f.py.err" | field ms_per_step) || {
+    ROWS="$ROWS|$label|$latent|python failed: $(tail -1 "$WORK/$f.py.err")|||\n"; continue
+  }
+  ts=$(node --import tsx scripts/gpu-check.ts --model "$dir" --device "$DEVICE" --dtype bfloat16 --steps "$STEPS" \
+    2>"$WORK/$f.ts.err" | field ms_per_step) || { ROWS="$ROWS|$label|$latent|$py|TS failed: $(tail -1 "$WORK/$f.ts.err")||\n"; continue; }
   pct=$("$PY" -c "import sys; p,t=map(float,sys.argv[1:]); print(f'{100*(t-p)/p:+.2f} %')" "$py" "$ts")
   ok=$("$PY" -c "import sys; p,t=map(float,sys.argv[1:]); print('yes' if (t-p)/p < 0.01 else 'NO')" "$py" "$ts")
   ROWS="$ROWS|$label|$latent|$(printf %.1f "$py")|$(printf %.1f "$ts")|$pct|$ok|\n"
 done
-echo "device: $DEVICE ($("$PY" -c "import torch,sys; d=sys.argv[1]; print(torch.cuda.get_device_name(torch.device(d)) if d.startswith('cuda') and torch.cuda.is_available() else 'cpu')" "$DEVICE")), bf16 weights and wire, CFG (2 items per step), median of $STEPS steps after 2 warm-up${TINY:+, TINY stand-in shapes (not a measurement)}"
+device_name="import torch,sys; d=sys.argv[1]; print(torch.cuda.get_device_name(torch.device(d)) \
+if d.startswith('cuda') and torch.cuda.is_available() else 'cpu')"
+echo "device: $DEVICE ($("$PY" -c "$device_name" "$DEVICE")), bf16 weights and wire, CFG (2 items per step)," \
+  "median of $STEPS steps after 2 warm-up${TINY:+, TINY stand-in shapes (not a measurement)}"
 echo
 echo "| model | latent [C, F', H', W'] | Python in-process ms/step | TS loop via bridge ms/step | bridge adds | < 1 % |"
 echo "|---|---|---|---|---|---|"
