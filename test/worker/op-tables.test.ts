@@ -1,5 +1,5 @@
 /**
- * The two op tables agree: the real worker lists its own (protocol.py's `OPS`, through the `ops` op) and it
+ * The two op tables agree: the real worker lists its own (protocol/ops.py's `OPS`, through the `ops` op) and it
  * must match ts/worker/ops.ts's `OPS`: the same ops under the same wire names, on the same thread, with the
  * same argument, tensor and result names.
  */

@@ -33,7 +33,7 @@ export function dtypesOf(spec: DType | readonly DType[] | TensorList): readonly 
  * One wire op: its wire name, its arguments and result (header fields) and its tensors in and out,
  * and whether the worker answers it on its I/O thread (`inline`: answered during a long forward too)
  * or queues it for the compute thread. Encoding, reply validation and the TypeScript types follow
- * from it; py/sencache_worker/protocol.py has the same table for the worker.
+ * from it; py/sencache_worker/protocol/ops.py has the same table for the worker.
  */
 export interface OpSpec<
   A extends Fields = Fields,

@@ -1,6 +1,6 @@
 /**
  * Every op of wire protocol v1 (proto/SPEC.md "Ops"), one entry each, and the request and result types
- * that follow from the table. A new op is one entry here and one in py/sencache_worker/protocol.py's
+ * that follow from the table. A new op is one entry here and one in py/sencache_worker/protocol/ops.py's
  * `OPS`.
  */
 import { fromHalf } from "./half.js";
@@ -104,7 +104,7 @@ function denoiseResult({ out, items }: RawResult<{ items: typeof int }, typeof D
   return { out: { dtype: "float32", shape: out.shape, data } as Tensor<Float32Array>, items, wireDtype };
 }
 
-/** Every op of protocol v1 (proto/SPEC.md "Ops"). A new op is one entry here and one in protocol.py's `OPS`. */
+/** Every op of protocol v1 (proto/SPEC.md "Ops"). A new op is one entry here and one in protocol/ops.py's `OPS`. */
 export const OPS = {
   hello: op("hello", {
     inline: true,
