@@ -12,7 +12,8 @@ export { Model, type LoadOptions, type LatentSize, type RestartEvent } from "./s
 export { openWorker, type OpenedWorker, type OpenWorkerOptions } from "./worker/open.js";
 export { WorkerProcess, isWorkerDied, type SpawnOptions } from "./worker/supervisor.js";
 export { WorkerClient, type ClientOptions, type RequestOptions, type WorkerLike } from "./worker/client.js";
-export { WorkerPool, openPool, readPoolFile, type PoolOptions, type PoolEndpoint, type PoolEvent } from "./worker/pool.js";
+export { readPoolFile } from "./worker/pool-file.js";
+export { WorkerPool, openPool, type PoolOptions, type PoolEndpoint, type PoolEvent } from "./worker/pool.js";
 export { readKey, writeKeyPair, type SecurityOptions, type KeyFiles } from "./worker/security.js";
 export { PROTOCOL_VERSION } from "./worker/ops.js";
 export { float32Tensor } from "./worker/tensors.js";

@@ -6,7 +6,8 @@ import { InvalidInputError } from "../errors.js";
 import { checkSize, readFolderGeometry, type VideoSize } from "../sampling/geometry.js";
 import { Model, type LoadOptions } from "../sampling/model.js";
 import { openWorker, type OpenedWorker } from "../worker/open.js";
-import { openPool, readPoolFile, type WorkerPool } from "../worker/pool.js";
+import { readPoolFile } from "../worker/pool-file.js";
+import { openPool, type WorkerPool } from "../worker/pool.js";
 import { PACKAGE_ROOT } from "../worker/supervisor.js";
 import { COUNT, POSITIVE, WHOLE, checkNumbers } from "./args.js";
 
