@@ -1,4 +1,5 @@
-"""Shared fixtures: the tiny pipeline (built once per session), real worker processes and a DEALER client."""
+"""Shared fixtures and helpers: the tiny pipeline (built once per session), real worker processes, a DEALER client,
+and the calls the worker tests share."""
 
 from __future__ import annotations
 
@@ -146,3 +147,23 @@ def model(worker, tiny_dir) -> dict:
 
 def rng_latent(shape, seed=0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+SHAPE = (1, 4, 2, 4, 4)  # the tiny model's latent at 32x32, 5 frames
+
+
+def encode_prompt(client: Client, model: dict, text: str, msl: int | None = None) -> dict:
+    """The worker's `encode_prompt` result for `text` on the loaded tiny model."""
+    args = {"max_sequence_length": msl} if msl else {}
+    return client.ok("encode_prompt", model=model["model"], text=text, **args).result
+
+
+def direct_forward(pipe, x: np.ndarray, ts, texts, msl: int = 16) -> np.ndarray:
+    """The tiny pipeline's transformer called in this process on rows `x`: what the worker's `denoise` must equal."""
+    import torch
+
+    embeds = torch.cat([pipe.encode_prompt(t, do_classifier_free_guidance=False, max_sequence_length=msl)[0]
+                        for t in texts])
+    with torch.no_grad():
+        return pipe.transformer(hidden_states=torch.from_numpy(x), timestep=torch.tensor(ts, dtype=torch.float32),
+                                encoder_hidden_states=embeds, return_dict=False)[0].numpy()
