@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sencache_worker import fuzz
+from sencache_worker import fuzz, fuzz_messages
 
 
 def test_a_few_thousand_bad_messages_neither_kill_nor_go_unanswered(tiny_dir):
@@ -21,8 +21,8 @@ def test_the_fuzzer_never_sends_a_valid_shutdown():
 
     import msgpack
 
-    fz = fuzz.Fuzzer(random.Random(0), "m1.abcdef", "c2.abcdef", (1, 8, 3, 4, 4))
-    assert fuzz.defuse([msgpack.packb({"v": 1, "op": "shutdown", "id": 2**64 - 1})]) != [msgpack.packb({"v": 1, "op": "shutdown", "id": 2**64 - 1})]
+    fz = fuzz_messages.Fuzzer(random.Random(0), "m1.abcdef", "c2.abcdef", (1, 8, 3, 4, 4))
+    assert fuzz_messages.defuse([msgpack.packb({"v": 1, "op": "shutdown", "id": 2**64 - 1})]) != [msgpack.packb({"v": 1, "op": "shutdown", "id": 2**64 - 1})]
     for _ in range(12_000):
         frames, _kind = fz.message()
         try:
