@@ -16,7 +16,8 @@ import torch
 from diffusers import AutoencoderKLWan
 
 from . import dataset
-from .train import decode_unclamped, lr_at, tidy_saved, to_video
+from .checkpoint import tidy_saved
+from .train import decode_unclamped, lr_at, to_video
 
 
 @torch.no_grad()
