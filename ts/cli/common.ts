@@ -133,7 +133,20 @@ async function poolFor(args: ModelArgs): Promise<WorkerPool | undefined> {
   });
 }
 
-export async function withModel<R>(args: ModelArgs, fn: (model: Model, worker: OpenedWorker | WorkerPool) => Promise<R>, size: Partial<VideoSize> = {}): Promise<R> {
+/** The --height, --width and --frames a command was given, as a video size. */
+export function sizeArgs(args: { height?: number; width?: number; frames?: number }): Partial<VideoSize> {
+  return {
+    ...(args.height !== undefined ? { height: args.height } : {}),
+    ...(args.width !== undefined ? { width: args.width } : {}),
+    ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
+  };
+}
+
+export async function withModel<R>(
+  args: ModelArgs,
+  fn: (model: Model, worker: OpenedWorker | WorkerPool) => Promise<R>,
+  size: Partial<VideoSize> = {},
+): Promise<R> {
   if (args.model === BUNDLED_MODEL && !existsSync(join(BUNDLED_MODEL, "model_index.json"))) {
     throw new InvalidInputError(`The bundled model is missing at ${BUNDLED_MODEL}; restore it from git, or pass --model.`);
   }

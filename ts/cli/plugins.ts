@@ -24,7 +24,10 @@ export function pluginOption<T>(y: Argv<T>): Argv<T & PluginArgs> {
 
 function isFactory(value: unknown): value is PolicyFactory<unknown> {
   const v = value as Partial<PolicyFactory<unknown>> | null;
-  return typeof v === "object" && v !== null && typeof v.id === "string" && typeof v.apiVersion === "number" && typeof v.create === "function" && typeof v.optionSchema === "object";
+  return (
+    typeof v === "object" && v !== null &&
+    typeof v.id === "string" && typeof v.apiVersion === "number" && typeof v.create === "function" && typeof v.optionSchema === "object"
+  );
 }
 
 let tsxRegistered = false;

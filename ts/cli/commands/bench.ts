@@ -9,7 +9,7 @@ import { expandSettings, parseSweep, type PlanEntry } from "../../bench/plan.js"
 import { benchMarkdown, readBenchResult, writeBenchOutputs, writeBenchPlots, type BenchFiles } from "../../bench/report.js";
 import { writeVideo } from "../../media/index.js";
 import { dirname, join } from "node:path";
-import { modelOptions, withModel, type ModelArgs } from "../common.js";
+import { modelOptions, sizeArgs, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers } from "../args.js";
@@ -39,7 +39,10 @@ interface BenchArgs extends ModelArgs, PluginArgs {
   videos: string;
 }
 
-const SWEEP_HELP = `Sweep syntax: "id:key=v1,v2,v3[,other=value…]" — the first key is swept over every value that follows it (a..b or a..b..step for integer ranges); later key=value options are shared. Examples: "sencache:eps=0.05,0.1,0.2", "sencache:nfe=14..26..4,n=3", "fixed-interval:k=2..5", "teacache:delta=0.05,0.1".`;
+const SWEEP_HELP =
+  `Sweep syntax: "id:key=v1,v2,v3[,other=value…]" — the first key is swept over every value that follows it ` +
+  `(a..b or a..b..step for integer ranges); later key=value options are shared. Examples: "sencache:eps=0.05,0.1,0.2", ` +
+  `"sencache:nfe=14..26..4,n=3", "fixed-interval:k=2..5", "teacache:delta=0.05,0.1".`;
 
 function numberList(text: string, what: string): number[] {
   const values = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
@@ -50,7 +53,9 @@ function numberList(text: string, what: string): number[] {
 }
 
 /** The prompts, seeds and policy entries from the command-line arguments. */
-export function planFromArgs(args: Pick<BenchArgs, "prompts" | "prompt" | "seeds" | "seedsCount" | "policy" | "sweep" | "profile">): { prompts: string[]; seeds: number[]; settings: PlanEntry[] } {
+export function planFromArgs(
+  args: Pick<BenchArgs, "prompts" | "prompt" | "seeds" | "seedsCount" | "policy" | "sweep" | "profile">,
+): { prompts: string[]; seeds: number[]; settings: PlanEntry[] } {
   const prompts: string[] = [];
   if (args.prompts !== undefined) {
     let text: string;
@@ -76,7 +81,9 @@ export function planFromArgs(args: Pick<BenchArgs, "prompts" | "prompt" | "seeds
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
   command: "bench",
-  describe: "Benchmark cache policies: quality (PSNR, SSIM, latent PSNR, LPIPS if available) vs NFE and wall-clock speed-up, against the uncached run of each prompt and seed",
+  describe:
+    "Benchmark cache policies: quality (PSNR, SSIM, latent PSNR, LPIPS if available) vs NFE and wall-clock speed-up, " +
+    "against the uncached run of each prompt and seed",
   builder: (y) =>
     pluginOption(modelOptions(y))
       .option("prompts", { type: "string", describe: "text file with one prompt per line (blank lines and # comments skipped)" })
@@ -178,9 +185,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
           ...(args.steps !== undefined ? { steps: args.steps } : {}),
           ...(args.guidance !== undefined ? { guidanceScale: args.guidance } : {}),
           negativePrompt: args.negativePrompt,
-          ...(args.height !== undefined ? { height: args.height } : {}),
-          ...(args.width !== undefined ? { width: args.width } : {}),
-          ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
+          ...sizeArgs(args),
           ...(args.profile !== undefined ? { profile: args.profile } : {}),
           defaultsFor,
           nfePoints,
@@ -210,7 +215,11 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         console.log(JSON.stringify({ files, lpips: result.lpips, aggregates: result.aggregates }, null, 2));
       } else {
         for (const s of result.aggregates.settings) {
-          console.log(`${s.setting.padEnd(32)} NFE ${s.nfe.mean.toFixed(1).padStart(5)}  PSNR ${s.psnr.mean.toFixed(2)} ± ${s.psnr.se.toFixed(2)} dB  SSIM ${s.ssim.mean.toFixed(4)}${s.speedup ? `  ×${s.speedup.mean.toFixed(2)} wall` : ""}`);
+          const speedup = s.speedup ? `  ×${s.speedup.mean.toFixed(2)} wall` : "";
+          console.log(
+            `${s.setting.padEnd(32)} NFE ${s.nfe.mean.toFixed(1).padStart(5)}  ` +
+              `PSNR ${s.psnr.mean.toFixed(2)} ± ${s.psnr.se.toFixed(2)} dB  SSIM ${s.ssim.mean.toFixed(4)}${speedup}`,
+          );
         }
         if (!result.lpips.available) console.log(`LPIPS unavailable: ${result.lpips.reason}`);
         report(files, [files.json, files.markdown]);

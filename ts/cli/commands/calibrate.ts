@@ -11,7 +11,7 @@ import { saveStaticMasks } from "../../sensitivity/static-masks.js";
 import { measurePropagation, searchStaticMasks } from "../../sensitivity/static-search.js";
 import { loadProfile, saveProfile } from "../../sensitivity/profile-files.js";
 import type { ProfileValidity, SensitivityProfile } from "../../sensitivity/profile.js";
-import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
+import { ensureParent, modelOptions, sizeArgs, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 import { COUNT, NON_NEGATIVE, WHOLE, checkNumbers } from "../args.js";
@@ -143,9 +143,7 @@ async function run(args: CalibrateArgs): Promise<void> {
       samples: args.samples,
       steps,
       seed: args.seed,
-      ...(args.height !== undefined ? { height: args.height } : {}),
-      ...(args.width !== undefined ? { width: args.width } : {}),
-      ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
+      ...sizeArgs(args),
       ...(args.guidance !== undefined ? { guidanceScale: args.guidance } : {}),
       ...(prompts !== undefined ? { prompts } : {}),
       ...(images.length > 0 ? { images } : {}),
@@ -166,7 +164,10 @@ async function run(args: CalibrateArgs): Promise<void> {
       await saveStaticMasks(args.out, file);
       if (args.json) console.log(JSON.stringify(file, null, 1));
       else {
-        for (const m of file.masks) console.log(`nfe ${m.nfe}: compute ${m.compute.join(",")}${m.measured !== undefined ? `  (measured log10 rel. error ${m.measured.toFixed(3)})` : ""}`);
+        for (const m of file.masks) {
+          const measured = m.measured !== undefined ? `  (measured log10 rel. error ${m.measured.toFixed(3)})` : "";
+          console.log(`nfe ${m.nfe}: compute ${m.compute.join(",")}${measured}`);
+        }
         const c = file.search!.cost;
         console.log(
           `${file.samples} samples × ${file.steps} steps: ${c.referenceSteps} + ${c.propagationSteps} + ${c.refineSteps} = ` +
@@ -218,7 +219,9 @@ async function run(args: CalibrateArgs): Promise<void> {
     if (args.propagationSamples > 0) {
       const p = await measurePropagation(model, profile, { ...measureOptions, samples: args.propagationSamples, seed: args.seed + 1_000 });
       profile = { ...profile, propagation: p.propagation };
-      propagationNote = `; propagation: ${p.propagation.timesteps.length} probes × ${p.propagation.samples} runs, ${p.cost.referenceSteps + p.cost.propagationSteps} denoiser steps, ${(p.wallMs / 1000).toFixed(1)} s`;
+      propagationNote =
+        `; propagation: ${p.propagation.timesteps.length} probes × ${p.propagation.samples} runs, ` +
+        `${p.cost.referenceSteps + p.cost.propagationSteps} denoiser steps, ${(p.wallMs / 1000).toFixed(1)} s`;
     }
     await saveProfile(args.out, profile);
     if (args.json) console.log(JSON.stringify({ profile, report }, null, 1));
@@ -228,12 +231,13 @@ async function run(args: CalibrateArgs): Promise<void> {
       console.log(
         `${report.samples} samples (${report.source}) × ${report.steps} timesteps, latent [${report.latentShape.join(", ")}]: ` +
           `${report.denoiseItems.measure} measurement items in ${report.denoiseMessages} messages` +
-          `${report.denoiseItems.generate > 0 ? ` + ${report.denoiseItems.generate} generation items` : ""}, ${(report.wallMs / 1000).toFixed(1)} s${propagationNote} → ${args.out}`,
+          `${report.denoiseItems.generate > 0 ? ` + ${report.denoiseItems.generate} generation items` : ""}, ` +
+          `${(report.wallMs / 1000).toFixed(1)} s${propagationNote} → ${args.out}`,
       );
       if (dropped > 0) console.log(`warning: ${dropped} non-finite measurement(s) were dropped`);
       console.log(`use it with --policy "sencache:profile=${args.out}"`);
     }
-  }, { ...(args.height !== undefined ? { height: args.height } : {}), ...(args.width !== undefined ? { width: args.width } : {}), ...(args.frames !== undefined ? { numFrames: args.frames } : {}) });
+  }, sizeArgs(args));
 }
 
 export const calibrateCommand: CommandModule<object, CalibrateArgs> = {

@@ -138,10 +138,13 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       await writeGrid(
         model,
         gridPath,
-        runs.map((r) => ({
-          label: `prompt ${r.prompt + 1} · ${r.result.summary.policy} · NFE ${r.result.summary.nfe}${r.spec === "none" ? " (reference)" : ` · PSNR ${psnr(video(r.result), video(reference(r.prompt))).toFixed(1)} dB`}`,
-          video: r.result.video as NonNullable<GenerateResult["video"]>,
-        })),
+        runs.map((r) => {
+          const quality = r.spec === "none" ? " (reference)" : ` · PSNR ${psnr(video(r.result), video(reference(r.prompt))).toFixed(1)} dB`;
+          return {
+            label: `prompt ${r.prompt + 1} · ${r.result.summary.policy} · NFE ${r.result.summary.nfe}${quality}`,
+            video: r.result.video as NonNullable<GenerateResult["video"]>,
+          };
+        }),
         { title: `sencache demo: ${steps} steps, cached vs uncached (row groups = prompts 1 to ${prompts.length})`, scale: 3 },
       );
 

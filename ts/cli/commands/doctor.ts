@@ -109,7 +109,10 @@ export async function runChecks(): Promise<Check[]> {
     const cuda = probe.cuda;
     if (cuda === undefined) add("devices", "skip", "needs torch");
     else if (cuda.available) add("devices", "ok", `CUDA ${cuda.version ?? "?"}: ${cuda.devices.join(", ")}`);
-    else add("devices", "ok", `CPU only (torch sees no CUDA device${cuda.version ? `; built for CUDA ${cuda.version}` : ""}): enough for the bundled model; real models want a GPU with a CUDA build of torch`);
+    else {
+      const built = cuda.version ? `; built for CUDA ${cuda.version}` : "";
+      add("devices", "ok", `CPU only (torch sees no CUDA device${built}): enough for the bundled model; real models want a GPU with a CUDA build of torch`);
+    }
 
     if (missing.length > 0) {
       add("worker", "skip", "needs torch, diffusers and transformers");
@@ -129,7 +132,9 @@ export async function runChecks(): Promise<Check[]> {
       add(
         `family ${family}`,
         absent.length === 0 ? "ok" : "fail",
-        absent.length === 0 ? Object.keys(classes).join(", ") : `diffusers ${probe.diffusers} has no ${absent.join(", ")}; install the diffusers version in requirements.txt (${SETUP}).`,
+        absent.length === 0
+          ? Object.keys(classes).join(", ")
+          : `diffusers ${probe.diffusers} has no ${absent.join(", ")}; install the diffusers version in requirements.txt (${SETUP}).`,
       );
     }
     if (probe.families === undefined) add("families", "skip", "needs torch and diffusers");
@@ -160,7 +165,9 @@ export async function runChecks(): Promise<Check[]> {
 
 export const doctorCommand: CommandModule<object, { json: boolean }> = {
   command: "doctor",
-  describe: "Check that this machine can run sencache (Node, Python environment, torch, devices, worker, model families, encoder) and say how to fix what is missing",
+  describe:
+    "Check that this machine can run sencache (Node, Python environment, torch, devices, worker, model families, encoder) " +
+    "and say how to fix what is missing",
   builder: (y) => y.option("json", { type: "boolean", default: false, describe: "print the checks as JSON" }) as never,
   handler: async (args) => {
     const checks = await runChecks();

@@ -8,7 +8,7 @@ import { writeVideo, type WrittenVideo } from "../../media/index.js";
 import { describeExperts } from "../../sampling/experts.js";
 import { loadImage } from "../../sensitivity/calibrate.js";
 import { conditionsOnFps } from "../../sampling/family.js";
-import { ensureParent, modelOptions, withModel, type ModelArgs } from "../common.js";
+import { ensureParent, modelOptions, sizeArgs, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
 import { loadPlugins, pluginOption, type PluginArgs } from "../plugins.js";
 import { COUNT, NON_NEGATIVE, POSITIVE, WHOLE, checkNumbers, checkVideoOut } from "../args.js";
@@ -103,9 +103,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         seed: args.seed,
         steps,
         ...(args.guidance !== undefined ? { guidanceScale: args.guidance } : {}),
-        ...(args.height !== undefined ? { height: args.height } : {}),
-        ...(args.width !== undefined ? { width: args.width } : {}),
-        ...(args.frames !== undefined ? { numFrames: args.frames } : {}),
+        ...sizeArgs(args),
         ...(args.guidance2 !== undefined ? { guidanceScale2: args.guidance2 } : {}),
         ...(args.dynamicCfg !== undefined ? { dynamicCfg: args.dynamicCfg } : {}),
         ...(args.maxSequenceLength !== undefined ? { maxSequenceLength: args.maxSequenceLength } : {}),
@@ -154,8 +152,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         if (experts) console.log(`experts: ${experts}`);
         for (const d of s.diagnostics) console.log(`warning: ${d}`);
         if (written?.note) console.log(`note: ${written.note}`);
-        console.log(written ? `wrote ${args.out} (${written.format}, ${written.width}×${written.height}, ${written.frames} frames${written.format === "png" ? "" : ` at ${written.fps} fps`})` : `wrote nothing: the worker returned no video`);
+        if (written) {
+          const fps = written.format === "png" ? "" : ` at ${written.fps} fps`;
+          console.log(`wrote ${args.out} (${written.format}, ${written.width}×${written.height}, ${written.frames} frames${fps})`);
+        } else console.log(`wrote nothing: the worker returned no video`);
       }
-    }, { ...(args.height !== undefined ? { height: args.height } : {}), ...(args.width !== undefined ? { width: args.width } : {}), ...(args.frames !== undefined ? { numFrames: args.frames } : {}) });
+    }, sizeArgs(args));
   },
 };

@@ -94,10 +94,11 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
     const labelled: LabelledProfile[] = profiles.map((profile, i) => ({ label: names[i]!, profile }));
     if (args.action === "plot") {
       for (const [i, lp] of labelled.entries()) {
-        const out = args.out !== undefined ? (files.length === 1 ? args.out : `${args.out}-${i + 1}`) : `out/profile-${basename(files[i]!, extname(files[i]!))}`;
-        const written = await drawPlot(
-          profilePlotSpec([lp], out, args.title ?? `Sensitivity profile ${names[i]} — ${profiles[i]!.validFor.model?.source ?? "model not recorded"}`),
-        );
+        const out = args.out !== undefined
+          ? (files.length === 1 ? args.out : `${args.out}-${i + 1}`)
+          : `out/profile-${basename(files[i]!, extname(files[i]!))}`;
+        const title = args.title ?? `Sensitivity profile ${names[i]} — ${profiles[i]!.validFor.model?.source ?? "model not recorded"}`;
+        const written = await drawPlot(profilePlotSpec([lp], out, title));
         console.log(`wrote ${written.join(", ")}`);
       }
       return;
