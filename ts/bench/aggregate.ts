@@ -139,7 +139,12 @@ interface CurveEntry {
   readonly runs: readonly RunRecord[];
 }
 
-function curveEntries(policy: string, settings: readonly PolicySetting[], bySetting: Map<string, RunRecord[]>, aggs: Map<string, SettingAggregate>): CurveEntry[] {
+function curveEntries(
+  policy: string,
+  settings: readonly PolicySetting[],
+  bySetting: Map<string, RunRecord[]>,
+  aggs: Map<string, SettingAggregate>,
+): CurveEntry[] {
   const entries: CurveEntry[] = [];
   for (const s of settings) {
     if (s.policy !== policy) continue;
@@ -151,8 +156,16 @@ function curveEntries(policy: string, settings: readonly PolicySetting[], bySett
   return entries.sort((x, y) => x.nfe - y.nfe);
 }
 
+/** A policy's per-clip values at one NFE, and the settings they come from. */
+interface CurveValues {
+  values: number[];
+  kind: "exact" | "interpolated";
+  from: string[];
+  weight: number;
+}
+
 /** Per-clip values of a policy's curve at `nfe`: an exact setting, a linear interpolation, or null. */
-function valuesAt(entries: readonly CurveEntry[], nfe: number, metric: Metric): { values: number[]; kind: "exact" | "interpolated"; from: string[]; weight: number } | null {
+function valuesAt(entries: readonly CurveEntry[], nfe: number, metric: Metric): CurveValues | null {
   const hit = entries.find((e) => e.nfe === nfe);
   if (hit) return { values: hit.runs.map((r) => r[metric]), kind: hit.exact ? "exact" : "interpolated", from: [hit.setting], weight: 0 };
   for (let i = 0; i + 1 < entries.length; i++) {

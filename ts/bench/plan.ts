@@ -105,7 +105,10 @@ export function parseSweep(text: string): Sweep {
 }
 
 /** Expand plan entries into settings (the reference is not among them); checks every spec resolves. */
-export function expandSettings(plan: Pick<BenchPlan, "settings" | "profile" | "defaultsFor">, registry: PolicyRegistry = defaultPolicyRegistry): PolicySetting[] {
+export function expandSettings(
+  plan: Pick<BenchPlan, "settings" | "profile" | "defaultsFor">,
+  registry: PolicyRegistry = defaultPolicyRegistry,
+): PolicySetting[] {
   const specs: string[] = [];
   for (const entry of plan.settings) {
     if (typeof entry === "string") {

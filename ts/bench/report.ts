@@ -25,7 +25,8 @@ export interface BenchFiles {
   readonly plotError?: string;
 }
 
-const ms = (v: MeanSe | null, decimals: number): string => (v === null ? "–" : v.n > 1 ? formatMeanSe(v.mean, v.se, decimals) : formatNumber(v.mean, decimals));
+const ms = (v: MeanSe | null, decimals: number): string =>
+  v === null ? "–" : v.n > 1 ? formatMeanSe(v.mean, v.se, decimals) : formatNumber(v.mean, decimals);
 const signed = (mean: number, se: number, decimals = 2): string => `${mean >= 0 ? "+" : ""}${formatMeanSe(mean, se, decimals)}`;
 
 export function benchMarkdown(result: BenchResult): string {

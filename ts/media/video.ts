@@ -64,7 +64,8 @@ export function videoFormatOf(path: string, flag = "out"): Exclude<VideoFormat, 
   if (format) return format;
   const stem = ext ? path.slice(0, -ext.length) : path;
   throw new InvalidInputError(
-    `--${flag} ${path}: ${ext ? `"${ext}" is not a format sencache writes` : "the name has no extension"}; use .mp4 (H.264), .gif or .png (the frames side by side), for example ${stem}.mp4.`,
+    `--${flag} ${path}: ${ext ? `"${ext}" is not a format sencache writes` : "the name has no extension"}; ` +
+      `use .mp4 (H.264), .gif or .png (the frames side by side), for example ${stem}.mp4.`,
   );
 }
 
@@ -132,7 +133,9 @@ export async function writeVideo(host: EncoderHost, path: string, video: VideoTe
     path,
     bytes: data.length,
     ...(padded ? {
-      note: `${width * scale}×${height * scale} was padded to ${info.width}×${info.height} (H.264 yuv420p needs an even width and height; the extra edge row/column repeats the last one)`,
+      note:
+        `${width * scale}×${height * scale} was padded to ${info.width}×${info.height} ` +
+        "(H.264 yuv420p needs an even width and height; the extra edge row/column repeats the last one)",
     } : {}),
   };
 }

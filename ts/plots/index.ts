@@ -170,7 +170,9 @@ export function outputChangePlotSpec(result: BenchResult, out: string): PlotSpec
   return {
     kind: "output-change",
     out,
-    title: `Change of the denoiser output between consecutive steps, uncached (${curves.length} clip${curves.length === 1 ? "" : "s"}, T = ${result.environment.steps})`,
+    title:
+      "Change of the denoiser output between consecutive steps, uncached " +
+      `(${curves.length} clip${curves.length === 1 ? "" : "s"}, T = ${result.environment.steps})`,
     curves,
   };
 }

@@ -233,7 +233,11 @@ export const MAGCACHE_DEFAULTS: Readonly<Record<string, { readonly threshold: nu
 };
 
 /** EasyCache defaults per model family. */
-export const EASYCACHE_DEFAULTS: Readonly<Record<string, { readonly threshold: number; readonly forcedFirstSteps: number; readonly lastStepForced?: boolean }>> = {
+export const EASYCACHE_DEFAULTS: Readonly<Record<string, {
+  readonly threshold: number;
+  readonly forcedFirstSteps: number;
+  readonly lastStepForced?: boolean;
+}>> = {
   "wan2.1": { threshold: 0.05, forcedFirstSteps: 10, lastStepForced: true },
   "hunyuanvideo": { threshold: 0.025, forcedFirstSteps: 5 },
 };

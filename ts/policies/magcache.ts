@@ -140,7 +140,14 @@ export function createMagcachePolicy(input: InputOf<typeof magcacheSchema> = {})
         for (const s of spans!) {
           const sec = sections.find((e) => e.name === s.name);
           if (sec === undefined) {
-            throw new PolicyOptionsError("invalid_option", "magcache", `The MagCache ratios file has sections for ${sections.map((e) => `"${e.name}"`).join(", ")} but not for the expert "${s.name}"; calibrate ratios for this model (sencache calibrate --kind magcache).`, "ratiosFile");
+            const have = sections.map((e) => `"${e.name}"`).join(", ");
+            throw new PolicyOptionsError(
+              "invalid_option",
+              "magcache",
+              `The MagCache ratios file has sections for ${have} but not for the expert "${s.name}"; ` +
+                "calibrate ratios for this model (sencache calibrate --kind magcache).",
+              "ratiosFile",
+            );
           }
           const r = resampleRatios(branch === 1 ? (sec.uncondRatios ?? sec.ratios) : sec.ratios, s.lastStep - s.firstStep + 1);
           r.forEach((g, j) => (out[s.firstStep + j] = g));

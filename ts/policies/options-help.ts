@@ -59,7 +59,9 @@ export function optionInfo(schema: OptionSchema): OptionInfo[] {
 /** Help text for a schema: one line per option, as `sencache policies` prints it. */
 export function describeOptions(schema: OptionSchema): string[] {
   return optionInfo(schema).map((o) => {
-    const range = [o.min === undefined ? "" : `${o.exclusiveMin ? ">" : "≥"} ${o.min}`, o.max === undefined ? "" : `≤ ${o.max}`].filter(Boolean).join(" and ");
+    const min = o.min === undefined ? "" : `${o.exclusiveMin ? ">" : "≥"} ${o.min}`;
+    const max = o.max === undefined ? "" : `≤ ${o.max}`;
+    const range = [min, max].filter(Boolean).join(" and ");
     const list = `[n, n, …]${o.length !== undefined ? ` (${o.length})` : ""}`;
     const type = o.type === "enum" ? (o.values ?? []).join("|") : o.type === "number-list" ? list : o.type;
     const def = o.default === undefined ? "" : `default ${Array.isArray(o.default) ? `[${o.default.join(",")}]` : String(o.default)}`;

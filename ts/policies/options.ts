@@ -130,7 +130,8 @@ function resolveKey(policy: string, schema: OptionSchema, key: string): string {
 function notANumber(policy: string, name: string, spec: OptionSpec, text: string): PolicyOptionsError {
   const range = describeRange(spec);
   const what = spec.kind === "integer" ? "an integer" : "a number";
-  return new PolicyOptionsError("invalid_option", policy, `The option "${name}" of "${policy}" must be ${what}${range ? ` ${range}` : ""} (got "${text}"); ${spec.description}.`, name);
+  const message = `The option "${name}" of "${policy}" must be ${what}${range ? ` ${range}` : ""} (got "${text}"); ${spec.description}.`;
+  return new PolicyOptionsError("invalid_option", policy, message, name);
 }
 
 /** Convert the raw strings of a parsed spec to typed values (still to be validated). */

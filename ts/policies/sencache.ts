@@ -54,9 +54,17 @@ const ruleOnly = {
     default: "slow",
   }),
   /** RMS tolerance per element during the first `warmupFraction` of steps. */
-  epsStart: option.number("ε rule: tolerance during the first 20% of steps", { min: 0, aliases: ["eps0"], default: (o: OptionValues) => presetOf(o).epsStart }),
+  epsStart: option.number("ε rule: tolerance during the first 20% of steps", {
+    min: 0,
+    aliases: ["eps0"],
+    default: (o: OptionValues) => presetOf(o).epsStart,
+  }),
   /** RMS tolerance per element afterwards. */
-  epsMain: option.number("ε rule: tolerance after the first 20% of steps", { min: 0, aliases: ["eps"], default: (o: OptionValues) => presetOf(o).epsMain }),
+  epsMain: option.number("ε rule: tolerance after the first 20% of steps", {
+    min: 0,
+    aliases: ["eps"],
+    default: (o: OptionValues) => presetOf(o).epsMain,
+  }),
   /** Steps k < round(warmupFraction·T) use epsStart (paper: 0.2). */
   warmupFraction: option.number("ε rule: fraction of steps that use epsStart", { min: 0, max: 1, default: 0.2 }),
 };

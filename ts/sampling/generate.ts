@@ -67,7 +67,10 @@ export interface GenerateOptions {
  * What `generate` (and `runMany`) use of a model: a worker-backed `Model`, or a stand-in such as
  * `FakeModel` from `sencache/testing`.
  */
-export type GenerateModel = Pick<Model, "info" | "identity" | "family" | "latentShape" | "encodePrompt" | "release" | "prepareLatents" | "denoise" | "probes" | "decode"> &
+export type GenerateModel = Pick<
+  Model,
+  "info" | "identity" | "family" | "latentShape" | "encodePrompt" | "release" | "prepareLatents" | "denoise" | "probes" | "decode"
+> &
   Partial<Pick<Model, "encodeImage">>;
 
 export interface GenerateResult extends SampleResult {
@@ -155,7 +158,12 @@ export function dynamicCfgScale(guidanceScale: number, t: number, steps: number)
 }
 
 /** The per-step guidance of a run, or undefined when one scale holds for every step. */
-function guidanceRule(model: GenerateModel, steps: number, guidanceScale: number, options: GenerateOptions): ((step: number, t: number, expert: string) => number) | undefined {
+function guidanceRule(
+  model: GenerateModel,
+  steps: number,
+  guidanceScale: number,
+  options: GenerateOptions,
+): ((step: number, t: number, expert: string) => number) | undefined {
   const g = model.info.guidance;
   const dynamic = options.dynamicCfg ?? g?.dynamic ?? false;
   const experts = expertsOfModel(model);

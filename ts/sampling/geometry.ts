@@ -73,6 +73,17 @@ function familyOf(pipelineClass: string): FolderGeometry["family"] | undefined {
   return undefined;
 }
 
+/** The numeric defaults read from a folder's sencache.json: its key, and the name it has here. */
+const FOLDER_DEFAULT_KEYS = [
+  ["height", "height"],
+  ["width", "width"],
+  ["num_frames", "numFrames"],
+  ["guidance_scale", "guidanceScale"],
+  ["num_inference_steps", "numInferenceSteps"],
+  ["max_sequence_length", "maxSequenceLength"],
+  ["fps", "fps"],
+] as const;
+
 /**
  * The geometry of a local diffusers pipeline folder, or undefined when `source` is not a folder with
  * model_index.json, the pipeline class is not one of the families above, or a config is missing (the
@@ -144,7 +155,7 @@ export function readFolderGeometry(source: string): FolderGeometry | undefined {
   const d = (sc?.["defaults"] ?? sc) as Record<string, unknown> | undefined;
   const defaults: Record<string, number> = {};
   if (d) {
-    for (const [from, to] of [["height", "height"], ["width", "width"], ["num_frames", "numFrames"], ["guidance_scale", "guidanceScale"], ["num_inference_steps", "numInferenceSteps"], ["max_sequence_length", "maxSequenceLength"], ["fps", "fps"]] as const) {
+    for (const [from, to] of FOLDER_DEFAULT_KEYS) {
       if (typeof d[from] === "number") defaults[to] = d[from] as number;
     }
   }
@@ -215,7 +226,9 @@ export function checkSize(
     if (options.vaeTemporal !== undefined) limits.push(["frames", f, (max[0] - 1) * options.vaeTemporal + 1]);
     const over = limits.filter(([, v, limit]) => v !== undefined && v > limit);
     if (over.length > 0) {
-      throw new InvalidInputError(`The size ${over.map(([n, v]) => `${n} ${v}`).join(", ")} is beyond the positional range of ${what}: use at most ${over.map(([n, , l]) => `${n} ${l}`).join(", ")}.`);
+      const sizes = over.map(([n, v]) => `${n} ${v}`).join(", ");
+      const most = over.map(([n, , l]) => `${n} ${l}`).join(", ");
+      throw new InvalidInputError(`The size ${sizes} is beyond the positional range of ${what}: use at most ${most}.`);
     }
   }
 }

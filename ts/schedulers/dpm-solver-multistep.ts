@@ -195,7 +195,9 @@ export class DPMSolverMultistepScheduler implements Scheduler {
       );
       eps = noise.normal(sample.length);
     }
-    const order = this.config.solverOrder === 1 || this.lowerOrderNums < 1 || lowerFinal ? 1 : this.config.solverOrder === 2 || this.lowerOrderNums < 2 || lowerSecond ? 2 : 3;
+    const firstOrder = this.config.solverOrder === 1 || this.lowerOrderNums < 1 || lowerFinal;
+    const secondOrder = this.config.solverOrder === 2 || this.lowerOrderNums < 2 || lowerSecond;
+    const order = firstOrder ? 1 : secondOrder ? 2 : 3;
     const out = this.update(order, i, sample, eps);
     if (this.lowerOrderNums < this.config.solverOrder) this.lowerOrderNums++;
     this.nextStep++;

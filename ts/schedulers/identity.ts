@@ -19,6 +19,8 @@ export function schedulerConfigHash(className: string, config: Readonly<Record<s
 }
 
 /** The class and config hash of a scheduler spec (a load result's `scheduler`). */
-export function schedulerIdentity(spec: { readonly className: string; readonly config: Readonly<Record<string, unknown>> }): { className: string; configHash: string } {
+export function schedulerIdentity(
+  spec: { readonly className: string; readonly config: Readonly<Record<string, unknown>> },
+): { className: string; configHash: string } {
   return { className: spec.className, configHash: schedulerConfigHash(spec.className, spec.config) };
 }

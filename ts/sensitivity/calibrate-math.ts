@@ -32,7 +32,15 @@ function l2(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Build a measurement from the tensors of one (sample, timestep). */
-export function measure(y: ArrayLike<number>, yPrime: ArrayLike<number>, x: ArrayLike<number>, xPrime: ArrayLike<number>, yNext: ArrayLike<number>, t: number, tNext: number): SensitivityMeasurement {
+export function measure(
+  y: ArrayLike<number>,
+  yPrime: ArrayLike<number>,
+  x: ArrayLike<number>,
+  xPrime: ArrayLike<number>,
+  yNext: ArrayLike<number>,
+  t: number,
+  tNext: number,
+): SensitivityMeasurement {
   return { dyLatent: l2(yPrime, y), dx: l2(xPrime, x), dyTime: l2(yNext, y), dt: Math.abs(tNext - t) };
 }
 

@@ -106,7 +106,9 @@ function validateExpertRatios(value: unknown, top: Record<string, unknown>, sour
     const e = (typeof v === "object" && v !== null ? v : {}) as Record<string, unknown>;
     if (typeof e.name !== "string" || e.name === "" || names.has(e.name)) invalid(source, `has expert section ${i} without a unique name`);
     names.add(e.name);
-    if (typeof e.tMin !== "number" || typeof e.tMax !== "number" || !(e.tMin <= e.tMax)) invalid(source, `has expert "${e.name}" without a range tMin ≤ tMax`);
+    if (typeof e.tMin !== "number" || typeof e.tMax !== "number" || !(e.tMin <= e.tMax)) {
+      invalid(source, `has expert "${e.name}" without a range tMin ≤ tMax`);
+    }
     const r = list(e.ratios, `experts[${i}].ratios`, source);
     if (r.length < 1) invalid(source, `has no ratios for expert "${e.name}"`);
     return {
@@ -131,7 +133,10 @@ function validateExpertRatios(value: unknown, top: Record<string, unknown>, sour
  * Split ratios measured over a whole schedule into per-expert sections (version 2): `spans` are the
  * schedule's expert spans; each section's first ratio becomes padding (1, std 0). One span: unchanged.
  */
-export function withExpertRatios(file: MagcacheRatiosFile, spans: readonly { name: string; tMin: number; tMax: number; firstStep: number; lastStep: number }[]): MagcacheRatiosFile {
+export function withExpertRatios(
+  file: MagcacheRatiosFile,
+  spans: readonly { name: string; tMin: number; tMax: number; firstStep: number; lastStep: number }[],
+): MagcacheRatiosFile {
   if (spans.length < 2) return file;
   if (new Set(spans.map((s) => s.name)).size !== spans.length) return file; // an expert visited twice: keep the whole-schedule array
   const cut = (a: readonly number[] | undefined, s: (typeof spans)[number], pad: number): number[] | undefined =>

@@ -211,7 +211,12 @@ export function parseNpz(bytes: Uint8Array, name = "archive.npz"): Map<string, N
           { cause },
         );
       }
-    } else fail(`The entry "${entry.name}" of "${name}" uses zip method ${entry.method}; only stored and deflated entries are supported (numpy.savez / savez_compressed write those).`);
+    } else {
+      fail(
+        `The entry "${entry.name}" of "${name}" uses zip method ${entry.method}; ` +
+          "only stored and deflated entries are supported (numpy.savez / savez_compressed write those).",
+      );
+    }
     const key = entry.name.endsWith(".npy") ? entry.name.slice(0, -4) : entry.name;
     out.set(key, parseNpy(content, `${name}:${entry.name}`));
   }
