@@ -20,7 +20,8 @@ writeFileSync(join(bareModel, "model_index.json"), "{}");
 
 function sencache(args: string[], marker: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, SENCACHE_PYTHON: fakePython, SENCACHE_TEST_MARKER: marker } }, (error, _stdout, stderr) => {
+    const env = { ...process.env, SENCACHE_PYTHON: fakePython, SENCACHE_TEST_MARKER: marker };
+    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: PACKAGE_ROOT, env }, (error, _stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stderr });
     });
   });

@@ -26,7 +26,8 @@ test("bench --help documents the sweep syntax", async (t) => {
   t.regex(stdout, /--seeds-count/);
 });
 
-test("bench: prompts file, seeds, a policy and a sweep → results.json, results.md, pareto and output-change plots, MP4s; --replot redraws from results.json", async (t) => {
+test("bench: prompts file, seeds, a policy and a sweep → results.json, results.md, pareto and output-change plots, MP4s; " +
+  "--replot redraws from results.json", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "sencache-cli-bench-"));
   const prompts = join(dir, "prompts.txt");
   writeFileSync(prompts, "# two prompts\na red square moving left\n\na blue circle growing\n");

@@ -8,7 +8,8 @@ const CLI = join(PACKAGE_ROOT, "ts", "cli", "main.ts");
 
 function doctor(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", CLI, "doctor", ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...env }, timeout: 240_000 }, (error, stdout, stderr) => {
+    const options = { cwd: PACKAGE_ROOT, env: { ...process.env, ...env }, timeout: 240_000 };
+    execFile(process.execPath, ["--import", "tsx", CLI, "doctor", ...args], options, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });

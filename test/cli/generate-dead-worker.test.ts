@@ -32,7 +32,8 @@ async function generateAndKill(t: ExecutionContext, extra: string[]): Promise<{ 
   const model = tinyModelDir();
   const out = join(tmpdir(), `sencache-dead-${process.pid}-${extra.length}.gif`);
   rmSync(out, { force: true });
-  const cli = spawn(process.execPath, ["--import", "tsx", join(PACKAGE_ROOT, "ts", "cli", "main.ts"), "generate", "--model", model, "--prompt", "a red square", "--steps", "40", "--out", out, "--timeout", "60", ...extra], {
+  const args = ["generate", "--model", model, "--prompt", "a red square", "--steps", "40", "--out", out, "--timeout", "60", ...extra];
+  const cli = spawn(process.execPath, ["--import", "tsx", join(PACKAGE_ROOT, "ts", "cli", "main.ts"), ...args], {
     cwd: PACKAGE_ROOT,
     // Every forward sleeps 400 ms (a test-only switch of the worker), so the run lasts ~16 s.
     env: { ...process.env, SENCACHE_WORKER_DEBUG: "1", SENCACHE_WORKER_DEBUG_DELAY_MS: "400" },

@@ -18,7 +18,8 @@ chmodSync(fakePython, 0o755);
 
 function sencache(args: string[], marker: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, SENCACHE_PYTHON: fakePython, SENCACHE_TEST_MARKER: marker } }, (error, _stdout, stderr) => {
+    const env = { ...process.env, SENCACHE_PYTHON: fakePython, SENCACHE_TEST_MARKER: marker };
+    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: PACKAGE_ROOT, env }, (error, _stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stderr });
     });
   });
@@ -27,7 +28,10 @@ function sencache(args: string[], marker: string): Promise<{ code: number; stder
 const cases: [string[], RegExp][] = [
   [
     ["generate", "--prompt", "p", "--height", "40"],
-    /^sencache: The size height 40 does not fit the model tiny-wan-t2v \(WanPipeline\), whose height and width must be multiples of 16 and frame count 2k\+1: use height 32 or 48\. \[invalid_input\]$/,
+    new RegExp(
+      String.raw`^sencache: The size height 40 does not fit the model tiny-wan-t2v \(WanPipeline\), ` +
+        String.raw`whose height and width must be multiples of 16 and frame count 2k\+1: use height 32 or 48\. \[invalid_input\]$`,
+    ),
   ],
   [["generate", "--prompt", "p", "--width", "36", "--frames", "8"], /width 36, 8 frames .*use width 32 or 48, 7 or 9 frames\. \[invalid_input\]$/],
   [["calibrate", "--height", "20"], /height 20 does not fit .*multiples of 16/],

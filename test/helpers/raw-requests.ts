@@ -9,6 +9,11 @@ export function requestRaw<O extends Op>(client: WorkerClient, op: O, build: (id
 }
 
 /** A request in a dialect the caller chooses (a wrong protocol version, an unknown op name). */
-export function requestWith<O extends Op>(client: WorkerClient, req: Extract<Request, { op: O }>, encode: EncodeOptions, options: RequestOptions = {}): Promise<ResultOf[O]> {
+export function requestWith<O extends Op>(
+  client: WorkerClient,
+  req: Extract<Request, { op: O }>,
+  encode: EncodeOptions,
+  options: RequestOptions = {},
+): Promise<ResultOf[O]> {
   return client[SEND_FRAMES](req.op as O, (id) => encodeRequest(id, req, encode), options);
 }

@@ -36,6 +36,11 @@ export interface ImageInfo {
 
 /** What Pillow reads from an image file (format, size, frame count). */
 export function imageInfo(path: string): ImageInfo {
-  const code = "import json,sys\nfrom PIL import Image\nim=Image.open(sys.argv[1])\nprint(json.dumps(dict(format=im.format,width=im.width,height=im.height,frames=getattr(im,'n_frames',1))))";
+  const code = [
+    "import json,sys",
+    "from PIL import Image",
+    "im=Image.open(sys.argv[1])",
+    "print(json.dumps(dict(format=im.format,width=im.width,height=im.height,frames=getattr(im,'n_frames',1))))",
+  ].join("\n");
   return JSON.parse(execFileSync(PYTHON, ["-c", code, path], { encoding: "utf8" })) as ImageInfo;
 }

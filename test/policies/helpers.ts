@@ -59,6 +59,11 @@ export function runInfo(T: number, extra: Partial<RunInfo> = {}): RunInfo {
 export const FAKE_MODEL = { family: "fake", source: "sencache/testing" } as const;
 
 /** A flat profile: α_x and α_t constant over 0..1000. */
-export function flatProfile(alphaX: number, alphaT: number, timesteps: number[] = [0, 250, 500, 750, 1000], validFor: SensitivityProfile["validFor"] = {}): SensitivityProfile {
+export function flatProfile(
+  alphaX: number,
+  alphaT: number,
+  timesteps: number[] = [0, 250, 500, 750, 1000],
+  validFor: SensitivityProfile["validFor"] = {},
+): SensitivityProfile {
   return makeProfile({ timesteps, J_x_norm: timesteps.map(() => alphaX), J_t_norm: timesteps.map(() => alphaT), validFor });
 }

@@ -40,7 +40,8 @@ test.after.always(async () => {
 const base = { prompt: "a red square moving left", negativePrompt: "", seed: 5, steps: T };
 
 for (const name of T2V) {
-  test.serial(`${name}: calibrate, then sencache (ε and budget), magcache, easycache, fixed-interval${name === "ltx" ? "" : ", teacache"} lower the NFE`, async (t) => {
+  const policies = `sencache (ε and budget), magcache, easycache, fixed-interval${name === "ltx" ? "" : ", teacache"}`;
+  test.serial(`${name}: calibrate, then ${policies} lower the NFE`, async (t) => {
     const m = models.get(name) as Model;
     const { profile, report } = await calibrate(m, { samples: 2, steps: T, seed: 1 });
     t.is(profile.timesteps.length, T);
@@ -88,7 +89,8 @@ for (const name of I2V) {
   });
 }
 
-test.serial("time_embedding answers on every family; TeaCache on LTX-Video is refused in one sentence (its published indicator needs activations)", async (t) => {
+test.serial("time_embedding answers on every family; " +
+  "TeaCache on LTX-Video is refused in one sentence (its published indicator needs activations)", async (t) => {
   for (const [name, m] of models) {
     const emb = await m.probes.timeEmbedding([999, 500, 1]);
     t.is(emb.length, 3, name);

@@ -74,7 +74,8 @@ test.serial("policy none reproduces the two-expert WanPipeline.__call__ to ≤ 1
   t.deepEqual(ours.summary.expertSwitches?.map((s) => [s.from, s.to, s.step]), [["transformer", "transformer_2", spans()[1]!.firstStep]]);
 });
 
-test.serial("a policy forced to reuse cannot cross: the step after the boundary is computed by transformer_2, whose output differs far from the last reusable one", async (t) => {
+test.serial("a policy forced to reuse cannot cross: " +
+  "the step after the boundary is computed by transformer_2, whose output differs far from the last reusable one", async (t) => {
   const seen: { t: number; out: Float32Array }[] = [];
   const recording = {
     experts: model.experts,
@@ -136,7 +137,11 @@ test.serial("calibrate writes a version-2 profile and MagCache ratios with one s
   const { ratios } = await calibrateMagcache(model, { samples: 1, steps, ...size, prompts: [prompt], guidanceScale: 1 });
   t.is(ratios.version, 2);
   t.is(ratios.experts?.[1]?.ratios[0], 1);
-  for (const policy of [resolvePolicy({ id: "sencache", options: { profile, epsMain: 10, epsStart: 10, n: 3 } }), resolvePolicy({ id: "magcache", options: { ratios: [...ratios.ratios], delta: 10, K: 3, retention: 0 } })]) {
+  const policies = [
+    resolvePolicy({ id: "sencache", options: { profile, epsMain: 10, epsStart: 10, n: 3 } }),
+    resolvePolicy({ id: "magcache", options: { ratios: [...ratios.ratios], delta: 10, K: 3, retention: 0 } }),
+  ];
+  for (const policy of policies) {
     const { summary } = await generate(model, { prompt, seed: 4, steps, guidanceScale: 1, ...size, policy });
     t.true(summary.computedSteps.includes(spans()[1]!.firstStep), policy.id);
     t.true(summary.nfe < steps, `${policy.id} NFE ${summary.nfe}`);

@@ -12,7 +12,9 @@ for (const file of ["unipc-multistep", "dpm-solver-multistep", "cogvideox"]) {
   const numel = numelOf(golden);
   const fresh = (c: GoldenCase) =>
     golden.cases.find(
-      (o) => o.reuse.length === 0 && o.class_name === c.class_name && o.num_inference_steps === c.num_inference_steps && JSON.stringify(o.config) === JSON.stringify(c.config),
+      (o) =>
+        o.reuse.length === 0 && o.class_name === c.class_name && o.num_inference_steps === c.num_inference_steps &&
+        JSON.stringify(o.config) === JSON.stringify(c.config),
     );
   for (const c of golden.cases.filter((g) => g.reuse.length > 0)) {
     test(`${c.class_name} history with outputs reused at steps ${c.reuse.join(",")} matches diffusers (${c.name}, ${c.num_inference_steps} steps)`, (t) => {

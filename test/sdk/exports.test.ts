@@ -4,13 +4,21 @@ import * as sencache from "sencache";
 import * as testing from "sencache/testing";
 
 test("the root export has the SDK's bench, load and fake-free essentials", (t) => {
-  for (const name of ["load", "openWorker", "Model", "generate", "runMany", "streamSample", "resolvePolicy", "registerPolicy", "calibrate", "runBench", "writeBenchOutputs", "parseSweep", "createScheduler", "SencacheError"]) {
+  const essentials = [
+    "load", "openWorker", "Model", "generate", "runMany", "streamSample", "resolvePolicy",
+    "registerPolicy", "calibrate", "runBench", "writeBenchOutputs", "parseSweep", "createScheduler", "SencacheError",
+  ];
+  for (const name of essentials) {
     t.is(typeof (sencache as Record<string, unknown>)[name], "function", name);
   }
 });
 
 test("the root export leaves out wire codec internals and numeric helpers", (t) => {
-  for (const name of ["encodeRequest", "decodeReply", "decodeFrames", "encodeFrames", "parseResult", "linspace", "calculateShift", "numel", "isDType", "tracebackSummary", "defaultPython", "checkEndpoint"]) {
+  const internals = [
+    "encodeRequest", "decodeReply", "decodeFrames", "encodeFrames", "parseResult", "linspace",
+    "calculateShift", "numel", "isDType", "tracebackSummary", "defaultPython", "checkEndpoint",
+  ];
+  for (const name of internals) {
     t.false(name in sencache, name);
   }
 });

@@ -52,7 +52,8 @@ test.after.always(async () => {
 
 const finitePositive = (xs: readonly number[]): boolean => xs.every((v) => Number.isFinite(v) && v > 0);
 
-test.serial("calibration from uncached generations: a finite positive profile of T entries, valid for the model, schedule and shape; 3·T·N measurement items", async (t) => {
+test.serial("calibration from uncached generations: " +
+  "a finite positive profile of T entries, valid for the model, schedule and shape; 3·T·N measurement items", async (t) => {
   const N = 2;
   const events: number[] = [];
   const before = await worker.client.request({ op: "stats" });
@@ -78,7 +79,8 @@ test.serial("calibration from uncached generations: a finite positive profile of
   });
   t.is(report.source, "generations");
   t.is(report.denoiseItems.measure, 3 * T * N);
-  t.is(after.denoiseItems - before.denoiseItems, 3 * T * N + report.denoiseItems.generate, "the worker counted 3·T·N measurement items plus the generations'");
+  const counted = "the worker counted 3·T·N measurement items plus the generations'";
+  t.is(after.denoiseItems - before.denoiseItems, 3 * T * N + report.denoiseItems.generate, counted);
   t.is(report.denoiseMessages, 2 * N, "two denoise messages per sample (T items, then 2T)");
   t.is((worker.client.sentByOp.get("denoise") ?? 0) - sentBefore, 2 * N + report.denoiseItems.generate / 2);
   t.is(events.at(-1), 2 * N * T, "progress reaches the total (generation steps + measured timesteps)");

@@ -30,7 +30,8 @@ test.after.always(async () => {
   await worker?.shutdown();
 });
 
-test.serial("propagation: finite gains at the probe steps, P·(T + M·(T − 1)) steps, stored and validated in the profile; budget mode uses it", async (t) => {
+test.serial("propagation: finite gains at the probe steps, P·(T + M·(T − 1)) steps, " +
+  "stored and validated in the profile; budget mode uses it", async (t) => {
   const { profile } = await calibrate(model, { samples: 1, steps: T, ...size, seed: 1 });
   const before = await worker.client.request({ op: "stats" });
   const r = await measurePropagation(model, profile, { samples: 2, probes: 3, steps: T, ...size, guidanceScale: 2, seed: 4 });

@@ -173,7 +173,9 @@ test.serial("a worker that fails during start-up becomes a WorkerDiedError carry
 });
 
 test("tracebackSummary picks the exception line of the last traceback", (t) => {
-  const stderr = "log line\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n    boom()\nValueError: first\nmore\nTraceback (most recent call last):\n  File \"y.py\", line 2\nzmq.error.ZMQError: Address already in use\n";
+  const stderr =
+    "log line\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n    boom()\nValueError: first\nmore\n" +
+    "Traceback (most recent call last):\n  File \"y.py\", line 2\nzmq.error.ZMQError: Address already in use\n";
   t.is(tracebackSummary(stderr), "zmq.error.ZMQError: Address already in use");
   t.is(tracebackSummary("no traceback here"), undefined);
 });
