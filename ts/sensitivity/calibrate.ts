@@ -1,5 +1,5 @@
 /**
- * Calibration through a worker-backed model (SenCache, Haghighi & Alahi, CVPR 2026, §3; MagCache, Ma et al., NeurIPS 2025).
+ * SenCache calibration through a worker-backed model (SenCache, Haghighi & Alahi, CVPR 2026, §3).
  *
  * `calibrate` estimates the SenCache sensitivity profile with ordinary full evaluations: for each of
  * N samples with a clean latent x0 (from the user's media, encoded by the worker's VAE, or from
@@ -13,90 +13,29 @@
  *
  * 3 evaluations per timestep per sample, sent in blocks: one `denoise` message with the y items of a
  * block of timesteps, then one with its y' and y_next items (≤ maxItemsPerMessage items each).
- *
- * `calibrateMagcache` measures MagCache's per-step magnitude ratios ‖out_k‖/‖out_{k−1}‖ per CFG branch
- * over N uncached generations, recording the outputs through a wrapping Denoiser.
+ * MagCache's calibration is `calibrate-magcache.ts`; the inputs both take, `calibrate-inputs.ts`.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, extname, join } from "node:path";
-import { AbortError, InvalidInputError } from "../errors.js";
-import { l2Norm } from "../math.js";
+import { InvalidInputError } from "../errors.js";
+import { firstFrame, loadMediaVideo } from "../media/read.js";
+import { expertsOfModel } from "../sampling/experts.js";
 import { pipelineTimestepOptions } from "../sampling/family.js";
 import { generate } from "../sampling/generate.js";
-import { sample } from "../sampling/loop.js";
-import type { LatentSize, Model } from "../sampling/model.js";
-import type { Denoiser, DenoiseItem } from "../sampling/types.js";
+import type { Model } from "../sampling/model.js";
+import type { DenoiseItem } from "../sampling/types.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
-import type { SetTimestepsOptions } from "../schedulers/types.js";
-import type { Tensor } from "../worker/tensors.js";
-import type { WorkerLike } from "../worker/client.js";
 import { aggregateProfile, eulerStep, flowNoise, measure, nextTimestep, type SensitivityMeasurement } from "./calibrate-math.js";
-import { MAGCACHE_RATIOS_FORMAT, magnitudeRatios, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
+import {
+  calibrationImages,
+  checkAbort,
+  DEFAULT_CALIBRATION_PROMPTS,
+  positiveInt,
+  sizeOf,
+  validityOf,
+  type CalibrateOptions,
+  type CalibrationProgress,
+} from "./calibrate-inputs.js";
 import { withExpertSections } from "./profile-experts.js";
-import type { ProfileValidity, SensitivityProfile } from "./profile.js";
-import { schedulerIdentity } from "../schedulers/identity.js";
-import { expertSpans, expertsOfModel } from "../sampling/experts.js";
-
-/** Prompts used for calibration-by-generation when the user gives none. */
-export const DEFAULT_CALIBRATION_PROMPTS: readonly string[] = [
-  "a red square moving left on a blue background",
-  "a yellow ball bouncing on green grass",
-  "waves rolling onto a sandy beach at sunset",
-  "a person walking through a busy city street",
-  "a cat playing with a ball of yarn",
-  "clouds drifting over snowy mountains",
-  "a car driving along a coastal road",
-  "fireworks exploding in the night sky",
-];
-
-export interface CalibrationProgress {
-  /** "encode": media through the VAE; "generate": an uncached generation step; "measure": timesteps measured. */
-  readonly phase: "encode" | "generate" | "measure";
-  /** Sample index (0-based) the event belongs to. */
-  readonly sample: number;
-  readonly samples: number;
-  /** Work units done / total (one unit per measured timestep and per generation step). */
-  readonly completed: number;
-  readonly total: number;
-}
-
-export interface CalibrateOptions {
-  /** Calibration samples N (default 8; paper Fig. 4: 8 give nearly the curves of 4096). */
-  readonly samples?: number;
-  /** Inference steps T of the schedule to calibrate (default: the model's). */
-  readonly steps?: number;
-  readonly height?: number;
-  readonly width?: number;
-  readonly numFrames?: number;
-  /**
-   * Real media as clean samples: images (replicated over the frames), animated GIFs, videos (.mp4, …)
-   * or folders of image frames (one video per folder, frames in natural name order), read by the
-   * worker (Pillow, imageio-ffmpeg). Resized to the model's size by centre crop and area sampling. Fewer media than samples are cycled (fresh noise each time).
-   */
-  readonly media?: readonly string[];
-  /**
-   * Prompts: the condition of each sample (cycled). Without media they also drive the uncached
-   * generations that give x0. Default: DEFAULT_CALIBRATION_PROMPTS without media, "" with media.
-   */
-  readonly prompts?: readonly string[];
-  /**
-   * Image-to-video models: the conditioning images [H, W, 3] uint8, one per sample (cycled), sent with
-   * encode_image as `generate` does. Required on an image-to-video model unless `media` is given (then
-   * each clip's first frame conditions its sample); refused on a text-to-video model.
-   */
-  readonly images?: readonly Tensor<Uint8Array>[];
-  /** Base seed of generations (seed + s) and of the calibration noise (default 0). */
-  readonly seed?: number;
-  /** Guidance of the uncached generations (default: the model's). The measurements use cond only. */
-  readonly guidanceScale?: number;
-  readonly schedulerOptions?: SetTimestepsOptions;
-  /** Upper bound on items in one denoise message (default 64). */
-  readonly maxItemsPerMessage?: number;
-  /** Upper bound on the latent bytes in one denoise message (default 512 MiB). */
-  readonly maxMessageBytes?: number;
-  readonly onProgress?: (event: CalibrationProgress) => void;
-  readonly signal?: AbortSignal;
-}
+import type { SensitivityProfile } from "./profile.js";
 
 export interface CalibrationReport {
   readonly samples: number;
@@ -115,107 +54,6 @@ export interface CalibrationReport {
 export interface CalibrationResult {
   readonly profile: SensitivityProfile;
   readonly report: CalibrationReport;
-}
-
-// ---- media ---------------------------------------------------------------------------------------
-
-/** Image files a folder of frames may hold (read by Pillow in the worker). */
-const FRAME_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"]);
-/** Files read as one clip each: videos (imageio-ffmpeg in the worker) and animated or still images. */
-const MEDIA_EXTENSIONS = new Set([...FRAME_EXTENSIONS, ".gif", ".mp4", ".mov", ".mkv", ".webm", ".avi"]);
-
-function listFrames(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => FRAME_EXTENSIONS.has(extname(f).toLowerCase()))
-    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
-    .map((f) => join(dir, f));
-}
-
-/** What reads media files into frames: a worker client, or a model (its current client). */
-export type MediaReader = WorkerLike | { readonly client: WorkerLike };
-
-/**
- * Load one media item as a uint8 video [F, H, W, 3] of the given size: an image (repeated over the
- * frames), an animated GIF / WebP, a video file (.mp4, .mov, .mkv, .webm, .avi), or a folder of image
- * frames (natural name order). The worker decodes them (Pillow, imageio-ffmpeg), centre-crops to the
- * aspect, area-resamples to the size and nearest-frame samples to F frames.
- */
-export async function loadMediaVideo(reader: MediaReader, path: string, size: LatentSize, signal?: AbortSignal): Promise<Tensor<Uint8Array>> {
-  let files: string[];
-  let isDir: boolean;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch {
-    throw new InvalidInputError(`The calibration media "${path}" does not exist; pass images, videos or folders of image frames.`);
-  }
-  if (isDir) {
-    files = listFrames(path);
-    if (files.length === 0) throw new InvalidInputError(
-      `The folder "${path}" holds no image frames (.png, .jpg, …); pass images, videos or folders of image frames.`,
-    );
-  } else {
-    if (!MEDIA_EXTENSIONS.has(extname(path).toLowerCase())) {
-      throw new InvalidInputError(
-        `The calibration media "${basename(path)}" is neither an image nor a video sencache reads (${[...MEDIA_EXTENSIONS].join(", ")}); convert it to ` +
-          `PNG or MP4.`,
-      );
-    }
-    files = [path];
-  }
-  const client = "client" in reader ? reader.client : reader;
-  const { video } = await client.request(
-    {
-      op: "readMedia",
-      files: files.map((f) => readFileSync(f)),
-      names: files.map((f) => basename(f)),
-      height: size.height,
-      width: size.width,
-      numFrames: size.numFrames,
-    },
-    signal ? { signal } : {},
-  );
-  return video;
-}
-
-/** An image file (PNG, JPEG, …; a video's first frame) as a conditioning image [H, W, 3] uint8 of the given size, read by the worker. */
-export async function loadImage(reader: MediaReader, path: string, size: Pick<LatentSize, "height" | "width">, signal?: AbortSignal):
-  Promise<Tensor<Uint8Array>> {
-  return firstFrame(await loadMediaVideo(reader, path, { height: size.height, width: size.width, numFrames: 1 }, signal));
-}
-
-// ---- helpers ------------------------------------------------------------------------------------
-
-function checkAbort(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new AbortError(`Calibration was aborted ${what}.`);
-}
-
-function sizeOf(model: Model, o: { height?: number; width?: number; numFrames?: number }): LatentSize {
-  const d = model.info.defaults;
-  return { height: o.height ?? d.height, width: o.width ?? d.width, numFrames: o.numFrames ?? d.numFrames };
-}
-
-/**
- * The conditioning images of a calibration: required on an image-to-video model (one sentence saying
- * what to pass), refused on a text-to-video one. `fromMedia`: the clips' first frames may stand in.
- */
-export function calibrationImages<I = Tensor<Uint8Array>>(model: Pick<Model, "info">, images: readonly I[] | undefined, fromMedia = false): readonly I[] {
-  const list = images ?? [];
-  const name = model.info.pipelineClass;
-  if (model.info.imageToVideo !== true) {
-    if (list.length > 0) throw new InvalidInputError(`${name} is a text-to-video model; calibration takes no conditioning image (drop --image / images).`);
-    return [];
-  }
-  if (list.length === 0 && !fromMedia) {
-    const what = "pass --image FILE (repeatable, cycled over the samples; SDK: images), or --media clips (each clip's first frame conditions it)";
-    throw new InvalidInputError(`${name} is an image-to-video model, so calibration needs conditioning images: ${what}.`);
-  }
-  return list;
-}
-
-/** Frame 0 of a video [F, H, W, 3] as an image [H, W, 3]. */
-function firstFrame(video: Tensor<Uint8Array>): Tensor<Uint8Array> {
-  const [, h = 0, w = 0, c = 3] = video.shape;
-  return { dtype: "uint8", shape: [h, w, c], data: video.data.slice(0, h * w * c) };
 }
 
 /**
@@ -247,23 +85,6 @@ function holdFrames(x: Float32Array, from: Float32Array, held: readonly number[]
   }
   return out;
 }
-
-function positiveInt(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(`${name} must be a positive integer, not ${value}.`);
-  return value;
-}
-
-/** What a profile calibrated on this model / schedule / size is valid for. */
-export function validityOf(model: Model, steps: number, latentShape: readonly number[]): ProfileValidity {
-  return {
-    model: { family: model.family, source: model.identity },
-    scheduler: schedulerIdentity(model.info.scheduler),
-    steps,
-    latentShape: [...latentShape],
-  };
-}
-
-// ---- SenCache calibration -----------------------------------------------------------------------
 
 export async function calibrate(model: Model, options: CalibrateOptions = {}): Promise<CalibrationResult> {
   const started = performance.now();
@@ -417,105 +238,4 @@ export async function calibrate(model: Model, options: CalibrateOptions = {}): P
       wallMs: performance.now() - started,
     },
   };
-}
-
-// ---- MagCache calibration -----------------------------------------------------------------------
-
-/** A Denoiser that forwards to another and records the norm of every output per branch. */
-export class RecordingDenoiser implements Denoiser {
-  /** ‖out‖₂ per branch, in call order. */
-  readonly norms: { cond: number[]; uncond: number[] } = { cond: [], uncond: [] };
-  constructor(private readonly inner: Denoiser) {}
-
-  async denoise(items: readonly DenoiseItem[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const outs = await this.inner.denoise(items, signal);
-    items.forEach((item, i) => {
-      this.norms[item.branch].push(l2Norm(outs[i]!));
-    });
-    return outs;
-  }
-}
-
-export interface MagcacheCalibrateOptions extends Omit<CalibrateOptions, "media" | "maxItemsPerMessage" | "maxMessageBytes"> {
-  // `images`: image-to-video models' conditioning images, one per sample (cycled), as in calibrate.
-  readonly negativePrompt?: string;
-}
-
-export interface MagcacheCalibrationResult {
-  readonly ratios: MagcacheRatiosFile;
-  readonly report: { readonly samples: number; readonly steps: number; readonly denoiseItems: number; readonly wallMs: number };
-}
-
-/**
- * Measure MagCache ratios: N uncached generations (cond + uncond branches when the guidance is > 1),
- * outputs recorded per step, γ per branch via `magnitudeRatios` (over the output norms, which is all
- * the ratio needs, so no output tensor is kept).
- */
-export async function calibrateMagcache(model: Model, options: MagcacheCalibrateOptions = {}): Promise<MagcacheCalibrationResult> {
-  const started = performance.now();
-  const N = positiveInt("samples", options.samples ?? 8);
-  const T = positiveInt("steps", options.steps ?? model.info.defaults.numInferenceSteps);
-  const size = sizeOf(model, options);
-  const latentShape = model.latentShape(size);
-  const seed = options.seed ?? 0;
-  const signal = options.signal;
-  const guidanceScale = options.guidanceScale ?? model.info.defaults.guidanceScale;
-  const prompts = options.prompts !== undefined && options.prompts.length > 0 ? options.prompts : DEFAULT_CALIBRATION_PROMPTS;
-  const guided = guidanceScale > 1;
-  const images = calibrationImages(model, options.images);
-  const cond: Float32Array[][] = [];
-  const uncond: Float32Array[][] = [];
-  let items = 0;
-  let completed = 0;
-  for (let s = 0; s < N; s++) {
-    checkAbort(signal, `before sample ${s + 1} of ${N}`);
-    const c = await model.encodePrompt(prompts[s % prompts.length]!, signal ? { signal } : {});
-    const u = guided ? await model.encodePrompt(options.negativePrompt ?? "", signal ? { signal } : {}) : undefined;
-    const image = images.length > 0 ? await model.encodeImage(images[s % images.length]!, seed + s, size, signal) : undefined;
-    try {
-      const initial = await model.prepareLatents(seed + s, size, signal, image);
-      const recorder = new RecordingDenoiser(model);
-      const result = await sample({
-        denoiser: recorder,
-        scheduler: model.scheduler(T, { ...pipelineTimestepOptions(model.info, T, latentShape), ...(options.schedulerOptions ?? {}) }),
-        latent: initial.data,
-        latentShape,
-        cond: c,
-        ...(u !== undefined ? { uncond: u } : {}),
-        guidanceScale,
-        ...(image !== undefined ? { image } : {}),
-        model: { family: model.family, source: model.identity },
-        schedulerIdentity: schedulerIdentity(model.info.scheduler),
-        experts: expertsOfModel(model),
-        onStep: () => {
-          completed++;
-          options.onProgress?.({ phase: "generate", sample: s, samples: N, completed, total: N * T });
-        },
-        ...(signal ? { signal } : {}),
-      });
-      items += result.summary.denoiseItems;
-      cond.push(recorder.norms.cond.map((n) => Float32Array.of(n)));
-      if (guided) uncond.push(recorder.norms.uncond.map((n) => Float32Array.of(n)));
-    } finally {
-      await model.release([c, ...(u !== undefined ? [u] : []), ...(image !== undefined ? [image] : [])]).catch(() => undefined);
-    }
-  }
-  const c = magnitudeRatios(cond);
-  const u = guided ? magnitudeRatios(uncond) : undefined;
-  const whole: MagcacheRatiosFile = {
-    format: MAGCACHE_RATIOS_FORMAT,
-    version: 1,
-    validFor: validityOf(model, T, latentShape),
-    steps: T,
-    ratios: c.ratios,
-    ...(u !== undefined ? { uncondRatios: u.ratios } : {}),
-    std: c.std,
-    ...(u !== undefined ? { uncondStd: u.std } : {}),
-    samples: N,
-    createdAt: new Date().toISOString(),
-  };
-  // Per-expert sections for a model with several experts (the ratio across a switch is padding).
-  const experts = expertsOfModel(model);
-  const ratios = experts.length > 1 ? withExpertRatios(whole, expertSpans(experts, model.scheduler(T, options.schedulerOptions ?? {}).timesteps)) : whole;
-  return { ratios, report: { samples: N, steps: T, denoiseItems: items, wallMs: performance.now() - started } };
 }

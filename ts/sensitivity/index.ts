@@ -24,22 +24,13 @@ export {
   aggregateProfile,
 } from "./calibrate-math.js";
 export type { SensitivityMeasurement, MeanStd, AggregateResult } from "./calibrate-math.js";
-export {
-  calibrate,
-  calibrateMagcache,
-  loadMediaVideo,
-  validityOf,
-  RecordingDenoiser,
-  DEFAULT_CALIBRATION_PROMPTS,
-} from "./calibrate.js";
-export type {
-  CalibrateOptions,
-  CalibrationProgress,
-  CalibrationReport,
-  CalibrationResult,
-  MagcacheCalibrateOptions,
-  MagcacheCalibrationResult,
-} from "./calibrate.js";
+export { loadMediaVideo } from "../media/read.js";
+export { validityOf, DEFAULT_CALIBRATION_PROMPTS } from "./calibrate-inputs.js";
+export { calibrateMagcache, RecordingDenoiser } from "./calibrate-magcache.js";
+export { calibrate } from "./calibrate.js";
+export type { CalibrateOptions, CalibrationProgress } from "./calibrate-inputs.js";
+export type { MagcacheCalibrateOptions, MagcacheCalibrationResult } from "./calibrate-magcache.js";
+export type { CalibrationReport, CalibrationResult } from "./calibrate.js";
 export { compareProfiles, comparisonMarkdown } from "./compare.js";
 export type { ProfileComparison, TimestepComparison } from "./compare.js";
 export { modelIdentity } from "./identity.js";

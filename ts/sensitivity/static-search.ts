@@ -27,7 +27,7 @@ import type { Denoiser, DenoiseItem } from "../sampling/types.js";
 import { schedulerIdentity } from "../schedulers/identity.js";
 import { SeededNoiseSource } from "../schedulers/noise.js";
 import type { SetTimestepsOptions } from "../schedulers/types.js";
-import { DEFAULT_CALIBRATION_PROMPTS, calibrationImages, validityOf } from "./calibrate.js";
+import { DEFAULT_CALIBRATION_PROMPTS, calibrationImages, validityOf } from "./calibrate-inputs.js";
 import { pipelineTimestepOptions } from "../sampling/family.js";
 import type { Tensor } from "../worker/tensors.js";
 import { meanStd } from "./calibrate-math.js";

@@ -5,7 +5,10 @@
 import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { InvalidInputError } from "../../errors.js";
-import { calibrate, calibrateMagcache, calibrationImages, loadImage, type CalibrationProgress } from "../../sensitivity/calibrate.js";
+import { loadImage } from "../../media/read.js";
+import { calibrationImages, type CalibrationProgress } from "../../sensitivity/calibrate-inputs.js";
+import { calibrateMagcache } from "../../sensitivity/calibrate-magcache.js";
+import { calibrate } from "../../sensitivity/calibrate.js";
 import { saveMagcacheRatios } from "../../sensitivity/magcache-ratios.js";
 import { saveStaticMasks } from "../../sensitivity/static-masks.js";
 import { measurePropagation, searchStaticMasks } from "../../sensitivity/static-search.js";

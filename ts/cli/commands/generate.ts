@@ -6,7 +6,7 @@ import { generate } from "../../sampling/generate.js";
 import { closePython, pythonPromptHook } from "../../interop/python.js";
 import { writeVideo, type WrittenVideo } from "../../media/index.js";
 import { describeExperts } from "../../sampling/experts.js";
-import { loadImage } from "../../sensitivity/calibrate.js";
+import { loadImage } from "../../media/read.js";
 import { conditionsOnFps } from "../../sampling/family.js";
 import { ensureParent, modelOptions, sizeArgs, withModel, type ModelArgs } from "../common.js";
 import { ProgressBar } from "../progress.js";
