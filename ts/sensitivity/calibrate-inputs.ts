@@ -76,7 +76,7 @@ export function checkAbort(signal: AbortSignal | undefined, what: string): void 
   if (signal?.aborted) throw new AbortError(`Calibration was aborted ${what}.`);
 }
 
-export function sizeOf(model: Model, o: { height?: number; width?: number; numFrames?: number }): LatentSize {
+function sizeOf(model: Model, o: { height?: number; width?: number; numFrames?: number }): LatentSize {
   const d = model.info.defaults;
   return { height: o.height ?? d.height, width: o.width ?? d.width, numFrames: o.numFrames ?? d.numFrames };
 }
@@ -85,6 +85,17 @@ export function sizeOf(model: Model, o: { height?: number; width?: number; numFr
  * The conditioning images of a calibration: required on an image-to-video model (one sentence saying
  * what to pass), refused on a text-to-video one. `fromMedia`: the clips' first frames may stand in.
  */
+/** The checked sample count N, step count T, size and latent shape of a calibration run. */
+export function runShape(
+  model: Model,
+  options: Pick<CalibrateOptions, "samples" | "steps" | "height" | "width" | "numFrames">,
+): { readonly N: number; readonly T: number; readonly size: LatentSize; readonly latentShape: number[] } {
+  const N = positiveInt("samples", options.samples ?? 8);
+  const T = positiveInt("steps", options.steps ?? model.info.defaults.numInferenceSteps);
+  const size = sizeOf(model, options);
+  return { N, T, size, latentShape: model.latentShape(size) };
+}
+
 export function calibrationImages<I = Tensor<Uint8Array>>(model: Pick<Model, "info">, images: readonly I[] | undefined, fromMedia = false): readonly I[] {
   const list = images ?? [];
   const name = model.info.pipelineClass;
@@ -99,7 +110,7 @@ export function calibrationImages<I = Tensor<Uint8Array>>(model: Pick<Model, "in
   return list;
 }
 
-export function positiveInt(name: string, value: number): number {
+function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(`${name} must be a positive integer, not ${value}.`);
   return value;
 }

@@ -10,7 +10,7 @@ import { sample } from "../sampling/loop.js";
 import type { Model } from "../sampling/model.js";
 import type { Denoiser, DenoiseItem } from "../sampling/types.js";
 import { schedulerIdentity } from "../schedulers/identity.js";
-import { calibrationImages, checkAbort, DEFAULT_CALIBRATION_PROMPTS, positiveInt, sizeOf, validityOf, type CalibrateOptions } from "./calibrate-inputs.js";
+import { calibrationImages, checkAbort, DEFAULT_CALIBRATION_PROMPTS, runShape, validityOf, type CalibrateOptions } from "./calibrate-inputs.js";
 import { MAGCACHE_RATIOS_FORMAT, magnitudeRatios, withExpertRatios, type MagcacheRatiosFile } from "./magcache-ratios.js";
 
 /** A Denoiser that forwards to another and records the norm of every output per branch. */
@@ -45,10 +45,7 @@ export interface MagcacheCalibrationResult {
  */
 export async function calibrateMagcache(model: Model, options: MagcacheCalibrateOptions = {}): Promise<MagcacheCalibrationResult> {
   const started = performance.now();
-  const N = positiveInt("samples", options.samples ?? 8);
-  const T = positiveInt("steps", options.steps ?? model.info.defaults.numInferenceSteps);
-  const size = sizeOf(model, options);
-  const latentShape = model.latentShape(size);
+  const { N, T, size, latentShape } = runShape(model, options);
   const seed = options.seed ?? 0;
   const signal = options.signal;
   const guidanceScale = options.guidanceScale ?? model.info.defaults.guidanceScale;

@@ -28,8 +28,7 @@ import {
   calibrationImages,
   checkAbort,
   DEFAULT_CALIBRATION_PROMPTS,
-  positiveInt,
-  sizeOf,
+  runShape,
   validityOf,
   type CalibrateOptions,
   type CalibrationProgress,
@@ -88,10 +87,7 @@ function holdFrames(x: Float32Array, from: Float32Array, held: readonly number[]
 
 export async function calibrate(model: Model, options: CalibrateOptions = {}): Promise<CalibrationResult> {
   const started = performance.now();
-  const N = positiveInt("samples", options.samples ?? 8);
-  const T = positiveInt("steps", options.steps ?? model.info.defaults.numInferenceSteps);
-  const size = sizeOf(model, options);
-  const latentShape = model.latentShape(size);
+  const { N, T, size, latentShape } = runShape(model, options);
   const numel = latentShape.reduce((a, b) => a * b, 1);
   const seed = options.seed ?? 0;
   const signal = options.signal;
