@@ -1,7 +1,8 @@
 import test from "ava";
 import { PolicyOptionsError, resolvePolicy } from "../../ts/policies/index.js";
 import { createMaskPolicy, createStaticOptimalPolicy } from "../../ts/policies/static-optimal.js";
-import { dpMask, maskFeasible, maskMoves, probeSteps } from "../../ts/sensitivity/static-search.js";
+import { probeSteps } from "../../ts/sensitivity/propagation.js";
+import { dpMask, maskFeasible, maskMoves } from "../../ts/sensitivity/static-mask-math.js";
 import { validateStaticMasks, type StaticMasksFile } from "../../ts/sensitivity/static-masks.js";
 import { ctx, runInfo } from "./helpers.js";
 

@@ -12,7 +12,8 @@ import { generate } from "../../ts/sampling/generate.js";
 import { Model } from "../../ts/sampling/model.js";
 import { calibrate, validateProfile } from "../../ts/sensitivity/index.js";
 import { loadStaticMasksSync, saveStaticMasks } from "../../ts/sensitivity/static-masks.js";
-import { measurePropagation, searchStaticMasks } from "../../ts/sensitivity/static-search.js";
+import { measurePropagation } from "../../ts/sensitivity/propagation.js";
+import { searchStaticMasks } from "../../ts/sensitivity/static-search.js";
 import { WorkerProcess } from "../../ts/worker/supervisor.js";
 import { tinyModelDir } from "../helpers/tiny.js";
 

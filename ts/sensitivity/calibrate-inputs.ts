@@ -1,8 +1,8 @@
 /**
  * What a calibration run takes, shared by SenCache calibration (`calibrate.ts`), MagCache calibration
- * (`calibrate-magcache.ts`) and the static-mask search (`static-search.ts`): the options, the default
- * prompts, the conditioning images of an image-to-video model, the size, and what the result is valid
- * for.
+ * (`calibrate-magcache.ts`) and the static search (`measure-runs.ts`, `static-search.ts`): the options,
+ * the default prompts, the conditioning images of an image-to-video model, the size, and what the
+ * result is valid for.
  */
 import { AbortError, InvalidInputError } from "../errors.js";
 import type { LatentSize, Model } from "../sampling/model.js";

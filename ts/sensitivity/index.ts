@@ -38,5 +38,8 @@ export { MAGCACHE_RATIOS_FORMAT, magnitudeRatios, validateMagcacheRatios, loadMa
 export type { MagcacheRatiosFile } from "./magcache-ratios.js";
 export { STATIC_MASKS_FORMAT, validateStaticMasks, loadStaticMasksSync, saveStaticMasks } from "./static-masks.js";
 export type { StaticMask, StaticMasksFile, StaticSearchCost } from "./static-masks.js";
-export { measurePropagation, searchStaticMasks, dpMask, maskFeasible, maskMoves, probeSteps } from "./static-search.js";
-export type { PropagationOptions, PropagationResult, StaticSearchOptions } from "./static-search.js";
+export { measurePropagation, probeSteps } from "./propagation.js";
+export { dpMask, maskFeasible, maskMoves } from "./static-mask-math.js";
+export { searchStaticMasks } from "./static-search.js";
+export type { PropagationOptions, PropagationResult } from "./propagation.js";
+export type { StaticSearchOptions } from "./static-search.js";

@@ -82,7 +82,7 @@ export const PROPAGATION_VERSION = 1 as const;
  * with S_k this profile's SenCache score of that reuse: the final-latent error per unit of the
  * first-order latent error the reuse injects. A reuse at step k with score S then costs
  * ≈ gain(t_k)·|Δσ_k|·S at the end, on any schedule (gain looked up by timestep, Δσ the run's own step).
- * Measured by `measurePropagation` (ts/sensitivity/static-search.ts); budget mode's
+ * Measured by `measurePropagation` (ts/sensitivity/propagation.ts); budget mode's
  * `placement=propagation` weighs steps by it.
  */
 export interface PropagationProfile {
