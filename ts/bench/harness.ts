@@ -3,8 +3,8 @@
  *
  * For every clip (prompt, seed) the uncached reference (policy none) runs first — decoded video and
  * final latent — then every policy setting; each run is scored against the reference of the same
- * clip: PSNR and SSIM on the decoded frames, PSNR of the final latent, LPIPS where its weights are
- * on this machine (never downloaded; else null with the reason in `lpips`).
+ * clip (`scoring.ts`): PSNR and SSIM on the decoded frames, PSNR of the final latent, LPIPS where its
+ * weights are on this machine (never downloaded; else null with the reason in `lpips`).
  *
  * One untimed uncached run comes first (warm-up: first-call costs in torch and the worker).
  *
@@ -25,10 +25,11 @@ import { generate, type GenerateOptions, type GenerateResult } from "../sampling
 import type { Model } from "../sampling/model.js";
 import { runMany, type RunRequest } from "../sampling/runner.js";
 import { aggregate, type Aggregates, type Clip, type RunRecord } from "./aggregate.js";
-import { lpipsScores, probeLpips, type LpipsOptions, type LpipsStatus } from "./lpips.js";
-import { median, psnr, psnrLatent, ssim } from "./metrics.js";
+import type { LpipsOptions, LpipsStatus } from "./lpips.js";
+import { median } from "./metrics.js";
 import { expandSettings, REFERENCE_LABEL, type BenchPlan, type PolicySetting } from "./plan.js";
 import { OutputChangeRecorder, type OutputChangeCurve } from "./output-change.js";
+import { scoreRuns, type Outcome } from "./scoring.js";
 import type { Tensor } from "../worker/tensors.js";
 
 export interface BenchProgress {
@@ -80,7 +81,13 @@ export interface BenchEnvironment {
   readonly concurrency: number;
   readonly timing: string;
   readonly machine: {
-    readonly platform: string; readonly release: string; readonly arch: string; readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly node: string,
+    readonly platform: string;
+    readonly release: string;
+    readonly arch: string;
+    readonly cpu: string;
+    readonly cores: number;
+    readonly memoryGiB: number;
+    readonly node: string;
   };
   readonly date: string;
 }
@@ -103,22 +110,6 @@ export interface BenchResult {
    */
   readonly outputChange?: readonly OutputChangeCurve[];
   readonly wallSeconds: number;
-}
-
-interface Outcome {
-  readonly setting: PolicySetting;
-  readonly clip: Clip;
-  readonly result: GenerateResult;
-}
-
-function videoDims(result: GenerateResult): { frames: number; height: number; width: number } {
-  const shape = result.video?.shape ?? [];
-  const s = shape.length === 5 ? shape.slice(1) : shape;
-  const [frames, height, width] = s;
-  if (frames === undefined || height === undefined || width === undefined) throw new InvalidInputError(
-    "The worker returned no decoded video; the benchmark needs decode support.",
-  );
-  return { frames, height, width };
 }
 
 export async function runBench(model: Model, plan: BenchPlan, options: BenchOptions = {}): Promise<BenchResult> {
@@ -249,55 +240,7 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
   }
 
   // ---- scoring against the reference of the same clip
-  const refs = new Map<number, GenerateResult>();
-  for (const o of outcomes) if (o.setting.label === REFERENCE_LABEL) refs.set(o.clip.index, o.result);
-  const firstRef = refs.get(0)!;
-  const dims = videoDims(firstRef);
-  const lpips = await probeLpips(options.lpips ?? {}, Math.min(dims.height, dims.width));
-  options.log?.(lpips.available ? "LPIPS: available (AlexNet, local weights)." : `LPIPS: unavailable — ${lpips.reason}`);
-  let lpipsValues: (number | null)[] = outcomes.map(() => null);
-  if (lpips.available) {
-    const scores = await lpipsScores(
-      lpips,
-      outcomes.map((o) => ({ shape: o.result.video!.shape, a: refs.get(o.clip.index)!.video!.data, b: o.result.video!.data })),
-      options.signal,
-    );
-    lpipsValues = scores;
-  }
-
-  const refWall = new Map<number, number>();
-  for (const [o, w] of serialWall) if (o.setting.label === REFERENCE_LABEL) refWall.set(o.clip.index, w);
-  const records: RunRecord[] = outcomes.map((o, i) => {
-    const ref = refs.get(o.clip.index)!;
-    const s = o.result.summary;
-    const serial = concurrency === 1;
-    const wallMs = serialWall.get(o) ?? s.wallMs;
-    let speedup: number | null = null;
-    if (serial) speedup = refWall.get(o.clip.index)! / wallMs;
-    else if (o.setting.label === REFERENCE_LABEL) speedup = o.clip.index < timingClips ? 1 : null;
-    else speedup = timingPairs.find((p) => p.setting === o.setting.label && p.clip === o.clip.index)?.speedup ?? null;
-    return {
-      setting: o.setting.label,
-      policy: o.setting.policy,
-      clip: o.clip.index,
-      promptIndex: o.clip.promptIndex,
-      seed: o.clip.seed,
-      nfe: s.nfe,
-      totalSteps: s.totalSteps,
-      wallMs,
-      timing: serial ? "serial" : "concurrent",
-      speedup,
-      psnr: psnr(ref.video!.data, o.result.video!.data),
-      ssim: ssim(ref.video!.data, o.result.video!.data, videoDims(o.result)),
-      latentPsnr: psnrLatent(ref.latent, o.result.latent),
-      lpips: lpipsValues[i] ?? null,
-      reusedSteps: [...s.reusedSteps],
-      diagnostics: [...s.diagnostics],
-    };
-  });
-  // Records in a stable order: clip, then plan order.
-  const order = new Map(settings.map((s, i) => [s.label, i]));
-  records.sort((a, b) => a.clip - b.clip || order.get(a.setting)! - order.get(b.setting)!);
+  const { records, lpips } = await scoreRuns({ outcomes, serialWall, timingPairs, concurrency, timingClips, settings }, options);
 
   const cpu = cpus();
   const environment: BenchEnvironment = {
@@ -311,8 +254,10 @@ export async function runBench(model: Model, plan: BenchPlan, options: BenchOpti
     concurrency,
     timing:
       concurrency === 1
-        ? `serial: every run alone on the worker; loop wall time = median of ${repeats} run(s); speed-up = the clip's uncached wall / the run's, measured in the same clip block`
-        : `quality pass with ${concurrency} samples in flight (wall times not used); speed-up from a serial timing pass over ${timingClips} clip(s), reference and setting interleaved, median of ${repeats} run(s) each`,
+        ? `serial: every run alone on the worker; loop wall time = median of ${repeats} run(s); ` +
+          `speed-up = the clip's uncached wall / the run's, measured in the same clip block`
+        : `quality pass with ${concurrency} samples in flight (wall times not used); ` +
+          `speed-up from a serial timing pass over ${timingClips} clip(s), reference and setting interleaved, median of ${repeats} run(s) each`,
     machine: {
       platform: platform(),
       release: release(),
