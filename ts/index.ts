@@ -21,7 +21,8 @@ export type { HelloResult, LoadResult, LoadExpert, LoadGeometry, StatsResult } f
 export type { DType, TensorData, Tensor } from "./worker/tensors.js";
 
 // Sampling.
-export { sample, streamSample, guide, type SampleOptions, type SampleResult, type SampleEvent } from "./sampling/loop.js";
+export { sample, guide, type SampleOptions, type SampleResult } from "./sampling/loop.js";
+export { streamSample, type SampleEvent } from "./sampling/stream.js";
 export { generate, dynamicCfgScale, type GenerateModel, type GenerateOptions, type GenerateResult } from "./sampling/generate.js";
 export { runMany, type RunRequest, type RunManyOptions } from "./sampling/runner.js";
 export type { Denoiser, DenoiseItem as DenoiserItem, StepEvent, RunSummary, Branch as DenoiseBranch } from "./sampling/types.js";

@@ -99,7 +99,8 @@ test.serial("many samples in flight: the worker merges their forwards, and every
 });
 
 test.serial("streamSample against the real worker: breaking out after 3 events sends no more denoise messages", async (t) => {
-  const { sample, streamSample } = await import("../../ts/sampling/loop.js");
+  const { sample } = await import("../../ts/sampling/loop.js");
+  const { streamSample } = await import("../../ts/sampling/stream.js");
   const cond = await model.encodePrompt("a red square");
   const latent = await model.prepareLatents(1, size);
   const before = await worker.client.request({ op: "stats" });

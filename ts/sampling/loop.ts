@@ -1,6 +1,7 @@
 /**
  * The sampling loop for one sample: classifier-free guidance with one cached output per branch, a
- * cache-policy hook, per-step events and a run summary. A reused step sends nothing anywhere.
+ * cache-policy hook, per-step events and a run summary. A reused step sends nothing anywhere. The
+ * same loop as a stream of events is `stream.ts`.
  */
 import { AbortError, InvalidInputError, SencacheError } from "../errors.js";
 import { createNonePolicy } from "../policies/none.js";
@@ -82,7 +83,7 @@ export function sample(options: SampleOptions): Promise<SampleResult> {
   return runLoop(options, undefined);
 }
 
-/** The loop; `beforeStep` (the stream's back-pressure) is awaited before each step. */
+export /** The loop; `beforeStep` (the stream's back-pressure, `stream.ts`) is awaited before each step. */
 async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>) | undefined): Promise<SampleResult> {
   const { denoiser, scheduler, latentShape, cond, signal } = options;
   const guidanceScale = options.guidanceScale ?? 1;
@@ -173,7 +174,8 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
       const newExpert = span.index > 0 && span.firstStep === i;
       forced.push(
         newExpert
-          ? `policy "${policy.id}" asked to reuse at step ${i}, the first step of expert "${span.name}"; the step was computed (no output is reused across an expert boundary)`
+          ? `policy "${policy.id}" asked to reuse at step ${i}, the first step of expert "${span.name}"; ` +
+              "the step was computed (no output is reused across an expert boundary)"
           : `policy "${policy.id}" asked to reuse at step ${i} with nothing computed yet; the step was computed`,
       );
       decision = { action: "compute", reason: newExpert ? `first step of expert ${span.name}` : "nothing cached yet" };
@@ -243,69 +245,4 @@ async function runLoop(options: SampleOptions, beforeStep: (() => Promise<void>)
     expertSwitches: switches,
   };
   return { latent: x, summary };
-}
-
-export type SampleEvent = StepEvent | { readonly type: "done"; readonly result: SampleResult };
-
-/**
- * The same loop as an async-iterable stream of typed events, ending with a "done" event. Leaving the
- * `for await` early (break, return, a throw) cancels the sample: no denoise call starts afterwards,
- * and the loop has stopped by the time the iteration is left. The stream is pulled: the loop starts a
- * step once the consumer has taken the events before it.
- */
-export async function* streamSample(options: Omit<SampleOptions, "onStep">): AsyncGenerator<SampleEvent, void, undefined> {
-  const queue: SampleEvent[] = [];
-  let wake: (() => void) | undefined;
-  let failure: { error: unknown } | undefined;
-  let finished = false;
-  const push = (e: SampleEvent): void => {
-    queue.push(e);
-    wake?.();
-  };
-  // Back-pressure: the loop starts a step only once the consumer has taken every event so far, so a
-  // consumer that stops reading stops the sampling one step later.
-  let drained: (() => void) | undefined;
-  const beforeStep = (): Promise<void> => (queue.length === 0 ? Promise.resolve() : new Promise<void>((res) => (drained = res)));
-  const controller = new AbortController();
-  const outer = options.signal;
-  const forward = (): void => controller.abort(outer?.reason);
-  if (outer?.aborted) forward();
-  else outer?.addEventListener("abort", forward, { once: true });
-  const run = runLoop({ ...options, signal: controller.signal, onStep: push }, beforeStep).then(
-    (result) => {
-      push({ type: "done", result });
-      finished = true;
-      wake?.();
-    },
-    (error: unknown) => {
-      failure = { error };
-      finished = true;
-      wake?.();
-    },
-  );
-  try {
-    for (;;) {
-      const next = queue.shift();
-      if (next) {
-        yield next;
-        if (queue.length === 0) {
-          drained?.();
-          drained = undefined;
-        }
-        if (next.type === "done") return;
-        continue;
-      }
-      if (failure) throw failure.error;
-      if (finished && queue.length === 0) return;
-      await new Promise<void>((res) => (wake = res));
-      wake = undefined;
-    }
-  } finally {
-    outer?.removeEventListener("abort", forward);
-    if (!finished) {
-      controller.abort(new AbortError("The stream was left before the sample finished."));
-      drained?.();
-      await run;
-    }
-  }
 }
