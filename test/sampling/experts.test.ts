@@ -11,7 +11,7 @@ import type { CachePolicy, RunInfo } from "../../ts/policies/types.js";
 import { describeExperts, expertOf, expertSpans } from "../../ts/sampling/experts.js";
 import { sample } from "../../ts/sampling/loop.js";
 import type { Denoiser, DenoiseItem, StepEvent } from "../../ts/sampling/types.js";
-import { splitBudget } from "../../ts/policies/sencache-budget.js";
+import { splitBudget } from "../../ts/policies/budget-plan.js";
 import { createScheduler } from "../../ts/schedulers/index.js";
 import { FakeDenoiser, fakeModel, seededNormal } from "../../ts/testing/index.js";
 import { expertProfile, withExpertSections } from "../../ts/sensitivity/profile-experts.js";

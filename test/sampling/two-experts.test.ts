@@ -18,7 +18,7 @@ import type { DenoiseItem, StepEvent } from "../../ts/sampling/types.js";
 import { calibrateMagcache } from "../../ts/sensitivity/calibrate-magcache.js";
 import { calibrate } from "../../ts/sensitivity/calibrate.js";
 import type { SensitivityProfile } from "../../ts/sensitivity/profile.js";
-import { splitBudget } from "../../ts/policies/sencache-budget.js";
+import { splitBudget } from "../../ts/policies/budget-plan.js";
 import { relativeL1 } from "../../ts/policies/teacache.js";
 import { PACKAGE_ROOT, WorkerProcess, defaultPython } from "../../ts/worker/supervisor.js";
 import { diffusersReference, fixturesHash, maxRelativeError } from "../helpers/tiny.js";

@@ -1,7 +1,8 @@
 /**
  * Budget mode's arithmetic, apart from the policy that uses it (sencache-budget.ts): which NFE targets
  * the reuse rules allow (minComputesTable, feasibleNfeRange), how a budget is split over the experts'
- * spans (splitBudget), and the step weights of the placement (earlyWeights, budgetWeights).
+ * spans (splitBudget), the step weights of the placement (earlyWeights, budgetWeights) and the
+ * placement's threshold (planThreshold).
  */
 
 import { roundHalfEven } from "../math.js";
@@ -100,4 +101,84 @@ export function splitBudget(nfe: number, spans: readonly Span[], n: number, forc
     targets[best]!++;
   }
   return { targets, mins, min, max: T };
+}
+
+/** What budget mode's planner sees at step k of a span (see planThreshold). */
+export interface PlanInput {
+  readonly k: number;
+  /** The span's steps end here. */
+  readonly end: number;
+  /** At most `cap` consecutive reuses; `streak` of them so far; `forceLast`: the span's last step computes. */
+  readonly cap: number;
+  readonly streak: number;
+  readonly forceLast: boolean;
+  /** Computes left for steps k..end−1. */
+  readonly remaining: number;
+  /** The SenCache score of reusing at step k, its latent drift, and step k's weight. */
+  readonly score: number;
+  readonly drift: number;
+  readonly weight: number;
+  /** The last computed step and its α's. */
+  readonly refStep: number;
+  readonly refAlphaX: number;
+  readonly refAlphaT: number;
+  /** Latent drift and timestep distance per step since the last compute. */
+  readonly u: number;
+  readonly tau: number;
+  /** α_x, α_t and the weight of every step. */
+  readonly ax: Float64Array;
+  readonly at: Float64Array;
+  readonly w: Float64Array;
+}
+
+/**
+ * The placement: the smallest ε for which the rule "reuse while w·S ≤ ε", simulated over the rest of
+ * the span on predicted scores Ŝ(c, j) = α_x(t_c)·u·|j − c| + α_t(t_c)·τ·|j − c|, makes at most the
+ * remaining computes; returned as the threshold on step k's unweighted score. "tight": even the
+ * largest ε computes too often (reuse); "ample": ε = 0 fits (compute).
+ */
+export function planThreshold(input: PlanInput): number | "tight" | "ample" {
+  const { k, cap, forceLast: lastForced, remaining: R, score: scoreK, drift, weight: wk, refStep, u, tau, ax, at, w } = input;
+  const { streak: m, refAlphaX: ax0, refAlphaT: at0 } = input;
+  const T = input.end;
+  // Simulate the rule on predicted weighted scores (fixed for this decision: tabulated once, read
+  // many times by the bisection) and take the smallest ε whose predicted computes fit R.
+  const span = Math.min(cap, T - 1 - k) + 1; // a reference serves at most `cap` reuses after it
+  const open = new Float64Array(T);
+  for (let j = k + 1; j < T; j++) open[j] = w[j]! * (ax0 * (drift + u * (j - k)) + at0 * tau * (j - refStep));
+  const pred = new Float64Array(T * span); // pred[ref·span + d] = w_{ref+d}·Ŝ(ref, ref + d)
+  for (let ref = k; ref < T; ref++) {
+    for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = w[ref + d]! * (ax[ref]! * u * d + at[ref]! * tau * d);
+  }
+  const computesAt = (eps: number): number => {
+    let reusing = m < cap && !(lastForced && k === T - 1) && wk * scoreK <= eps;
+    let ref = k;
+    let streak = reusing ? m + 1 : 0;
+    let n = reusing ? 0 : 1;
+    for (let j = k + 1; j < T; j++) {
+      const score = reusing ? open[j]! : pred[ref * span + (j - ref)]!;
+      if (streak < cap && !(lastForced && j === T - 1) && score <= eps) {
+        streak++;
+      } else {
+        reusing = false;
+        ref = j;
+        streak = 0;
+        n++;
+      }
+    }
+    return n;
+  };
+  let hi = Math.max(wk * scoreK, 1e-12);
+  for (let j = k + 1; j < T; j++) hi = Math.max(hi, open[j]!);
+  for (let i = 0; i < pred.length; i++) hi = Math.max(hi, pred[i]!);
+  hi *= 4;
+  let lo = 0;
+  if (computesAt(hi) > R) return "tight";
+  if (computesAt(0) <= R) return "ample";
+  for (let it = 0; it < 40; it++) {
+    const mid = 0.5 * (lo + hi);
+    if (computesAt(mid) <= R) hi = mid;
+    else lo = mid;
+  }
+  return hi / (wk > 0 ? wk : 1);
 }

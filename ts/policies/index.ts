@@ -19,7 +19,8 @@ export { createFixedIntervalPolicy, fixedIntervalFactory } from "./fixed-interva
 export type { FixedIntervalOptions } from "./fixed-interval.js";
 export { createSencachePolicy, sencacheFactory, SENCACHE_PRESETS, SENCACHE_PAPER_EPS_MAIN } from "./sencache.js";
 export type { SencacheOptions, SencacheInput, SencachePreset } from "./sencache.js";
-export { createSencacheBudgetPolicy, sencacheBudgetFactory, feasibleNfeRange, minComputesTable, budgetSchema, budgetWeights } from "./sencache-budget.js";
+export { feasibleNfeRange, minComputesTable, budgetWeights } from "./budget-plan.js";
+export { createSencacheBudgetPolicy, sencacheBudgetFactory, budgetSchema } from "./sencache-budget.js";
 export { createStaticOptimalPolicy, createMaskPolicy, staticOptimalFactory } from "./static-optimal.js";
 export type { StaticOptimalOptions } from "./static-optimal.js";
 export type { SencacheBudgetOptions, SencacheBudgetInput } from "./sencache-budget.js";

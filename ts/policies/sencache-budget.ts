@@ -44,23 +44,11 @@ import { DiagnosticLog, compute, reuse } from "./common.js";
 import { definePolicyFactory } from "./define.js";
 import { PolicyOptionsError } from "./errors.js";
 import { option, parseOptions, type InputOf, type OptionsOf } from "./options.js";
-import { ProfileSlot, missingProfileError, noteBadScore, sencacheScore } from "./sencache-score.js";
+import { ProfileSlot, missingProfileError, noteBadScore, profileOptions, sencacheScore } from "./sencache-score.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 import { lookup } from "../sensitivity/profile-lookup.js";
 import type { SensitivityProfile } from "../sensitivity/profile.js";
-import { budgetWeights, earlyWeights, feasibleNfeRange, minComputesTable, splitBudget, type Span } from "./budget-plan.js";
-
-/** The profile options of SenCache's two modes (the ε rule's resampleProfile says "nearest timestep" instead). */
-export const profileOptions = {
-  /** A profile object, or a path to a profile `.json` / official `.npz` (loaded in prepare). */
-  profile: option.objectOrPath<SensitivityProfile>("a sensitivity profile object or a path to a profile .json / official .npz"),
-  /** Accept a profile from another schedule, carried over by timestep (transferProfile; logged). */
-  resampleProfile: option.boolean(
-    "accept a profile from another schedule: J_x interpolated by timestep, J_t averaged over each step's interval (logged)",
-    { aliases: ["resample"], default: false },
-  ),
-  forceProfile: option.boolean("accept a profile for another model or latent shape (logged)", { default: false }),
-};
+import { budgetWeights, earlyWeights, minComputesTable, planThreshold, splitBudget, type Span } from "./budget-plan.js";
 
 /** Budget mode's options, the same under `sencache:nfe=…` and `sencache-budget:nfe=…`. */
 export const budgetSchema = {
@@ -88,9 +76,6 @@ export type SencacheBudgetInput = InputOf<typeof budgetSchema>;
 
 /** @deprecated the same schema as budgetSchema (kept for imports). */
 export const sencacheBudgetSchema = budgetSchema;
-
-export { EARLY_FRACTION, EARLY_WEIGHT, budgetWeights, earlyWeights, feasibleNfeRange, minComputesTable, splitBudget } from "./budget-plan.js";
-export type { BudgetSplit } from "./budget-plan.js";
 
 interface Plan {
   readonly T: number;
@@ -220,46 +205,11 @@ export function createSencacheBudgetPolicy(input: SencacheBudgetInput): CachePol
     const a0 = lookup(profile, c0.t);
     const ax0 = Number.isFinite(a0.alphaX) ? a0.alphaX : 0;
     const at0 = Number.isFinite(a0.alphaT) ? a0.alphaT : 0;
-    // Simulate the rule on predicted weighted scores (fixed for this decision: tabulated once, read
-    // many times by the bisection) and take the smallest ε whose predicted computes fit R.
-    const cap = p.cap;
-    const span = Math.min(cap, T - 1 - k) + 1; // a reference serves at most `cap` reuses after it
-    const open = new Float64Array(T);
-    for (let j = k + 1; j < T; j++) open[j] = w[j]! * (ax0 * (s.drift + u * (j - k)) + at0 * tau * (j - c0.step));
-    const pred = new Float64Array(T * span); // pred[ref·span + d] = w_{ref+d}·Ŝ(ref, ref + d)
-    for (let ref = k; ref < T; ref++) for (let d = 1; d < span && ref + d < T; d++) pred[ref * span + d] = w[ref + d]! * (ax[ref]! * u * d + at[ref]! * tau * d);
-    const lastForced = p.forceLast;
-    const computesAt = (eps: number): number => {
-      let reusing = m < cap && !(lastForced && k === T - 1) && wk * s.score <= eps;
-      let ref = k;
-      let streak = reusing ? m + 1 : 0;
-      let n = reusing ? 0 : 1;
-      for (let j = k + 1; j < T; j++) {
-        const score = reusing ? open[j]! : pred[ref * span + (j - ref)]!;
-        if (streak < cap && !(lastForced && j === T - 1) && score <= eps) {
-          streak++;
-        } else {
-          reusing = false;
-          ref = j;
-          streak = 0;
-          n++;
-        }
-      }
-      return n;
-    };
-    let hi = Math.max(wk * s.score, 1e-12);
-    for (let j = k + 1; j < T; j++) hi = Math.max(hi, open[j]!);
-    for (let i = 0; i < pred.length; i++) hi = Math.max(hi, pred[i]!);
-    hi *= 4;
-    let lo = 0;
-    if (computesAt(hi) > R) return reuse("budget rule: reuse (budget tight)", s.score, Infinity);
-    if (computesAt(0) <= R) return compute("budget rule: compute (budget ample)", s.score, -Infinity);
-    for (let it = 0; it < 40; it++) {
-      const mid = 0.5 * (lo + hi);
-      if (computesAt(mid) <= R) hi = mid;
-      else lo = mid;
-    }
-    const thr = hi / (wk > 0 ? wk : 1);
+    // The smallest ε whose predicted computes fit R (planThreshold: the rule simulated on predicted scores, bisected).
+    const plan = { k, end: T, cap: p.cap, streak: m, forceLast: p.forceLast, remaining: R, weight: wk };
+    const thr = planThreshold({ ...plan, score: s.score, drift: s.drift, refStep: c0.step, refAlphaX: ax0, refAlphaT: at0, u, tau, ax, at, w });
+    if (thr === "tight") return reuse("budget rule: reuse (budget tight)", s.score, Infinity);
+    if (thr === "ample") return compute("budget rule: compute (budget ample)", s.score, -Infinity);
     return s.score <= thr ? reuse("budget plan: reuse", s.score, thr) : compute("budget plan: compute", s.score, thr);
   };
 

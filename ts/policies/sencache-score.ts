@@ -18,6 +18,7 @@ import type { SensitivityProfile } from "../sensitivity/profile.js";
 import { ProfileError } from "../sensitivity/errors.js";
 import { DiagnosticLog, l2Distance } from "./common.js";
 import { PolicyOptionsError } from "./errors.js";
+import { option } from "./options.js";
 import type { DecideContext, RunInfo } from "./types.js";
 
 export interface SenCacheScore {
@@ -38,6 +39,18 @@ export function sencacheScore(profile: SensitivityProfile, ctx: DecideContext): 
   const dt = Math.abs(ctx.t - last.t);
   return { score: alphaX * drift + alphaT * dt, alphaX, alphaT, drift, dt };
 }
+
+/** The profile options of SenCache's two modes (the ε rule's resampleProfile says "nearest timestep" instead). */
+export const profileOptions = {
+  /** A profile object, or a path to a profile `.json` / official `.npz` (loaded in prepare). */
+  profile: option.objectOrPath<SensitivityProfile>("a sensitivity profile object or a path to a profile .json / official .npz"),
+  /** Accept a profile from another schedule, carried over by timestep (transferProfile; logged). */
+  resampleProfile: option.boolean(
+    "accept a profile from another schedule: J_x interpolated by timestep, J_t averaged over each step's interval (logged)",
+    { aliases: ["resample"], default: false },
+  ),
+  forceProfile: option.boolean("accept a profile for another model or latent shape (logged)", { default: false }),
+};
 
 export interface ProfileOptionSettings {
   readonly profile: SensitivityProfile | string;

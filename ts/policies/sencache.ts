@@ -23,7 +23,8 @@ import { PolicyOptionsError } from "./errors.js";
 import { SENCACHE_PAPER_SETTINGS } from "./constants.js";
 import { option, validateOptions, withDefaults, type InputOf, type OptionSpec, type OptionValues, type OptionsOf } from "./options.js";
 import { ProfileSlot, missingProfileError, noteBadScore, sencacheScore } from "./sencache-score.js";
-import { budgetSchema, createSencacheBudgetPolicy, profileOptions, type SencacheBudgetOptions } from "./sencache-budget.js";
+import { budgetSchema, createSencacheBudgetPolicy, type SencacheBudgetOptions } from "./sencache-budget.js";
+import { profileOptions } from "./sencache-score.js";
 import { POLICY_API_VERSION, type CachePolicy, type DecideContext, type Decision, type RunInfo } from "./types.js";
 import type { SensitivityProfile } from "../sensitivity/profile.js";
 
