@@ -20,7 +20,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidInputError } from "../errors.js";
-import type { LoadExpert, LoadGeometry } from "../worker/ops.js";
+import type { LoadExpert, LoadGeometry, LoadResult } from "../worker/ops.js";
 
 export type { LoadGeometry } from "../worker/ops.js";
 
@@ -231,4 +231,15 @@ export function checkSize(
       throw new InvalidInputError(`The size ${sizes} is beyond the positional range of ${what}: use at most ${most}.`);
     }
   }
+}
+
+/** The latent shape [1, C, F', H', W'] of a video size for a loaded model (refused by `checkSize` when the model cannot take it). */
+export function latentShapeOf(info: LoadResult, geometry: LoadGeometry, size: VideoSize): number[] {
+  const { channels, spatialScale, temporalScale } = info.latent;
+  checkSize(geometry, size, { model: `this model (${info.pipelineClass})`, vaeSpatial: spatialScale, vaeTemporal: temporalScale });
+  let frames = Math.floor((size.numFrames - 1) / temporalScale) + 1;
+  // CogVideoX 1.5 pads the latent frames to a multiple of its temporal patch (the worker's prepare_latents does the same).
+  const pt = geometry.patch[0];
+  if (info.family === "cogvideox" && frames % pt !== 0) frames += pt - (frames % pt);
+  return [1, channels, frames, size.height / spatialScale, size.width / spatialScale];
 }

@@ -2,7 +2,8 @@
  * A model loaded in a worker: the denoiser the loop drives (one `denoise` message per computed step,
  * carrying every branch), prompt encoding, initial latents, decoding, and the scheduler built from the
  * pipeline's own diffusers scheduler config. Its requests go through a `RecoveringClient`, so a worker
- * that dies is replaced behind it; its prompt handles are counted and cached by `PromptHandles`.
+ * that dies is replaced behind it; its prompt handles are counted and cached by `PromptHandles`, its
+ * conditioning images kept for a restart by `ImageHandles`.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -17,7 +18,8 @@ import { float32Tensor, type Tensor } from "../worker/tensors.js";
 import { toHalf } from "../worker/half.js";
 import { RecoveringClient, type RecoveryOptions } from "../worker/recovering.js";
 import { isWorkerDied } from "../worker/supervisor.js";
-import { checkSize, readFolderGeometry } from "./geometry.js";
+import { latentShapeOf, readFolderGeometry } from "./geometry.js";
+import { ImageHandles } from "./images.js";
 import { PromptHandles } from "./prompts.js";
 import type { Denoiser, DenoiseItem } from "./types.js";
 
@@ -53,10 +55,7 @@ export class Model implements Denoiser {
   private readonly remote: RecoveringClient;
   private readonly prompts: PromptHandles;
   private identityCache: string | undefined;
-  /** Image handles in use → the request that made them (sent again after a restart). */
-  private readonly images = new Map<string, RequestOf<"encodeImage">>();
-  /** An image handle given out before a restart → the current worker's handle. */
-  private imageAliases = new Map<string, string>();
+  private readonly images = new ImageHandles();
 
   private constructor(client: WorkerLike, source: string, info: LoadResult, loadRequest: RequestOf<"load">, options: LoadOptions) {
     this.source = source;
@@ -68,13 +67,12 @@ export class Model implements Denoiser {
     this.remote = new RecoveringClient(
       client,
       async (fresh) => {
-        // The model again, then every prompt handle still in use; both become current together.
+        // The model again, then every prompt and image handle still in use; all become current together.
         const reloaded = await fresh.request(loadRequest, { timeoutMs: LOAD_TIMEOUT_MS });
         const commit = await this.prompts.reencode((text, maxSequenceLength) => encode(fresh, reloaded.model, text, maxSequenceLength));
-        const imageAliases = new Map<string, string>();
-        for (const [handle, request] of this.images) imageAliases.set(handle, (await fresh.request({ ...request, model: reloaded.model })).image);
+        const commitImages = await this.images.resend(fresh, reloaded.model);
         this.currentInfo = reloaded;
-        this.imageAliases = imageAliases;
+        commitImages();
         commit();
       },
       options,
@@ -116,7 +114,7 @@ export class Model implements Denoiser {
 
   /** The current worker's handle for a prompt or image handle given out before a restart. */
   private cond(handle: string): string {
-    return this.imageAliases.get(handle) ?? this.prompts.current(handle);
+    return this.images.alias(handle) ?? this.prompts.current(handle);
   }
 
   get handle(): string {
@@ -172,13 +170,7 @@ export class Model implements Denoiser {
 
   /** The latent shape [1, C, F', H', W'] for a video size (refused in one sentence when the model cannot take it). */
   latentShape(size: LatentSize): number[] {
-    const { channels, spatialScale, temporalScale } = this.info.latent;
-    checkSize(this.geometry, size, { model: `this model (${this.info.pipelineClass})`, vaeSpatial: spatialScale, vaeTemporal: temporalScale });
-    let frames = Math.floor((size.numFrames - 1) / temporalScale) + 1;
-    // CogVideoX 1.5 pads the latent frames to a multiple of its temporal patch (the worker's prepare_latents does the same).
-    const pt = this.geometry.patch[0];
-    if (this.info.family === "cogvideox" && frames % pt !== 0) frames += pt - (frames % pt);
-    return [1, channels, frames, size.height / spatialScale, size.width / spatialScale];
+    return latentShapeOf(this.info, this.geometry, size);
   }
 
   /** A handle for the prompt's embedding in the worker (shared with other users of the same text); `release` it after use. */
@@ -199,7 +191,7 @@ export class Model implements Denoiser {
     );
     const base = { op: "encodeImage" as const, seed, height: size.height, width: size.width, numFrames: size.numFrames, image };
     const { image: handle } = await this.call((client, model) => client.request({ ...base, model }, signal ? { signal } : {}));
-    this.images.set(handle, { ...base, model: this.currentInfo.model });
+    this.images.add(handle, { ...base, model: this.currentInfo.model });
     return handle;
   }
 
@@ -285,9 +277,9 @@ export class Model implements Denoiser {
    * has room) or any other worker handle. Returns how many the worker released.
    */
   async release(handles: readonly string[]): Promise<number> {
-    const images = handles.filter((h) => this.images.delete(h));
+    const images = this.images.take(handles);
     const drop = [...images.map((h) => this.cond(h)), ...(await this.prompts.release(handles.filter((h) => !images.includes(h))))];
-    for (const h of images) this.imageAliases.delete(h);
+    this.images.unalias(images);
     if (drop.length === 0) return 0;
     try {
       const { released } = await this.remote.client.request({ op: "release", handles: drop });
