@@ -42,7 +42,7 @@ def under_torchrun() -> bool:
 class _Drop:
     """Where the other ranks' replies go."""
 
-    def send_multipart(self, frames, copy: bool = False) -> None:
+    def send_multipart(self, frames) -> None:
         pass
 
 

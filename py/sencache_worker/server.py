@@ -35,12 +35,46 @@ log = logging.getLogger("sencache_worker")
 
 
 
+# A frame below this many bytes is copied into its message: cheaper than pyzmq's zero-copy bookkeeping, which pays
+# off for tensor frames above it.
+ZERO_COPY_BYTES = 1 << 16
+
+
+def send_frames(sock: zmq.Socket, frames) -> None:
+    """One multipart message, frame by frame (pyzmq's send_multipart costs more per message than this)."""
+    last = len(frames) - 1
+    for i, frame in enumerate(frames):
+        sock.send(frame, zmq.SNDMORE if i < last else 0, copy=len(frame) < ZERO_COPY_BYTES)
+
+
+def recv_frames(sock: zmq.Socket) -> list:
+    """The next multipart message as zmq.Frames (raises zmq.Again when none waits); its parts arrive together."""
+    frame = sock.recv(zmq.NOBLOCK, copy=False)
+    frames = [frame]
+    while frame.more:
+        frame = sock.recv(zmq.NOBLOCK, copy=False)
+        frames.append(frame)
+    return frames
+
+
+class HeldRouter:
+    """The ROUTER as the I/O thread sends on it inside its receive loop, which holds SharedRouter's lock and checks
+    ZMQ_EVENTS before it waits: no lock to take, nobody to wake."""
+
+    def __init__(self, sock: zmq.Socket):
+        self.sock = sock
+
+    def send_multipart(self, frames) -> None:
+        send_frames(self.sock, frames)
+
+
 class SharedRouter:
     """The ROUTER, used by the I/O thread and the compute thread alike, every call under one lock.
 
     The compute thread sends its replies itself (no hop through the I/O thread). Nobody waits while holding the
     lock: the I/O thread waits on the socket's ZMQ_FD outside it. A send can consume libzmq's notice of a message
-    that arrived meanwhile, so after each send the sender checks ZMQ_EVENTS and wakes the I/O thread through a pipe.
+    that arrived meanwhile, so after each send through this class (the compute thread's) the sender checks
+    ZMQ_EVENTS and wakes the I/O thread through a pipe. The I/O thread itself sends through HeldRouter.
     """
 
     def __init__(self, sock: zmq.Socket):
@@ -51,9 +85,9 @@ class SharedRouter:
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
 
-    def send_multipart(self, frames, copy: bool = False) -> None:
+    def send_multipart(self, frames) -> None:
         with self.lock:
-            self.sock.send_multipart(frames, copy=copy)
+            send_frames(self.sock, frames)
             if self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                 self.wake()
 
@@ -220,6 +254,7 @@ class Worker:
             log.info("CURVE on: clients need the server key %s", public)
         router.bind(self.endpoint)
         shared = self.shared = SharedRouter(router)
+        held = HeldRouter(router)
         # Messages queue in ZeroMQ until we read them: the first hello is answered only once this returns.
         self._init_compute()
         compute = threading.Thread(target=self._compute_main, name="compute", daemon=True)
@@ -233,18 +268,19 @@ class Worker:
             while not self.stopping:
                 if self.compute_error is not None:
                     raise RuntimeError("the compute thread died") from self.compute_error
-                # Drain until EAGAIN (which re-arms ZMQ_FD), then wait on the FD outside the lock.
+                # Drain while ZMQ_EVENTS says a message waits (reading it re-arms ZMQ_FD), then wait on the FD outside
+                # the lock.
                 with shared.lock:
-                    while not self.stopping:
+                    while not self.stopping and router.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                         try:
-                            frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
+                            frames = recv_frames(router)
                         except zmq.Again:
                             break
-                        self._on_message(shared, frames)
+                        self._on_message(held, frames)
                 if self.stopping:
                     break
-                poller.poll(200)
-                shared.drain_wake()
+                if any(fd == shared.wake_r for fd, _ in poller.poll(200)):
+                    shared.drain_wake()
         finally:
             self.jobs.put(None)
             compute.join(timeout=5.0)
@@ -271,7 +307,7 @@ class Worker:
     def _send(self, sock, identity: bytes, reply: P.Reply) -> None:
         if not reply.ok:
             self.counters.add(errors=1)
-        sock.send_multipart([identity, *P.encode_reply(reply)], copy=False)
+        sock.send_multipart([identity, *P.encode_reply(reply)])
 
     def _answer(self, sock, job: Job) -> None:
         try:

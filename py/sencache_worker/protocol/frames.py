@@ -6,7 +6,6 @@ a failure is a `ProtocolError` with the code the SPEC gives it.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import msgpack
@@ -85,17 +84,38 @@ def _no_ext(code: int, data: bytes):
     raise ValueError(f"msgpack extension type {code}")
 
 
-def _is_plain(value, depth: int = 0) -> bool:
-    """Plain msgpack only: nil, bool, int, float, str, bin, arrays and str-keyed maps, nested at most 32 deep."""
-    if depth > MAX_HEADER_DEPTH:
-        return False
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+_PLAIN_SCALARS = frozenset({type(None), bool, int, float, str, bytes})
+
+
+def _is_plain(value) -> bool:
+    """Plain msgpack only: nil, bool, int, float, str, bin, arrays and str-keyed maps, nested at most 32 deep.
+
+    msgpack gives exactly these types (an extension would be some other type: msgpack.Timestamp, ...), so the
+    walk compares types, not isinstance; it is iterative, so no header can exhaust the Python stack.
+    """
+    if type(value) in _PLAIN_SCALARS:
         return True
-    if isinstance(value, list):
-        return all(_is_plain(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_plain(v, depth + 1) for k, v in value.items())
-    return False  # msgpack.Timestamp (extension -1) and anything else an extension could become
+    todo = [(value, 0)]
+    while todo:
+        container, depth = todo.pop()
+        kind = type(container)
+        if kind is dict:
+            if container and depth >= MAX_HEADER_DEPTH:
+                return False  # its members would sit deeper than 32
+            for k, v in container.items():
+                if type(k) is not str:
+                    return False
+                if type(v) not in _PLAIN_SCALARS:
+                    todo.append((v, depth + 1))
+        elif kind is list:
+            if container and depth >= MAX_HEADER_DEPTH:
+                return False
+            for v in container:
+                if type(v) not in _PLAIN_SCALARS:
+                    todo.append((v, depth + 1))
+        else:
+            return False
+    return True
 
 
 def _header(frame) -> dict:
@@ -106,8 +126,7 @@ def _header(frame) -> dict:
             "send tensors as frames, not inside the header."
         )
     try:
-        header = msgpack.unpackb(bytes(buf), raw=False, strict_map_key=True, ext_hook=_no_ext,
-                                 timestamp=0)
+        header = msgpack.unpackb(buf, raw=False, strict_map_key=True, ext_hook=_no_ext, timestamp=0)
     except Exception:
         raise ProtocolError(BAD_MESSAGE, "The header frame is not plain msgpack; send a msgpack map (no extension types) as frame 0.") from None
     if not _is_plain(header):
@@ -165,17 +184,18 @@ def _tensors(header: dict, frames: Sequence, max_message_bytes: int, op: str, mi
             mid,
         )
     declared = 0
-    checked: list[tuple[str, str, tuple[int, ...], int]] = []
+    out = []
     for i, d in enumerate(descs):
-        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+        if type(d) is not dict or type(d.get("name")) is not str:
             raise ProtocolError(BAD_MESSAGE, f"Tensor descriptor {i} is not a map with a string name.", op, mid)
         name, dtype, shape = d["name"], d.get("dtype"), d.get("shape")
-        if not isinstance(dtype, str) or dtype not in DTYPES:
+        npd = DTYPES.get(dtype) if type(dtype) is str else None
+        if npd is None:
             raise ProtocolError(
                 BAD_DTYPE, f"Tensor {name!r} has dtype {dtype!r}; use one of {', '.join(DTYPES)}.", op, mid
             )
-        if (not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(is_int(s) and s >= 0 for s in shape)
-                or math.prod(max(s, 1) for s in shape) > MAX_SHAPE_PRODUCT):
+        elements = _elements(shape)
+        if elements is None:
             raise ProtocolError(
                 BAD_SHAPE,
                 f"Tensor {name!r} has shape {str(shape)[:80]}; a shape is a list of at most {MAX_DIMS} non-negative ints "
@@ -183,7 +203,7 @@ def _tensors(header: dict, frames: Sequence, max_message_bytes: int, op: str, mi
                 op,
                 mid,
             )
-        nbytes = math.prod(shape) * DTYPES[dtype].itemsize
+        nbytes = elements * npd.itemsize
         declared += nbytes
         if declared > max_message_bytes:
             raise ProtocolError(
@@ -192,25 +212,40 @@ def _tensors(header: dict, frames: Sequence, max_message_bytes: int, op: str, mi
                 op,
                 mid,
             )
-        if bufs[i].nbytes != nbytes:
+        buf = bufs[i]
+        if buf.nbytes != nbytes:
             raise ProtocolError(
                 BAD_MESSAGE,
-                f"Tensor {name!r} frame holds {bufs[i].nbytes} bytes but {dtype} {shape} needs {nbytes}.",
+                f"Tensor {name!r} frame holds {buf.nbytes} bytes but {dtype} {shape} needs {nbytes}.",
                 op,
                 mid,
             )
-        checked.append((name, dtype, tuple(shape), nbytes))
-    out = []
-    for (name, dtype, shape, nbytes), buf in zip(checked, bufs):
-        npd = DTYPES[dtype]
-        if nbytes == 0:
-            arr = np.zeros(shape, dtype=npd)
-        else:
-            arr = np.frombuffer(buf, dtype=npd).reshape(shape)
-            if nbytes <= SMALL_FRAME_BYTES or arr.ctypes.data % npd.alignment != 0:
-                arr = arr.copy()
-        out.append(Tensor(name, arr, dtype))
-    return out
+        out.append((name, dtype, npd, shape, nbytes, buf))
+    # Every descriptor is checked before any array is made.
+    return [Tensor(name, _array(npd, shape, nbytes, buf), dtype) for name, dtype, npd, shape, nbytes, buf in out]
+
+
+def _elements(shape) -> int | None:
+    """The element count of a wire shape, or None when it is not a valid one (see _tensors)."""
+    if type(shape) is not list or len(shape) > MAX_DIMS:
+        return None
+    elements = bound = 1
+    for s in shape:
+        if type(s) is not int or s < 0:
+            return None
+        elements *= s
+        if s > 1:
+            bound *= s
+    return elements if bound <= MAX_SHAPE_PRODUCT else None
+
+
+def _array(npd: np.dtype, shape: list, nbytes: int, buf: memoryview) -> np.ndarray:
+    if nbytes == 0:
+        return np.zeros(shape, dtype=npd)
+    arr = np.frombuffer(buf, dtype=npd)
+    if nbytes <= SMALL_FRAME_BYTES or not arr.flags.aligned:
+        arr = arr.copy()
+    return arr.reshape(shape)
 
 
 def decode_request(frames: Sequence, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:

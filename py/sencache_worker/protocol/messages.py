@@ -41,6 +41,10 @@ class Tensor(NamedTuple):
     dtype: str  # the wire dtype name (bfloat16 arrays are uint16 bit patterns)
 
 
+# numpy dtype -> wire name, for arrays sent without one (a uint16 array is uint16 bit patterns only when named so).
+_WIRE_NAMES = {np_dtype: name for name, np_dtype in DTYPES.items() if name != "bfloat16"}
+
+
 def tensor(name: str, array: np.ndarray, dtype: str | None = None) -> Tensor:
     """A tensor to send; the wire dtype is inferred from the array unless given (pass "bfloat16" for bit patterns)."""
     if dtype is None:
@@ -49,10 +53,9 @@ def tensor(name: str, array: np.ndarray, dtype: str | None = None) -> Tensor:
 
 
 def _wire_dtype(dt) -> str:
-    dt = np.dtype(dt).newbyteorder("<")
-    for name, want in DTYPES.items():
-        if name != "bfloat16" and dt == want:
-            return name
+    name = _WIRE_NAMES.get(np.dtype(dt).newbyteorder("<"))
+    if name is not None:
+        return name
     raise ValueError(f"numpy dtype {dt} has no wire dtype; use one of {', '.join(DTYPES)}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -69,25 +69,25 @@ def fail_args(req: Request, message: str) -> ProtocolError:
 
 def _value(req: Request, where: str, value: Any, kind) -> Any:
     """`value` checked against `kind` (ProtocolError bad_args when it does not fit), converted to its record."""
-    if isinstance(kind, ListOf):
-        if not isinstance(value, list):
+    if kind == "str":
+        ok = type(value) is str
+    elif kind == "float":
+        ok = (type(value) is float or type(value) is int) and math.isfinite(value)
+        value = float(value) if ok else value
+    elif kind == "int":
+        ok = type(value) is int
+    elif kind == "bool":
+        ok = type(value) is bool
+    elif isinstance(kind, ListOf):
+        if type(value) is not list:
             raise fail_args(req, f"`{req.op}` argument `{where}` must be a list, not {type(value).__name__}.")
         if kind.nonempty and not value:
             raise fail_args(req, f"`{req.op}` argument `{where}` must not be empty.")
         return tuple(_value(req, f"{where}[{i}]", v, kind.kind) for i, v in enumerate(value))
-    if dataclasses.is_dataclass(kind):
-        if not isinstance(value, dict):
+    elif dataclasses.is_dataclass(kind):
+        if type(value) is not dict:
             raise fail_args(req, f"`{req.op}` argument `{where}` must be a map.")
         return parse_record(req, kind, value, f"{where}.")
-    if kind == "str":
-        ok = isinstance(value, str)
-    elif kind == "int":
-        ok = is_int(value)
-    elif kind == "float":
-        ok = (is_int(value) or isinstance(value, float)) and math.isfinite(value)
-        value = float(value) if ok else value
-    elif kind == "bool":
-        ok = isinstance(value, bool)
     else:  # pragma: no cover
         raise AssertionError(kind)
     if not ok:
@@ -95,37 +95,63 @@ def _value(req: Request, where: str, value: Any, kind) -> Any:
     return value
 
 
+class _Field(NamedTuple):
+    """One argument field of a record, as `_record` reads it (from the dataclass field's metadata, once)."""
+
+    name: str
+    source: str  # "wire" (a key of the map), "tensor", "tensor_list" or "tensors" (all of the request's)
+    kind: Any
+    default: Any
+    minimum: float | None
+    maximum: float | None
+    choices: tuple | None
+    tensor: tuple
+
+
+_PLANS: dict[type, tuple[_Field, ...]] = {}
+
+
+def _plan(cls) -> tuple[_Field, ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        fields = []
+        for f in dataclasses.fields(cls):
+            m = f.metadata
+            if m.get("derived"):
+                continue
+            source = next((k for k in ("tensor", "tensor_list") if k in m), "tensors" if m.get("tensors") == "any" else "wire")
+            fields.append(_Field(f.name, source, m.get("kind"), f.default, m.get("minimum"), m.get("maximum"),
+                                 m.get("choices"), m.get(source, ())))
+        plan = _PLANS[cls] = tuple(fields)
+    return plan
+
+
 def parse_record(req: Request, cls, values: dict, prefix: str = ""):
     """An instance of the argument dataclass `cls` from a map of wire values, each field checked."""
     out = {}
-    for f in dataclasses.fields(cls):
-        if f.metadata.get("derived"):
+    for f in _plan(cls):
+        if f.source != "wire":
+            if f.source == "tensor":
+                out[f.name] = _tensor_arg(req, f.name, *f.tensor)
+            elif f.source == "tensor_list":
+                name, dtypes, rank, per = f.tensor
+                out[f.name] = tuple(_tensor_arg(req, f"{name}{i}", dtypes, rank) for i in range(len(out[per])))
+            else:
+                out[f.name] = tuple(req.tensors)
             continue
-        if "tensor" in f.metadata:
-            out[f.name] = _tensor_arg(req, f.name, *f.metadata["tensor"])
-            continue
-        if "tensor_list" in f.metadata:
-            name, dtypes, rank, per = f.metadata["tensor_list"]
-            out[f.name] = tuple(_tensor_arg(req, f"{name}{i}", dtypes, rank) for i in range(len(out[per])))
-            continue
-        if f.metadata.get("tensors") == "any":
-            out[f.name] = tuple(req.tensors)
-            continue
-        where = f"{prefix}{f.name}"
         value = values.get(f.name)
         if value is None:
             if f.default is dataclasses.MISSING:
-                raise fail_args(req, f"`{req.op}` needs the argument `{where}`.")
+                raise fail_args(req, f"`{req.op}` needs the argument `{prefix}{f.name}`.")
             out[f.name] = f.default
             continue
-        value = _value(req, where, value, f.metadata["kind"])
-        minimum, maximum, choices = f.metadata.get("minimum"), f.metadata.get("maximum"), f.metadata.get("choices")
-        if minimum is not None and value < minimum:
-            raise fail_args(req, f"`{req.op}` argument `{where}` must be at least {minimum}, not {value}.")
-        if maximum is not None and value > maximum:
-            raise fail_args(req, f"`{req.op}` argument `{where}` must be at most {maximum}, not {value}.")
-        if choices is not None and value not in choices:
-            raise fail_args(req, f"`{req.op}` argument `{where}` must be one of {', '.join(choices)}, not {value!r}.")
+        value = _value(req, f"{prefix}{f.name}", value, f.kind)
+        if f.minimum is not None and value < f.minimum:
+            raise fail_args(req, f"`{req.op}` argument `{prefix}{f.name}` must be at least {f.minimum}, not {value}.")
+        if f.maximum is not None and value > f.maximum:
+            raise fail_args(req, f"`{req.op}` argument `{prefix}{f.name}` must be at most {f.maximum}, not {value}.")
+        if f.choices is not None and value not in f.choices:
+            raise fail_args(req, f"`{req.op}` argument `{prefix}{f.name}` must be one of {', '.join(f.choices)}, not {value!r}.")
         out[f.name] = value
     return cls(**out)
 
@@ -154,16 +180,29 @@ def reply_to(req_op: str, req_id: int, result) -> Reply:
     """An ok Reply from a typed result: ndarray fields become tensors, the rest the result map."""
     values: dict[str, Any] = {}
     tensors: list[Tensor] = []
-    for f in dataclasses.fields(result):
-        value = getattr(result, f.name)
-        if f.metadata.get("tensors") == "any":
+    for name, any_tensors, flatten in _result_plan(type(result)):
+        value = getattr(result, name)
+        if any_tensors:
             tensors.extend(value)
         elif isinstance(value, np.ndarray):
-            tensors.append(tensor(f.name, value))
+            tensors.append(tensor(name, value))
         elif isinstance(value, Tensor):
-            tensors.append(Tensor(f.name, value.array, value.dtype))
-        elif f.metadata.get("flatten"):
+            tensors.append(Tensor(name, value.array, value.dtype))
+        elif flatten:
             values.update(plain(value))
         else:
-            values[f.name] = plain(value)
+            values[name] = plain(value)
     return Reply(op=req_op, id=req_id, ok=True, result=values, tensors=tensors)
+
+
+_RESULT_PLANS: dict[type, tuple[tuple[str, bool, bool], ...]] = {}
+
+
+def _result_plan(cls) -> tuple[tuple[str, bool, bool], ...]:
+    """(name, holds any tensors, flattened into the map) per field of a result dataclass, read once."""
+    plan = _RESULT_PLANS.get(cls)
+    if plan is None:
+        fields = dataclasses.fields(cls)
+        plan = tuple((f.name, f.metadata.get("tensors") == "any", bool(f.metadata.get("flatten"))) for f in fields)
+        _RESULT_PLANS[cls] = plan
+    return plan
