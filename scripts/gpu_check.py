@@ -101,7 +101,7 @@ def time_steps(model: str, device: str, dtype: str, steps: int, height: int, wid
     import torch
 
     from sencache_worker.adapters import load
-    from sencache_worker.server import resolve_device
+    from sencache_worker.devices import resolve_device
 
     dev = resolve_device(device, torch)
     adapter = load(model, dev, dtype, None)

@@ -12,7 +12,7 @@ if __name__ == "__main__":
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # one rank of `torchrun -m sencache_worker`: context parallelism
         from .parallel import main
     else:
-        from .server import main
+        from .cli import main
     code = main()
     # main() returns once the last reply is on the wire (the ROUTER's linger and the context's term waited
     # for it). Skip the interpreter's teardown of torch, diffusers and their threads, which takes ~2 s

@@ -28,7 +28,9 @@ import sys
 import numpy as np
 
 from . import protocol as P
-from .server import Job, Worker, parse_cli
+from .cli import parse_cli, worker_from_args
+from .jobs import Job
+from .server import Worker
 
 log = logging.getLogger("sencache_worker")
 
@@ -209,8 +211,6 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.set_device(local)
         args.device = f"cuda:{local}"
     dist.init_process_group("nccl" if cuda else "gloo")
-    from .server import worker_from_args
-
     worker = worker_from_args(args, ParallelWorker, mode=cp.context_parallel, attention=cp.cp_attention)
     if worker is None:
         return 2

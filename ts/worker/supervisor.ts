@@ -74,7 +74,14 @@ export class WorkerProcess {
   private stopping = false;
   private readonly exitPromise: Promise<number | null>;
 
-  private constructor(child: ChildProcess, client: WorkerClient, hello: HelloResult, socketDir: string | undefined, stderrRef: { text: string }, exitPromise: Promise<number | null>) {
+  private constructor(
+    child: ChildProcess,
+    client: WorkerClient,
+    hello: HelloResult,
+    socketDir: string | undefined,
+    stderrRef: { text: string },
+    exitPromise: Promise<number | null>,
+  ) {
     this.child = child;
     this.client = client;
     this.hello = hello;
@@ -181,7 +188,8 @@ export class WorkerProcess {
         new WorkerDiedError(
           summary
             ? `The worker process died with ${summary}; the sample in flight was not finished — fix the cause and run again.`
-            : `The worker process (pid ${String(this.child.pid)}) exited unexpectedly (exit code ${String(code)}); the sample in flight was not finished — run again.`,
+            : `The worker process (pid ${String(this.child.pid)}) exited unexpectedly (exit code ${String(code)}); ` +
+              "the sample in flight was not finished — run again.",
           this.stderr,
         ),
       );
