@@ -77,21 +77,38 @@ async function samplingRatio(): Promise<void> {
     await next();
     const ts: number[] = [];
     const pys: number[] = [];
+    // What each run spent outside its forwards (the worker's stats time them; the Python loop times its own): the
+    // part the bridge can change, without the forwards' run-to-run swing.
+    const tsOutside: number[] = [];
+    const pyOutside: number[] = [];
+    const forwardSeconds = async () => (await worker.client.request({ op: "stats" })).forwardSeconds;
     let nfe = 0;
     for (let r = 0; r < runs; r++) {
+      const f0 = await forwardSeconds();
       const t0 = performance.now();
       const res = await run(r + 1);
       ts.push((performance.now() - t0) / 1000);
+      tsOutside.push((ts.at(-1) as number) - ((await forwardSeconds()) - f0));
       nfe = res.summary.nfe;
       py.stdin.write(`run ${r + 1}\n`);
-      pys.push((await next())["seconds"] as number);
+      const done = await next();
+      pys.push(done["seconds"] as number);
+      pyOutside.push((done["seconds"] as number) - (done["forward_seconds"] as number));
     }
     const a = median(ts);
     const b = median(pys);
+    const ms = (x: number) => (x * 1000).toFixed(1);
     console.log(`sampling, ${steps} steps, compute every ${every} (NFE ${nfe}), CFG, torch threads ${threads}, ${runs} interleaved runs`);
     console.log(`  TS-driven through the worker: median ${(a * 1000).toFixed(1)} ms   [${ts.map((x) => (x * 1000).toFixed(0)).join(", ")}]`);
     console.log(`  one Python process:           median ${(b * 1000).toFixed(1)} ms   [${pys.map((x) => (x * 1000).toFixed(0)).join(", ")}]`);
     console.log(`  ratio TS/Python: ${(a / b).toFixed(3)}×  (goal ≤ 1.03×)`);
+    const perStep = (median(tsOutside) - median(pyOutside)) / nfe;
+    const forwards = (walls: number[], outside: number[]) => median(walls.map((w, i) => w - (outside[i] as number)));
+    console.log(
+      `  outside the forwards, median per run: TS-driven ${ms(median(tsOutside))} ms, one Python process ${ms(median(pyOutside))} ms; ` +
+        `the bridge and the TS loop add ${ms(perStep)} ms per computed step`,
+    );
+    console.log(`  in the forwards, median per run: worker ${ms(forwards(ts, tsOutside))} ms, one Python process ${ms(forwards(pys, pyOutside))} ms`);
   } finally {
     py.stdin.end();
     await worker.shutdown();
@@ -101,15 +118,20 @@ async function samplingRatio(): Promise<void> {
 async function echoRatio(): Promise<void> {
   const repeats = Number(values["echo-repeats"]);
   const dir = mkdtempSync(join(tmpdir(), "sencache-echo-"));
+  // The raw echo, and the same with a msgpack header unpacked and packed in Python (the least a Python worker does).
   const rawEndpoint = `ipc://${join(dir, "raw.sock")}`;
-  const raw = spawn(
-    defaultPython(),
-    ["-m", "sencache_worker.bench_bridge", "echo", "--endpoint", rawEndpoint],
-    { env, stdio: ["ignore", "ignore", "inherit"] },
-  );
+  const headerEndpoint = `ipc://${join(dir, "header.sock")}`;
+  const echoServer = (endpoint: string, extra: string[]) =>
+    spawn(defaultPython(), ["-m", "sencache_worker.bench_bridge", "echo", "--endpoint", endpoint, ...extra], {
+      env,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  const servers = [echoServer(rawEndpoint, []), echoServer(headerEndpoint, ["--header"])];
   const worker = await WorkerProcess.start({ device: "cpu", threads });
   const dealer = new Dealer({ linger: 0 });
   dealer.connect(rawEndpoint);
+  const headerDealer = new Dealer({ linger: 0 });
+  headerDealer.connect(headerEndpoint);
   try {
     for (const [label, n] of [["10 KB", 2_560], ["8.4 MB (Wan 480p latent, f32)", 16 * 21 * 60 * 104]] as const) {
       const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
@@ -117,6 +139,7 @@ async function echoRatio(): Promise<void> {
       const frames = encodeFrames({ v: 1, op: "echo", id: 1 }, [tensor]);
       const sdk: number[] = [];
       const rawT: number[] = [];
+      const headerT: number[] = [];
       const reps = n > 100_000 ? Math.max(20, Math.round(repeats / 10)) : repeats;
       for (let r = 0; r < reps + 5; r++) {
         const t0 = performance.now();
@@ -125,23 +148,31 @@ async function echoRatio(): Promise<void> {
         const t1 = performance.now();
         const { tensors } = await worker.client.request({ op: "echo", tensors: [tensor] });
         const t2 = performance.now();
-        if (back[1]?.byteLength !== n * 4 || (tensors[0]?.data as Float32Array)[n - 1] !== data[n - 1]) throw new Error("an echo came back different");
+        await headerDealer.send(frames);
+        const parsed = await headerDealer.receive();
+        const t3 = performance.now();
+        const same = back[1]?.byteLength === n * 4 && parsed[1]?.byteLength === n * 4;
+        if (!same || (tensors[0]?.data as Float32Array)[n - 1] !== data[n - 1]) throw new Error("an echo came back different");
         if (r >= 5) {
           rawT.push(t1 - t0);
           sdk.push(t2 - t1);
+          headerT.push(t3 - t2);
         }
       }
       const a = median(sdk);
       const b = median(rawT);
+      const c = median(headerT);
       console.log(
-        `echo ${label}: SDK ${a.toFixed(3)} ms, raw DEALER⇄ROUTER ${b.toFixed(3)} ms, ratio ${(a / b).toFixed(2)}× (goal ≤ 1.25×), median of ${reps} ` +
-          `interleaved`,
+        `echo ${label}: SDK ${a.toFixed(3)} ms, raw DEALER⇄ROUTER ${b.toFixed(3)} ms, ratio ${(a / b).toFixed(2)}× (goal ≤ 1.25×); ` +
+          `raw + a Python msgpack header ${c.toFixed(3)} ms (${(c / b).toFixed(2)}× raw); median of ${reps} interleaved`,
       );
     }
   } finally {
-    await dealer.send([Buffer.from("stop")]).catch(() => undefined);
-    dealer.close();
-    raw.kill();
+    for (const d of [dealer, headerDealer]) {
+      await d.send([Buffer.from("stop")]).catch(() => undefined);
+      d.close();
+    }
+    for (const server of servers) server.kill();
     await worker.shutdown();
   }
 }

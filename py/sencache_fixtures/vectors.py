@@ -116,7 +116,8 @@ def _replies() -> list[tuple[str, str, P.Reply]]:
          P.reply_to("read_media", 19, P.ReadMediaResult(video=_ramp((1, 2, 2, 3), 0, 20, np.uint8)))),
         ("release", "handles released", P.reply_to("release", 10, P.ReleaseResult(released=2))),
         ("stats", "worker counters", P.reply_to("stats", 11, P.StatsResult(
-            messages=12, denoise_requests=5, denoise_items=10, forwards=3, errors=1, models=1, conds=2))),
+            messages=12, denoise_requests=5, denoise_items=10, forwards=3, errors=1, models=1, conds=2,
+            forward_seconds=0.25))),
         ("echo", "every dtype back unchanged, a scalar and an empty tensor", P.reply_to("echo", 12, P.EchoResult(tensors=[
             P.tensor("f32", _ramp((2, 2), -0.5, 0.25)),
             P.tensor("f64", _ramp((3,), 0.1, 0.2, np.float64)),

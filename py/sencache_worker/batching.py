@@ -71,8 +71,9 @@ class DenoiseBatching:
         conds = [c for _, cs, _ in ready for c in cs]
         images = [im for _, _, ims in ready for im in ims]
         per_fps = {"fps": [it.fps for job, _, _ in ready for it in job.args.items]} if adapter.fps_conditioning else {}
+        start = time.perf_counter()
         if self.debug_delay:
-            time.sleep(self.debug_delay)
+            time.sleep(self.debug_delay)  # a test's slow forward
         try:
             out = adapter.denoise(x, t, conds, images if any(im is not None for im in images) else None, **per_fps)
         except Exception as e:
@@ -80,7 +81,7 @@ class DenoiseBatching:
                 self._fail(push, job, e)
             return
         finally:
-            self.counters.add(forwards=1)
+            self.counters.add(forwards=1, forward_seconds=time.perf_counter() - start)
         self.counters.add(denoise_items=len(t))
         row = 0
         for job, _, _ in ready:

@@ -3,9 +3,10 @@
     python -m sencache_worker.bench_bridge loop --model DIR --steps N --every K --threads T
         Reads one line per run on stdin ("run <seed>") and answers with the wall seconds of the same
         sampling loop the TS side drives (CFG, the pipeline's scheduler, compute every K-th step and
-        reuse the last output between), all in this one process.
-    python -m sencache_worker.bench_bridge echo --endpoint ipc:///…
-        A raw ROUTER that sends every message back unchanged (the floor for the SDK's echo).
+        reuse the last output between), all in this one process, and the seconds spent in its forwards.
+    python -m sencache_worker.bench_bridge echo --endpoint ipc:///… [--header]
+        A raw ROUTER that sends every message back unchanged (the floor for the SDK's echo). With --header it
+        also unpacks the msgpack header and packs a reply header, as a Python worker must at the least.
 """
 
 from __future__ import annotations
@@ -42,18 +43,22 @@ def loop(a) -> int:
         sched.set_timesteps(steps)
         x = torch.from_numpy(x0)
         last = None
+        forward = 0.0
         for i, t in enumerate(sched.timesteps):
             if last is None or i % a.every == 0:
                 both = np.concatenate([x.numpy(), x.numpy()])
+                f0 = time.perf_counter()
                 out = ad.denoise(both, np.array([float(t), float(t)], np.float32), [cond, uncond])
+                forward += time.perf_counter() - f0
                 last = torch.from_numpy(out[1:2] + np.float32(g) * (out[0:1] - out[1:2]))
             x = sched.step(last, t, x, return_dict=False)[0]
         wall = time.perf_counter() - t0
-        print(json.dumps({"seconds": wall, "checksum": float(x.double().sum())}), flush=True)
+        print(json.dumps({"seconds": wall, "forward_seconds": forward, "checksum": float(x.double().sum())}), flush=True)
     return 0
 
 
 def echo(a) -> int:
+    import msgpack
     import zmq
 
     ctx = zmq.Context()
@@ -63,6 +68,10 @@ def echo(a) -> int:
         frames = sock.recv_multipart(copy=False)
         if len(frames) == 2 and frames[1].bytes == b"stop":
             break
+        if a.header:
+            header = msgpack.unpackb(frames[1].buffer)
+            frames[1] = msgpack.packb({"v": header["v"], "op": header["op"], "id": header["id"], "ok": True,
+                                       "result": {}, "tensors": header.get("tensors", [])})
         sock.send_multipart(frames, copy=False)
     sock.close(0)
     ctx.term()
@@ -80,6 +89,7 @@ def main(argv=None) -> int:
     lp.add_argument("--prompt", default="a red circle moving right")
     ep = sub.add_parser("echo")
     ep.add_argument("--endpoint", required=True)
+    ep.add_argument("--header", action="store_true", help="also unpack the header and pack a reply header")
     a = p.parse_args(argv)
     return loop(a) if a.mode == "loop" else echo(a)
 

@@ -38,8 +38,9 @@ class Counters:
     def __init__(self):
         self.lock = threading.Lock()
         self.messages = self.denoise_requests = self.denoise_items = self.forwards = self.errors = 0
+        self.forward_seconds = 0.0  # wall time inside forwards: what a request cost beyond it is the bridge's
 
-    def add(self, **deltas: int) -> None:
+    def add(self, **deltas: float) -> None:
         with self.lock:
             for k, v in deltas.items():
                 setattr(self, k, getattr(self, k) + v)
@@ -241,6 +242,7 @@ class Worker(DenoiseBatching, ModelOps):
                 errors=c.errors,
                 models=len(self.models.adapters),
                 conds=len(self.models.conds),
+                forward_seconds=c.forward_seconds,
             )
 
     def _op_ops(self, a: P.NoArgs) -> P.OpsResult:

@@ -48,7 +48,7 @@ def test_request_round_trip_every_dtype():
 def test_header_is_plain_msgpack_with_snake_case_keys():
     frames = P.encode_request(P.request("ping", 3))
     assert msgpack.unpackb(frames[0], raw=False) == {"v": 1, "op": "ping", "id": 3}
-    frames = P.encode_reply(P.reply_to("stats", 4, P.StatsResult(1, 2, 3, 4, 5, 6, 7)))
+    frames = P.encode_reply(P.reply_to("stats", 4, P.StatsResult(1, 2, 3, 4, 5, 6, 7, 0.5)))
     header = msgpack.unpackb(frames[0], raw=False)
     assert header["ok"] is True and header["result"]["denoise_requests"] == 2
 

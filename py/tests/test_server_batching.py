@@ -44,6 +44,7 @@ def test_waiting_denoise_requests_share_one_forward_and_pings_are_answered(slow_
         np.testing.assert_allclose(replies[i + 1].get("out").array, want, rtol=1e-5, atol=1e-5)
     s = c.ok("stats").result
     assert s["denoise_requests"] == 3 and s["denoise_items"] == 3 and s["forwards"] == 2
+    assert s["forward_seconds"] >= 2 * 1.5  # both forwards were slowed by --debug-delay-ms 1500
     # merging is batch-invariant on CPU (invariance.py): the two merged rows equal each row computed alone, bit for bit
     for i in (1, 2):
         alone = c.ok("denoise", [P.tensor("x", xs[i])], model=m, items=[P.DenoiseItem(cond, ts[i], "cond")]).get("out").array

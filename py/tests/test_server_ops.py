@@ -156,7 +156,8 @@ def test_a_python_loop_over_the_worker_reproduces_pipeline_call(client, model, p
 def test_release_and_stats(client, model):
     c = encode_prompt(client, model, "a dog")["cond"]
     before = client.ok("stats").result
-    assert set(before) == {"messages", "denoise_requests", "denoise_items", "forwards", "errors", "models", "conds"}
+    assert set(before) == {"messages", "denoise_requests", "denoise_items", "forwards", "errors", "models", "conds",
+                           "forward_seconds"}
     assert client.call("release", handles=[c, "c999.zzzzzz"]).error.code == P.UNKNOWN_HANDLE  # all or nothing
     assert client.ok("release", handles=[c]).result == {"released": 1}
     after = client.ok("stats").result

@@ -72,6 +72,7 @@ test.serial("fixed-interval: the worker's denoise items equal the summary, and a
   t.is(after.denoiseItems - before.denoiseItems, s.denoiseItems);
   t.is((worker.client.sentByOp.get("denoise") ?? 0) - sentBefore, s.nfe, "one denoise message per computed step, none for a reused one");
   t.is(after.denoiseRequests - before.denoiseRequests, s.nfe);
+  t.true(after.forwardSeconds > before.forwardSeconds, "stats time the forwards");
 });
 
 test.serial("many samples in flight: the worker merges their forwards, and every sample equals its solo run", async (t) => {

@@ -171,7 +171,16 @@ export const OPS = {
   echo: op("echo", { inline: true, tensorsIn: "any", tensorsOut: "any" }),
   stats: op("stats", {
     inline: true,
-    result: { messages: int, denoise_requests: int, denoise_items: int, forwards: int, errors: int, models: int, conds: int },
+    result: {
+      messages: int,
+      denoise_requests: int,
+      denoise_items: int,
+      forwards: int,
+      errors: int,
+      models: int,
+      conds: int,
+      forward_seconds: num,
+    },
   }),
   /** The worker's own op table: per op its wire name, thread, arguments (key -> kind), tensors in (name -> dtypes), result fields and tensors out. */
   ops: op("ops", {

@@ -140,3 +140,4 @@ class StatsResult:
     errors: int
     models: int
     conds: int
+    forward_seconds: float  # wall time inside forwards since start
