@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 
-# Before torch is imported: busy-waiting OpenMP threads starve on shared machines (FACTS.md).
+# Before torch is imported: busy-waiting OpenMP threads starve the other processes of a shared machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
     python -m sencache_worker.bench_bridge loop --model DIR --steps N --every K --threads T
         Reads one line per run on stdin ("run <seed>") and answers with the wall seconds of the same
         sampling loop the TS side drives (CFG, the pipeline's scheduler, compute every K-th step and
-        reuse the last output between), all in this one process, and the seconds spent in its forwards.
+        reuse the last output between), all in this one process, and the seconds spent in its forwards. The model
+        is made batch-invariant as the worker makes it on CPU, so both sides run the same forwards.
     python -m sencache_worker.bench_bridge echo --endpoint ipc:///… [--header]
         A raw ROUTER that sends every message back unchanged (the floor for the SDK's echo). With --header it
         also unpacks the msgpack header and packs a reply header, as a Python worker must at the least.
@@ -26,6 +27,10 @@ def loop(a) -> int:
     from . import adapters
 
     ad = adapters.load(os.path.abspath(a.model), torch.device("cpu"), "float32", None)
+    # The model as the worker serves it on CPU: rows padded so a batch's composition never changes them.
+    from .invariance import make_batch_invariant
+
+    make_batch_invariant(ad.pipe)
     info = ad.info()
     steps = a.steps or info.defaults.num_inference_steps
     cond, _ = ad.encode_prompt(a.prompt, None)

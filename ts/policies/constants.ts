@@ -22,7 +22,7 @@ export interface TeacacheModelConstants {
   readonly timeOnly: boolean;
   /** Published threshold range (as text), if given. */
   readonly thresholds?: string;
-  /** The key in anchor-constants.json. */
+  /** Which published model and variant these are (the key scripts/check-anchor-constants.ts looks up). */
   readonly source: string;
 }
 
