@@ -77,10 +77,10 @@ async function samplingRatio(): Promise<void> {
     await next();
     const ts: number[] = [];
     const pys: number[] = [];
-    // What each run spent outside its forwards (the worker's stats time them; the Python loop times its own): the
-    // part the bridge can change, without the forwards' run-to-run swing.
-    const tsOutside: number[] = [];
-    const pyOutside: number[] = [];
+    // The seconds each run spent in its forwards (the worker's stats time them; the Python loop times its own): the
+    // rest is the part the bridge can change, without the forwards' run-to-run swing.
+    const tsForwards: number[] = [];
+    const pyForwards: number[] = [];
     const forwardSeconds = async () => (await worker.client.request({ op: "stats" })).forwardSeconds;
     let nfe = 0;
     for (let r = 0; r < runs; r++) {
@@ -88,27 +88,28 @@ async function samplingRatio(): Promise<void> {
       const t0 = performance.now();
       const res = await run(r + 1);
       ts.push((performance.now() - t0) / 1000);
-      tsOutside.push((ts.at(-1) as number) - ((await forwardSeconds()) - f0));
+      tsForwards.push((await forwardSeconds()) - f0);
       nfe = res.summary.nfe;
       py.stdin.write(`run ${r + 1}\n`);
       const done = await next();
       pys.push(done["seconds"] as number);
-      pyOutside.push((done["seconds"] as number) - (done["forward_seconds"] as number));
+      pyForwards.push(done["forward_seconds"] as number);
     }
     const a = median(ts);
     const b = median(pys);
-    const ms = (x: number) => (x * 1000).toFixed(1);
+    const ms = (x: number, digits = 1) => (x * 1000).toFixed(digits);
+    const outside = (walls: number[], forwards: number[]) => median(walls.map((w, i) => w - (forwards[i] as number)));
+    const tsOutside = outside(ts, tsForwards);
+    const pyOutside = outside(pys, pyForwards);
     console.log(`sampling, ${steps} steps, compute every ${every} (NFE ${nfe}), CFG, torch threads ${threads}, ${runs} interleaved runs`);
-    console.log(`  TS-driven through the worker: median ${(a * 1000).toFixed(1)} ms   [${ts.map((x) => (x * 1000).toFixed(0)).join(", ")}]`);
-    console.log(`  one Python process:           median ${(b * 1000).toFixed(1)} ms   [${pys.map((x) => (x * 1000).toFixed(0)).join(", ")}]`);
+    console.log(`  TS-driven through the worker: median ${ms(a)} ms   [${ts.map((x) => ms(x, 0)).join(", ")}]`);
+    console.log(`  one Python process:           median ${ms(b)} ms   [${pys.map((x) => ms(x, 0)).join(", ")}]`);
     console.log(`  ratio TS/Python: ${(a / b).toFixed(3)}×  (goal ≤ 1.03×)`);
-    const perStep = (median(tsOutside) - median(pyOutside)) / nfe;
-    const forwards = (walls: number[], outside: number[]) => median(walls.map((w, i) => w - (outside[i] as number)));
     console.log(
-      `  outside the forwards, median per run: TS-driven ${ms(median(tsOutside))} ms, one Python process ${ms(median(pyOutside))} ms; ` +
-        `the bridge and the TS loop add ${ms(perStep)} ms per computed step`,
+      `  outside the forwards, median per run: TS-driven ${ms(tsOutside)} ms, one Python process ${ms(pyOutside)} ms; ` +
+        `the bridge and the TS loop add ${ms((tsOutside - pyOutside) / nfe)} ms per computed step`,
     );
-    console.log(`  in the forwards, median per run: worker ${ms(forwards(ts, tsOutside))} ms, one Python process ${ms(forwards(pys, pyOutside))} ms`);
+    console.log(`  in the forwards, median per run: worker ${ms(median(tsForwards))} ms, one Python process ${ms(median(pyForwards))} ms`);
   } finally {
     py.stdin.end();
     await worker.shutdown();

@@ -56,7 +56,7 @@ class SharedRouter:
 
     def __init__(self, sock: zmq.Socket):
         self.sock = sock
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()  # never taken twice by one thread: the I/O thread sends through HeldRouter
         self.fd = sock.getsockopt(zmq.FD)
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)

@@ -7,6 +7,7 @@ result record into a reply.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -14,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import BAD_ARGS, BAD_DTYPE, BAD_SHAPE, NON_FINITE, ProtocolError
-from .messages import FLOAT_DTYPES, Reply, Request, Tensor, is_int, plain, tensor
+from .messages import FLOAT_DTYPES, Reply, Request, Tensor, plain, tensor
 
 __all__ = ["ListOf", "arg", "tensor_arg", "tensor_list_arg", "all_tensors_arg", "reply_to"]
 
@@ -96,7 +97,7 @@ def _value(req: Request, where: str, value: Any, kind) -> Any:
 
 
 class _Field(NamedTuple):
-    """One argument field of a record, as `_record` reads it (from the dataclass field's metadata, once)."""
+    """One argument field of a record, as `parse_record` reads it (from the dataclass field's metadata, once)."""
 
     name: str
     source: str  # "wire" (a key of the map), "tensor", "tensor_list" or "tensors" (all of the request's)
@@ -108,22 +109,17 @@ class _Field(NamedTuple):
     tensor: tuple
 
 
-_PLANS: dict[type, tuple[_Field, ...]] = {}
-
-
+@functools.cache
 def _plan(cls) -> tuple[_Field, ...]:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        fields = []
-        for f in dataclasses.fields(cls):
-            m = f.metadata
-            if m.get("derived"):
-                continue
-            source = next((k for k in ("tensor", "tensor_list") if k in m), "tensors" if m.get("tensors") == "any" else "wire")
-            fields.append(_Field(f.name, source, m.get("kind"), f.default, m.get("minimum"), m.get("maximum"),
-                                 m.get("choices"), m.get(source, ())))
-        plan = _PLANS[cls] = tuple(fields)
-    return plan
+    fields = []
+    for f in dataclasses.fields(cls):
+        m = f.metadata
+        if m.get("derived"):
+            continue
+        source = next((k for k in ("tensor", "tensor_list") if k in m), "tensors" if m.get("tensors") == "any" else "wire")
+        fields.append(_Field(f.name, source, m.get("kind"), f.default, m.get("minimum"), m.get("maximum"),
+                             m.get("choices"), m.get(source, ())))
+    return tuple(fields)
 
 
 def parse_record(req: Request, cls, values: dict, prefix: str = ""):
@@ -195,14 +191,7 @@ def reply_to(req_op: str, req_id: int, result) -> Reply:
     return Reply(op=req_op, id=req_id, ok=True, result=values, tensors=tensors)
 
 
-_RESULT_PLANS: dict[type, tuple[tuple[str, bool, bool], ...]] = {}
-
-
+@functools.cache
 def _result_plan(cls) -> tuple[tuple[str, bool, bool], ...]:
     """(name, holds any tensors, flattened into the map) per field of a result dataclass, read once."""
-    plan = _RESULT_PLANS.get(cls)
-    if plan is None:
-        fields = dataclasses.fields(cls)
-        plan = tuple((f.name, f.metadata.get("tensors") == "any", bool(f.metadata.get("flatten"))) for f in fields)
-        _RESULT_PLANS[cls] = plan
-    return plan
+    return tuple((f.name, f.metadata.get("tensors") == "any", bool(f.metadata.get("flatten"))) for f in dataclasses.fields(cls))
