@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FORMATS = ("mp4", "gif", "png", "grid")
+# GIF stores a frame's display time in 16 bits of 1/100 s (at most 655.35 s), so slower than this it cannot be written.
+MIN_FPS = 0.002
 
 
 class MediaError(ValueError):
@@ -198,7 +200,7 @@ def _frames_of(data: bytes, name: str, max_pixels: int | None = None):
     video. A frame over `max_pixels` is refused from the file's header, before it is decoded."""
     import io
 
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    from PIL import Image, ImageSequence
 
     def check(w: int, h: int) -> None:
         if max_pixels is not None and w * h > max_pixels:
@@ -221,7 +223,9 @@ def _frames_of(data: bytes, name: str, max_pixels: int | None = None):
                     yield Image.fromarray(np.frombuffer(b, np.uint8).reshape(h, w, 3), "RGB")
             finally:
                 reader.close()
-        except (OSError, RuntimeError, StopIteration) as exc:
+        except MediaError:
+            raise
+        except Exception as exc:  # a damaged file: ffmpeg's exit, or whatever the reader trips over
             raise MediaError(f"{name} cannot be read as a video ({exc}); re-encode it as H.264 MP4.") from exc
         finally:
             os.unlink(path)
@@ -231,9 +235,11 @@ def _frames_of(data: bytes, name: str, max_pixels: int | None = None):
         check(*image.size)
         for frame in ImageSequence.Iterator(image):
             yield frame.copy()
+    except MediaError:
+        raise
     except Image.DecompressionBombError as exc:
         raise TooLarge(f"{name}: {exc}") from exc
-    except (UnidentifiedImageError, OSError) as exc:
+    except Exception as exc:  # a damaged file: Pillow's decoders raise IndexError, struct.error, SyntaxError, … besides OSError
         raise MediaError(f"{name} cannot be read as an image ({exc}); save it as PNG or JPEG.") from exc
 
 
@@ -263,8 +269,8 @@ def encode(video: np.ndarray, fmt: str, fps: float, scale: int = 1, labels: list
         raise MediaError(f"Video format {fmt!r} is not one of {', '.join(FORMATS)}.")
     if not (isinstance(scale, int) and 1 <= scale <= 64):
         raise MediaError(f"scale must be an integer in 1..64, not {scale!r}.")
-    if fmt in ("mp4", "gif") and not (np.isfinite(fps) and 0 < fps <= 240):
-        raise MediaError(f"fps must be in (0, 240], not {fps!r}.")
+    if fmt in ("mp4", "gif") and not (np.isfinite(fps) and MIN_FPS <= fps <= 240):
+        raise MediaError(f"fps must be in [{MIN_FPS}, 240], not {fps!r}.")
     video = upscale(video, scale)
     if fmt == "mp4":
         return encode_mp4(video, fps)

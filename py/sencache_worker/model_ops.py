@@ -114,7 +114,7 @@ class ModelOps:
 
     def _op_release(self, a: P.ReleaseArgs) -> P.ReleaseResult:
         m, handles = self.models, a.handles
-        unknown = [h for h in handles if h not in m.conds and h not in m.adapters]
+        unknown = [h for h in handles if h not in m.conds and h not in m.images and h not in m.adapters]
         if unknown:
             raise P.ProtocolError(
                 P.UNKNOWN_HANDLE, f"{len(unknown)} handle(s) are not known here ({', '.join(map(repr, unknown[:3]))}); "

@@ -167,3 +167,11 @@ def direct_forward(pipe, x: np.ndarray, ts, texts, msl: int = 16) -> np.ndarray:
     with torch.no_grad():
         return pipe.transformer(hidden_states=torch.from_numpy(x), timestep=torch.tensor(ts, dtype=torch.float32),
                                 encoder_hidden_states=embeds, return_dict=False)[0].numpy()
+
+
+@pytest.fixture(scope="session")
+def i2v_dir(tmp_path_factory) -> Path:
+    """A tiny image-to-video pipeline (Wan 2.2 TI2V-5B-style, the cheapest to build), built once."""
+    from sencache_fixtures import families
+
+    return families.build("wan2.2-ti2v-i2v", tmp_path_factory.mktemp("i2v") / "wan-ti2v-i2v")

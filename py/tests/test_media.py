@@ -100,3 +100,28 @@ def test_read_media_fits_and_samples_frames(tmp_path):
     assert media.read_media([gif], ["g.gif"], 16, 16, 4).shape == (4, 16, 16, 3)
     with pytest.raises(media.MediaError, match="cannot be read as an image"):
         media.read_media([b"not an image"], ["x.png"], 8, 8, 1)
+
+
+def test_a_slow_gif_is_refused_not_an_overflow():
+    """Regression (fuzz): a GIF at fps < 1000/655,360 overflowed Pillow's 16-bit frame delay (OverflowError, `internal`)."""
+    video = moving_square(2, 8, 8)
+    assert media.encode(video, "gif", fps=media.MIN_FPS).frames == 2
+    for fmt in ("gif", "mp4"):
+        with pytest.raises(media.MediaError, match="fps"):
+            media.encode(video, fmt, fps=0.001)
+
+
+def test_a_damaged_file_is_a_media_error_whatever_the_decoder_raises():
+    """Regression (fuzz): truncated or bit-flipped GIFs made Pillow raise IndexError / struct.error (`internal`)."""
+    import random
+
+    gif = media.encode(moving_square(4, 8, 8), "gif", fps=8).data
+    rng = random.Random(0)
+    for i in range(300):
+        b = bytearray(gif[: rng.randint(0, len(gif))] if i % 2 else gif)
+        for _ in range(0 if i % 2 else rng.randint(1, 8)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        try:
+            media.read_media([bytes(b)], ["g.gif"], 8, 8, 4, 64, 1 << 20)
+        except media.MediaError:
+            pass

@@ -182,3 +182,16 @@ def test_read_media_decodes_files_into_frames(client):
                       width=8, num_frames=1).error
     assert err.code == P.BAD_ARGS and "a.png cannot be read as an image" in err.message
     assert client.call("read_media", [], names=["a.png"], height=8, width=8, num_frames=1).error.code == P.BAD_ARGS
+
+
+def test_image_handles_are_released(client, i2v_dir):
+    """Regression (fuzz review): `release` counted an encode_image handle as unknown, so it released nothing and a
+    calibration's [cond, uncond, image] release (calibrate-magcache.ts) leaked every handle of the sample."""
+    loaded = client.ok("load", source=str(i2v_dir)).result
+    m, d = loaded["model"], loaded["defaults"]
+    size = dict(seed=0, height=d["height"], width=d["width"], num_frames=d["num_frames"])
+    image = client.ok("encode_image", [P.tensor("image", np.zeros((16, 16, 3), np.uint8))], model=m, **size).result["image"]
+    c = encode_prompt(client, {"model": m}, "a dog")["cond"]
+    assert client.ok("release", handles=[c, image]).result == {"released": 2}
+    assert client.call("prepare_latents", model=m, image=image, **size).error.code == P.UNKNOWN_HANDLE
+    assert client.ok("release", handles=[m]).result == {"released": 1}
