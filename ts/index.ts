@@ -14,7 +14,7 @@ export { WorkerProcess, isWorkerDied, type SpawnOptions } from "./worker/supervi
 export { WorkerClient, type ClientOptions, type RequestOptions, type WorkerLike } from "./worker/client.js";
 export { readPoolFile } from "./worker/pool-file.js";
 export { WorkerPool, openPool, type PoolOptions, type PoolEndpoint, type PoolEvent } from "./worker/pool.js";
-export { readKey, writeKeyPair, type SecurityOptions, type KeyFiles } from "./worker/security.js";
+export { clientKeyPair, readKey, writeKeyPair, type SecurityOptions, type KeyFiles } from "./worker/security.js";
 export { PROTOCOL_VERSION } from "./worker/ops.js";
 export { float32Tensor } from "./worker/tensors.js";
 export type { HelloResult, LoadResult, LoadExpert, LoadGeometry, StatsResult } from "./worker/ops.js";

@@ -35,6 +35,9 @@ def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
                    help="raise or lower one request bound (see proto/SPEC.md, Limits), e.g. --limit max_frames=513")
     p.add_argument("--curve-secret", default=None, metavar="FILE",
                    help="the worker's CURVE secret key file (from `sencache keys new`): only clients that know its public key can talk to it")
+    p.add_argument("--curve-allow", action="append", default=[], metavar="PATH",
+                   help="serve only the clients whose CURVE public key is listed: a client's .public file, or a folder of "
+                        "*.public files (repeatable; needs --curve-secret; read at start)")
     p.add_argument("--insecure", action="store_true",
                    help="allow a tcp:// endpoint reachable from other machines without CURVE (anyone who reaches it can use it)")
     p.add_argument("--log-level", default="INFO", help="stderr log level (default INFO)")
@@ -52,13 +55,17 @@ def worker_from_args(args: argparse.Namespace, cls=None, **extra):
     delay = (args.debug_delay_ms or int(os.environ.get("SENCACHE_WORKER_DEBUG_DELAY_MS", "0"))) if debug else 0
     try:
         secret = security.read_key(args.curve_secret) if args.curve_secret else None
+        if args.curve_allow and secret is None:
+            raise ValueError("--curve-allow lists the CURVE client keys a worker serves, so it needs CURVE: pass --curve-secret "
+                             "<name>.secret too (make one with `sencache keys new`)")
+        allowed = security.read_allow(args.curve_allow) if args.curve_allow else None
         limits = L.Limits.parse(args.limit)
         security.check_endpoint(args.endpoint, secret is not None, args.insecure)
     except ValueError as e:
         log.error("%s", e)
         return None
     worker = cls(args.endpoint, args.device, args.threads, args.max_message_bytes, args.max_batch_items, delay,
-                 curve_secret=secret, batching=args.batching, limits=limits, **extra)
+                 curve_secret=secret, curve_allow=allowed, batching=args.batching, limits=limits, **extra)
 
     def stop(signum, _frame):
         log.info("signal %d: stopping", signum)

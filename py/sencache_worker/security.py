@@ -3,18 +3,28 @@
 A key file holds one Z85 key (40 characters) on its first line; `sencache keys new` writes a pair:
 `<name>.secret` (the worker's secret key, mode 0600, given to `--curve-secret`) and `<name>.public`
 (the worker's public key, given to clients with `--curve-server-key`).
+
+With `--curve-allow` the worker serves only the clients whose CURVE public keys it lists (`sencache keys new --name
+client` makes a client's pair; the client connects with `--curve-client-key client.secret`): a ZAP handler on the
+worker's context (RFC 27, `allow_list` below) answers each CURVE handshake, once per connection, so heartbeats and
+requests of a connected client never pass through it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
+import threading
+from pathlib import Path
 
 import zmq
 from zmq.utils import z85
 
 Z85_KEY_LENGTH = 40
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+log = logging.getLogger("sencache_worker")
 _TCP = re.compile(r"^tcp://(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:/]*)):(?P<port>[^/]+)$")
 
 
@@ -53,10 +63,72 @@ def read_key(path_or_key: str) -> bytes:
     return key
 
 
-def curve_server(sock: zmq.Socket, secret: bytes) -> str:
-    """Make `sock` a CURVE server with `secret`; returns the public key clients need."""
+def read_allow(paths: list[str]) -> frozenset[bytes]:
+    """The client public keys of `--curve-allow`: each path a `.public` key file, or a folder whose `*.public` files are."""
+    hint = "make a client's pair with `sencache keys new --name client` and list its client.public"
+    keys: set[bytes] = set()
+    for path in paths:
+        if os.path.isdir(path):
+            files = sorted(Path(path).glob("*.public"))
+            if not files:
+                raise ValueError(f"--curve-allow {path!r}: the folder holds no *.public files; {hint}")
+        else:
+            files = [Path(path)]
+        for f in files:
+            if f.name.endswith(".secret"):
+                raise ValueError(f"--curve-allow {str(f)!r} is a secret key; give the client's .public file instead ({hint})")
+            if not f.exists():
+                raise ValueError(f"--curve-allow {str(f)!r}: no such file or folder; {hint}")
+            try:
+                keys.add(read_key(str(f)))
+            except ValueError as e:
+                raise ValueError(f"--curve-allow: {e}") from None
+    return frozenset(keys)
+
+
+def allow_list(ctx: zmq.Context, allowed: frozenset[bytes]) -> threading.Thread:
+    """Answer the ZAP requests of every CURVE socket of `ctx`: 200 for a client key in `allowed`, 400 otherwise.
+
+    The REP socket is bound here, before the caller binds its endpoint, so no handshake passes unchecked; the thread
+    then owns it, blocks in recv between handshakes, and ends when `ctx` is terminated."""
+    zap = ctx.socket(zmq.REP)
+    zap.setsockopt(zmq.LINGER, 0)
+    zap.bind(ZAP_ENDPOINT)
+    thread = threading.Thread(target=_serve_zap, args=(zap, allowed), name="zap", daemon=True)
+    thread.start()
+    return thread
+
+
+def _serve_zap(zap: zmq.Socket, allowed: frozenset[bytes]) -> None:
+    refused: set[bytes] = set()
+    try:
+        while True:
+            frames = zap.recv_multipart()
+            # version, request id, domain, address, routing id, mechanism, credentials... (RFC 27)
+            request_id = frames[1] if len(frames) > 1 else b""
+            key = z85.encode(frames[6]) if len(frames) > 6 and frames[5] == b"CURVE" and len(frames[6]) == 32 else b""
+            ok = key in allowed
+            zap.send_multipart([b"1.0", request_id, b"200" if ok else b"400", b"OK" if ok else b"client key not allowed",
+                                key if ok else b"", b""])
+            if not ok and key not in refused and len(refused) < 1000:  # once per key: a refused client may keep retrying
+                refused.add(key)
+                address = frames[3].decode("ascii", "replace") if len(frames) > 3 else "?"
+                log.warning("refused a CURVE client from %s: its public key %s is not in --curve-allow", address,
+                            key.decode("ascii") or "(none)")
+    except zmq.ContextTerminated:
+        pass
+    finally:
+        zap.close(linger=0)
+
+
+def curve_server(sock: zmq.Socket, secret: bytes, allowed: frozenset[bytes] | None = None) -> str:
+    """Make `sock` a CURVE server with `secret`; returns the public key clients need. With `allowed`, only those client
+    keys complete the handshake (a ZAP handler on the socket's context; call this before `sock.bind`)."""
     if not zmq.has("curve"):  # pragma: no cover - pyzmq wheels ship libsodium
         raise RuntimeError("this libzmq was built without CURVE; install pyzmq from its wheel")
+    if allowed is not None:
+        allow_list(sock.context, allowed)
+        log.info("CURVE allow-list on: %d client key(s) from --curve-allow", len(allowed))
     public = zmq.curve_public(secret)
     sock.curve_secretkey = secret
     sock.curve_publickey = public

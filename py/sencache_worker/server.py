@@ -54,12 +54,13 @@ def _last_line(exc: BaseException) -> str:
 class Worker(DenoiseBatching, ModelOps):
     def __init__(self, endpoint: str, device: str, threads: int | None, max_message_bytes: int,
                  max_batch_items: int = 64, debug_delay_ms: int = 0, curve_secret: bytes | None = None,
-                 batching: str = "merge", limits: L.Limits | None = None):
+                 batching: str = "merge", limits: L.Limits | None = None, curve_allow: frozenset[bytes] | None = None):
         self.endpoint = endpoint
         self.limits = limits or L.Limits()
         self.t_max: dict[str, float] = {}
         self.batching = batching
         self.curve_secret = curve_secret
+        self.curve_allow = curve_allow
         self.device_arg = device
         self.threads = threads
         self.max_message_bytes = max_message_bytes
@@ -118,7 +119,7 @@ class Worker(DenoiseBatching, ModelOps):
         # CURVE adds a few bytes): the tensor limit, or the header limit when that is larger.
         router.setsockopt(zmq.MAXMSGSIZE, max(self.max_message_bytes, P.MAX_HEADER_BYTES) + 256)
         if self.curve_secret is not None:
-            public = security.curve_server(router, self.curve_secret)
+            public = security.curve_server(router, self.curve_secret, self.curve_allow)
             log.info("CURVE on: clients need the server key %s", public)
         router.bind(self.endpoint)
         shared = self.shared = SharedRouter(router)

@@ -8,6 +8,7 @@ import { Model, type LoadOptions } from "../sampling/model.js";
 import { openWorker, type OpenedWorker } from "../worker/open.js";
 import { readPoolFile } from "../worker/pool-file.js";
 import { openPool, type WorkerPool } from "../worker/pool.js";
+import type { SecurityOptions } from "../worker/security.js";
 import { PACKAGE_ROOT } from "../worker/supervisor.js";
 import { COUNT, POSITIVE, WHOLE, checkNumbers } from "./args.js";
 
@@ -20,6 +21,7 @@ export interface ModelArgs {
   pool?: string;
   workers: number;
   curveServerKey?: string;
+  curveClientKey?: string;
   insecure: boolean;
   device: string;
   threads?: number;
@@ -66,6 +68,14 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
       "curve-server-key",
       { type: "string", describe: "the worker's CURVE public key file (<name>.public from sencache keys new); needed for a worker on another machine" },
     )
+    .option(
+      "curve-client-key",
+      {
+        type: "string",
+        describe: "this client's CURVE secret key file (<name>.secret from sencache keys new --name client), for a worker that lists its .public " +
+          "with --curve-allow (default: a fresh key per connection)",
+      },
+    )
     .option("insecure", { type: "boolean", default: false, describe: "connect to a worker on another machine without CURVE" })
     .option("device", { type: "string", default: "auto", describe: "torch device of a spawned worker: auto, cpu, cuda or cuda:N" })
     .option(
@@ -109,7 +119,15 @@ export function modelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     }) as unknown as Argv<T & ModelArgs>;
 }
 
-/** Open a worker (spawned or connected), load the model, run `fn`, and always close the worker. */
+/** The CURVE keys and --insecure of the command line, as the SDK takes them. */
+function securityArgs(args: ModelArgs): SecurityOptions {
+  return {
+    ...(args.curveServerKey !== undefined ? { curveServerKey: args.curveServerKey } : {}),
+    ...(args.curveClientKey !== undefined ? { curveClientKey: args.curveClientKey } : {}),
+    ...(args.insecure ? { insecure: true } : {}),
+  };
+}
+
 /** A pool when the arguments name several workers (repeated --connect, --pool, --workers > 1). */
 async function poolFor(args: ModelArgs): Promise<WorkerPool | undefined> {
   const connect = args.connect === undefined ? [] : ([] as string[]).concat(args.connect);
@@ -125,8 +143,7 @@ async function poolFor(args: ModelArgs): Promise<WorkerPool | undefined> {
     spawnOptions: { device: args.device, ...(args.threads !== undefined ? { threads: args.threads } : {}) },
     timeoutMs: args.timeout * 1000,
     startTimeoutMs: args.timeout * 1000,
-    ...(args.curveServerKey !== undefined ? { curveServerKey: args.curveServerKey } : {}),
-    ...(args.insecure ? { insecure: true } : {}),
+    ...securityArgs(args),
     onEvent: (e) => {
       if (e.type === "lost") process.stderr.write(`\nnote: worker ${e.member} (${e.endpoint}) lost: ${e.reason}; its requests go to the other workers\n`);
     },
@@ -142,6 +159,7 @@ export function sizeArgs(args: { height?: number; width?: number; frames?: numbe
   };
 }
 
+/** Open a worker (spawned or connected), load the model, run `fn`, and always close the worker. */
 export async function withModel<R>(
   args: ModelArgs,
   fn: (model: Model, worker: OpenedWorker | WorkerPool) => Promise<R>,
@@ -170,8 +188,7 @@ export async function withModel<R>(
   const connect = typeof args.connect === "string" ? args.connect : args.connect?.[0];
   const worker = await openWorker({
     ...(connect ? { connect } : {}),
-    ...(args.curveServerKey !== undefined ? { curveServerKey: args.curveServerKey } : {}),
-    ...(args.insecure ? { insecure: true } : {}),
+    ...securityArgs(args),
     device: args.device,
     ...(args.threads !== undefined ? { threads: args.threads } : {}),
     timeoutMs: args.timeout * 1000,

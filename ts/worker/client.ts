@@ -6,7 +6,7 @@ import { curveKeyPair, Dealer } from "zeromq";
 import { AbortError, ProtocolError, SencacheError, WorkerAuthError, WorkerError, WorkerTimeoutError } from "../errors.js";
 import { decodeReply, encodeRequest, parseResult } from "./codec.js";
 import type { HelloResult, Op, Request, ResultOf } from "./ops.js";
-import { checkEndpoint, readKey, type SecurityOptions } from "./security.js";
+import { checkEndpoint, clientKeyPair, readKey, refusalMessage, type SecurityOptions } from "./security.js";
 
 /** The key of WorkerClient's raw-frames method (module-internal: not exported by ts/worker/index.ts or the package). */
 export const SEND_FRAMES: unique symbol = Symbol("sencache.WorkerClient.sendFrames");
@@ -76,22 +76,17 @@ export class WorkerClient {
     this.maxBytes = options.maxMessageBytes ?? 2 ** 30;
     checkEndpoint(endpoint, options);
     this.socket = new Dealer({ linger: 0, maxMessageSize: this.maxBytes + (1 << 20) });
+    let mine: { readonly publicKey: string; readonly secretKey: string } | undefined;
     if (options.curveServerKey) {
-      const mine = curveKeyPair();
+      mine = options.curveClientKey ? clientKeyPair(options.curveClientKey) : curveKeyPair();
       this.socket.curveServerKey = readKey(options.curveServerKey);
       this.socket.curvePublicKey = mine.publicKey;
       this.socket.curveSecretKey = mine.secretKey;
     }
-    // A wrong key (or a CURVE worker reached without one) fails the handshake, and libzmq retries
-    // forever while requests wait: the first handshake failure is a typed error for everything.
-    const refused = (event: { type: string }): void => {
-      this.fail(
-        new WorkerAuthError(
-          options.curveServerKey
-            ? `The worker at ${endpoint} refused the CURVE handshake (${event.type}); check that --curve-server-key is the .public file of the worker's key.`
-            : `The worker at ${endpoint} refused the connection (${event.type}); it probably needs CURVE: pass its public key with --curve-server-key.`,
-        ),
-      );
+    // A wrong key (or a CURVE worker reached without one, or a client key not on its --curve-allow) fails the
+    // handshake, and libzmq may retry forever while requests wait: the first handshake failure is a typed error for everything.
+    const refused = (event: { type: string; error?: unknown }): void => {
+      this.fail(new WorkerAuthError(refusalMessage(endpoint, options, event, mine?.publicKey)));
     };
     for (const type of ["handshake:error:protocol", "handshake:error:auth", "handshake:error:other"] as const) this.socket.events.on(type, refused);
     this.socket.connect(endpoint);

@@ -28,6 +28,6 @@ export * from "./ops.js";
 export * from "./codec.js";
 export { WorkerProcess, PACKAGE_ROOT, defaultPython, tracebackSummary, isWorkerDied, type SpawnOptions } from "./supervisor.js";
 export { openWorker, type OpenedWorker, type OpenWorkerOptions } from "./open.js";
-export { isRemoteEndpoint, checkEndpoint, readKey, writeKeyPair, type SecurityOptions, type KeyFiles } from "./security.js";
+export { isRemoteEndpoint, checkEndpoint, clientKeyPair, readKey, writeKeyPair, type SecurityOptions, type KeyFiles } from "./security.js";
 export { readPoolFile } from "./pool-file.js";
 export { WorkerPool, openPool, type PoolOptions, type PoolEndpoint, type PoolEvent } from "./pool.js";

@@ -6,6 +6,7 @@
 import { WorkerDiedError, WorkerTimeoutError } from "../errors.js";
 import { WorkerClient, type ClientOptions } from "./client.js";
 import type { HelloResult } from "./ops.js";
+import { securityOf } from "./security.js";
 import { WorkerProcess, type SpawnOptions } from "./supervisor.js";
 
 export interface OpenWorkerOptions extends SpawnOptions {
@@ -16,12 +17,11 @@ export interface OpenWorkerOptions extends SpawnOptions {
   readonly connect?: string;
 }
 
-/** The client options (timeout, CURVE key, insecure) that `options` asks for. */
+/** The client options (timeout, CURVE keys, insecure) that `options` asks for. */
 export function clientOptions(options: OpenWorkerOptions): ClientOptions {
   return {
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.curveServerKey !== undefined ? { curveServerKey: options.curveServerKey } : {}),
-    ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+    ...securityOf(options),
   };
 }
 

@@ -9,7 +9,7 @@ import { AbortError, ProtocolError, SencacheError, WorkerDiedError, WorkerTimeou
 import { WorkerClient } from "./client.js";
 import type { HelloResult } from "./ops.js";
 import type { PoolEvent, PoolOptions } from "./pool.js";
-import type { SecurityOptions } from "./security.js";
+import { securityOf, type SecurityOptions } from "./security.js";
 import { WorkerProcess, type SpawnOptions } from "./supervisor.js";
 
 export type MemberState = "starting" | "ready" | "lost" | "closed";
@@ -69,10 +69,7 @@ export class PoolMembers {
     this.maxBackoffMs = options.maxBackoffMs ?? 8_000;
     this.startTimeoutMs = options.startTimeoutMs ?? 120_000;
     this.onEvent = options.onEvent;
-    const shared: SecurityOptions = {
-      ...(options.curveServerKey !== undefined ? { curveServerKey: options.curveServerKey } : {}),
-      ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
-    };
+    const shared = securityOf(options);
     for (const c of options.connect ?? []) {
       const e = typeof c === "string" ? { endpoint: c } : c;
       const { endpoint, ...security } = e;

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidInputError, SencacheError, WorkerDiedError, WorkerTimeoutError } from "../errors.js";
 import { WorkerClient } from "./client.js";
-import { checkEndpoint } from "./security.js";
+import { checkEndpoint, securityOf } from "./security.js";
 import type { HelloResult } from "./ops.js";
 
 /** The package root (holds py/, proto/, .venv/), from either ts/worker or dist/worker. */
@@ -38,6 +38,8 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The worker's CURVE public key, when `args` gives it `--curve-secret` (see ./security.ts). */
   readonly curveServerKey?: string;
+  /** The client's CURVE secret key file, when `args` gives the worker `--curve-allow` with its .public file. */
+  readonly curveClientKey?: string;
   /** Let the client reach a non-loopback tcp:// endpoint without CURVE (the worker also needs `--insecure` in `args`). */
   readonly insecure?: boolean;
   /** Called with each line the worker writes to stderr. */
@@ -145,8 +147,7 @@ export class WorkerProcess {
 
     const client = new WorkerClient(endpoint, {
       timeoutMs: options.timeoutMs ?? 120_000,
-      ...(options.curveServerKey !== undefined ? { curveServerKey: options.curveServerKey } : {}),
-      ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+      ...securityOf(options),
     });
     const died = exitPromise.then((code) => {
       const summary = tracebackSummary(stderrRef.text);

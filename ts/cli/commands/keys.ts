@@ -1,4 +1,5 @@
-/** `sencache keys new`: a CURVE key pair for a worker reachable from other machines (see docs/serving.md). */
+/** `sencache keys new`: a CURVE key pair for a worker on the network, or for a client of a worker with --curve-allow (see docs/serving.md). */
+import { basename } from "node:path";
 import type { CommandModule } from "yargs";
 import { writeKeyPair } from "../../worker/security.js";
 
@@ -14,14 +15,16 @@ export const keysCommand: CommandModule<object, KeysArgs> = {
   describe: "Make CURVE keys for an authenticated, encrypted remote worker",
   builder: (y) =>
     y
-      .positional("action", { type: "string", choices: ["new"], describe: "new: write <name>.secret (for the worker) and <name>.public (for clients)" })
+      .positional("action", { type: "string", choices: ["new"], describe: "new: write <name>.secret and <name>.public (a worker's or a client's pair)" })
       .option("out", { type: "string", default: ".", describe: "folder to write the key files into" })
       .option("name", { type: "string", default: "worker", describe: "file name stem of the pair" })
       .option("force", { type: "boolean", default: false, describe: "replace existing key files" }) as never,
   handler: (args) => {
     const { secretFile, publicFile, publicKey } = writeKeyPair(args.out, args.name, args.force);
-    console.log(`secret key: ${secretFile} (keep it on the worker's machine: sencache worker --curve-secret ${secretFile})`);
-    console.log(`public key: ${publicFile} (give it to clients: --curve-server-key ${publicFile})`);
+    console.log(`secret key: ${secretFile} (mode 0600; stays where it is used)`);
+    console.log(`public key: ${publicFile}`);
+    console.log(`  as a worker's key:  sencache worker --curve-secret ${secretFile}; clients connect with --curve-server-key ${publicFile}`);
+    console.log(`  as a client's key:  the worker's operator adds --curve-allow ${basename(publicFile)}; connect with --curve-client-key ${secretFile}`);
     console.log(`public key value: ${publicKey}`);
   },
 };

@@ -9,6 +9,7 @@ interface WorkerArgs {
   device: string;
   threads?: number;
   curveSecret?: string;
+  curveAllow?: string | string[];
   insecure: boolean;
   maxMessageBytes?: number;
 }
@@ -29,6 +30,14 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
         },
       )
       .option(
+        "curve-allow",
+        {
+          type: "string",
+          describe: "serve only the clients whose CURVE public key is listed: a client's .public file (sencache keys new --name client) or a " +
+            "folder of *.public files; repeatable; needs --curve-secret",
+        },
+      )
+      .option(
         "insecure",
         { type: "boolean", default: false, describe: "serve a non-loopback tcp:// endpoint without CURVE (anyone who reaches it can use and stop it)" },
       )
@@ -40,6 +49,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
     const argv = ["-m", "sencache_worker", "--endpoint", args.endpoint, "--device", args.device];
     if (args.threads !== undefined) argv.push("--threads", String(args.threads));
     if (args.curveSecret !== undefined) argv.push("--curve-secret", args.curveSecret);
+    for (const path of ([] as string[]).concat(args.curveAllow ?? [])) argv.push("--curve-allow", path);
     if (args.insecure) argv.push("--insecure");
     if (args.maxMessageBytes !== undefined) argv.push("--max-message-bytes", String(args.maxMessageBytes));
     const child = spawn(defaultPython(), argv, {
