@@ -45,14 +45,17 @@ def _padded_samples(forward, multiple: int):
     (a width that is not a multiple of the SIMD width leaves a scalar tail at the end of a small batch)."""
 
     def padded(*args, **kwargs):
-        b = next((a.shape[0] for a in (*args, *kwargs.values()) if torch.is_tensor(a) and a.dim()), 0)
+        # Wan 2.2 TI2V passes per-token timesteps flattened to samples x timestep_seq_len rows; the rest has one per sample.
+        seq = kwargs.get("timestep_seq_len") or 1
+        b = next((a.shape[0] for a in (*args, *kwargs.values()) if torch.is_tensor(a) and a.dim()), 0) // seq
         size = -(-b // multiple) * multiple
         if b == 0 or size == b:
             return forward(*args, **kwargs)
 
         def pad(a):
-            if torch.is_tensor(a) and a.dim() and a.shape[0] == b:
-                return torch.cat([a, a.new_zeros(size - b, *a.shape[1:])])
+            if torch.is_tensor(a) and a.dim() and a.shape[0] in (b, b * seq):
+                rows = size if a.shape[0] == b else size * seq
+                return torch.cat([a, a.new_zeros(rows - a.shape[0], *a.shape[1:])])
             return a
 
         def cut(o):

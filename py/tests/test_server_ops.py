@@ -195,3 +195,21 @@ def test_image_handles_are_released(client, i2v_dir):
     assert client.ok("release", handles=[c, image]).result == {"released": 2}
     assert client.call("prepare_latents", model=m, image=image, **size).error.code == P.UNKNOWN_HANDLE
     assert client.ok("release", handles=[m]).result == {"released": 1}
+
+
+def test_wan22_ti2v_denoise_of_any_row_count_on_cpu(client, i2v_dir):
+    """Regression (fuzz): with per-token timesteps (Wan 2.2 TI2V) the batch-invariance padding padded the flattened
+    samples x tokens timesteps to a multiple of 16 and unflattened them into extra samples, so a denoise whose rows x
+    tokens was not a multiple of 16 (here 1 or 3 rows of 8 tokens) failed with `internal`. Rows equal the rows alone."""
+    loaded = client.ok("load", source=str(i2v_dir)).result
+    m, d = loaded["model"], loaded["defaults"]
+    size = dict(seed=0, height=d["height"], width=d["width"], num_frames=d["num_frames"])
+    image = client.ok("encode_image", [P.tensor("image", np.full((16, 16, 3), 128, np.uint8))], model=m, **size).result["image"]
+    shape = client.ok("prepare_latents", model=m, image=image, **size).get("latents").array.shape
+    c = encode_prompt(client, {"model": m}, "a cat")["cond"]
+    x = rng_latent((3, *shape[1:]))
+    rows = [client.ok("denoise", [P.tensor("x", x[i:i + 1])], model=m, items=[P.DenoiseItem(c, 300.0 + i, "cond", image)])
+            .get("out").array for i in range(3)]
+    merged = client.ok("denoise", [P.tensor("x", x)], model=m,
+                       items=[P.DenoiseItem(c, 300.0 + i, "cond", image) for i in range(3)]).get("out").array
+    np.testing.assert_array_equal(merged, np.concatenate(rows))
