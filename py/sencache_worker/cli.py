@@ -37,7 +37,7 @@ def parse_cli(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the worker's CURVE secret key file (from `sencache keys new`): only clients that know its public key can talk to it")
     p.add_argument("--curve-allow", action="append", default=[], metavar="PATH",
                    help="serve only the clients whose CURVE public key is listed: a client's .public file, or a folder of "
-                        "*.public files (repeatable; needs --curve-secret; read at start)")
+                        "*.public files (repeatable; needs --curve-secret; re-read at most once a second, so keys come and go without a restart)")
     p.add_argument("--insecure", action="store_true",
                    help="allow a tcp:// endpoint reachable from other machines without CURVE (anyone who reaches it can use it)")
     p.add_argument("--log-level", default="INFO", help="stderr log level (default INFO)")
@@ -58,7 +58,7 @@ def worker_from_args(args: argparse.Namespace, cls=None, **extra):
         if args.curve_allow and secret is None:
             raise ValueError("--curve-allow lists the CURVE client keys a worker serves, so it needs CURVE: pass --curve-secret "
                              "<name>.secret too (make one with `sencache keys new`)")
-        allowed = security.read_allow(args.curve_allow) if args.curve_allow else None
+        allowed = security.AllowList(args.curve_allow) if args.curve_allow else None
         limits = L.Limits.parse(args.limit)
         security.check_endpoint(args.endpoint, secret is not None, args.insecure)
     except ValueError as e:

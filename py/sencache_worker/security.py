@@ -7,7 +7,7 @@ A key file holds one Z85 key (40 characters) on its first line; `sencache keys n
 With `--curve-allow` the worker serves only the clients whose CURVE public keys it lists (`sencache keys new --name
 client` makes a client's pair; the client connects with `--curve-client-key client.secret`): a ZAP handler on the
 worker's context (RFC 27, `allow_list` below) answers each CURVE handshake, once per connection, so heartbeats and
-requests of a connected client never pass through it.
+requests of a connected client never pass through it; `AllowList` re-reads the listed files at most once a second.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import logging
 import os
 import re
 import threading
+import time
+from collections.abc import Collection
 from pathlib import Path
 
 import zmq
@@ -63,9 +65,12 @@ def read_key(path_or_key: str) -> bytes:
     return key
 
 
+_ALLOW_HINT = "make a client's pair with `sencache keys new --name client` and list its client.public"
+
+
 def read_allow(paths: list[str]) -> frozenset[bytes]:
     """The client public keys of `--curve-allow`: each path a `.public` key file, or a folder whose `*.public` files are."""
-    hint = "make a client's pair with `sencache keys new --name client` and list its client.public"
+    hint = _ALLOW_HINT
     keys: set[bytes] = set()
     for path in paths:
         if os.path.isdir(path):
@@ -86,7 +91,49 @@ def read_allow(paths: list[str]) -> frozenset[bytes]:
     return frozenset(keys)
 
 
-def allow_list(ctx: zmq.Context, allowed: frozenset[bytes]) -> threading.Thread:
+class AllowList:
+    """The client keys of `--curve-allow`, checked strictly at start (`read_allow`) and then re-read at most once every
+    `max_age_s` when a handshake asks, so a `.public` file added to (or removed from) a listed folder counts for new
+    connections within a second, without a restart. A file that cannot be read then is left out (fail closed) with one
+    warning; connections already made are not affected. Only the ZAP thread reads it."""
+
+    def __init__(self, paths: list[str], max_age_s: float = 1.0):
+        self.paths = list(paths)
+        self.max_age_s = max_age_s
+        self.keys = read_allow(self.paths)
+        self._read_at = time.monotonic()
+        self._warned: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self):
+        return iter(self.keys)
+
+    def __contains__(self, key: object) -> bool:
+        if time.monotonic() - self._read_at >= self.max_age_s:
+            self._refresh()
+        return key in self.keys
+
+    def _refresh(self) -> None:
+        keys: set[bytes] = set()
+        for path in self.paths:
+            for f in sorted(Path(path).glob("*.public")) if os.path.isdir(path) else [Path(path)]:
+                try:
+                    if not f.is_file():
+                        raise ValueError(f"{str(f)!r} is gone")
+                    keys.add(read_key(str(f)))
+                except (ValueError, OSError) as e:
+                    if str(f) not in self._warned:
+                        self._warned.add(str(f))
+                        log.warning("--curve-allow: leaving %s out: %s", f, e)
+        if keys != self.keys:
+            log.info("--curve-allow now lists %d client key(s)", len(keys))
+        self.keys = frozenset(keys)
+        self._read_at = time.monotonic()
+
+
+def allow_list(ctx: zmq.Context, allowed: Collection[bytes]) -> threading.Thread:
     """Answer the ZAP requests of every CURVE socket of `ctx`: 200 for a client key in `allowed`, 400 otherwise.
 
     The REP socket is bound here, before the caller binds its endpoint, so no handshake passes unchecked; the thread
@@ -99,7 +146,9 @@ def allow_list(ctx: zmq.Context, allowed: frozenset[bytes]) -> threading.Thread:
     return thread
 
 
-def _serve_zap(zap: zmq.Socket, allowed: frozenset[bytes]) -> None:
+def _serve_zap(zap: zmq.Socket, allowed: Collection[bytes]) -> None:
+    # Nothing but the context's end leaves this loop (curve_server also makes libzmq refuse clients when no handler
+    # answers), and a request that cannot be judged is refused.
     refused: set[bytes] = set()
     try:
         while True:
@@ -107,7 +156,11 @@ def _serve_zap(zap: zmq.Socket, allowed: frozenset[bytes]) -> None:
             # version, request id, domain, address, routing id, mechanism, credentials... (RFC 27)
             request_id = frames[1] if len(frames) > 1 else b""
             key = z85.encode(frames[6]) if len(frames) > 6 and frames[5] == b"CURVE" and len(frames[6]) == 32 else b""
-            ok = key in allowed
+            try:
+                ok = bool(key) and key in allowed
+            except Exception:  # pragma: no cover - AllowList reads files and logs its own errors
+                log.exception("--curve-allow: could not check a client key; refusing it")
+                ok = False
             zap.send_multipart([b"1.0", request_id, b"200" if ok else b"400", b"OK" if ok else b"client key not allowed",
                                 key if ok else b"", b""])
             if not ok and key not in refused and len(refused) < 1000:  # once per key: a refused client may keep retrying
@@ -121,13 +174,17 @@ def _serve_zap(zap: zmq.Socket, allowed: frozenset[bytes]) -> None:
         zap.close(linger=0)
 
 
-def curve_server(sock: zmq.Socket, secret: bytes, allowed: frozenset[bytes] | None = None) -> str:
+def curve_server(sock: zmq.Socket, secret: bytes, allowed: Collection[bytes] | None = None) -> str:
     """Make `sock` a CURVE server with `secret`; returns the public key clients need. With `allowed`, only those client
     keys complete the handshake (a ZAP handler on the socket's context; call this before `sock.bind`)."""
     if not zmq.has("curve"):  # pragma: no cover - pyzmq wheels ship libsodium
         raise RuntimeError("this libzmq was built without CURVE; install pyzmq from its wheel")
     if allowed is not None:
         allow_list(sock.context, allowed)
+        # With a domain and ZAP_ENFORCE_DOMAIN, libzmq refuses the handshake when no ZAP handler answers, instead of
+        # letting the client in: should the handler's thread ever end, the worker fails closed.
+        sock.setsockopt(zmq.ZAP_DOMAIN, b"sencache")
+        sock.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
         log.info("CURVE allow-list on: %d client key(s) from --curve-allow", len(allowed))
     public = zmq.curve_public(secret)
     sock.curve_secretkey = secret

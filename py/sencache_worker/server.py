@@ -54,7 +54,7 @@ def _last_line(exc: BaseException) -> str:
 class Worker(DenoiseBatching, ModelOps):
     def __init__(self, endpoint: str, device: str, threads: int | None, max_message_bytes: int,
                  max_batch_items: int = 64, debug_delay_ms: int = 0, curve_secret: bytes | None = None,
-                 batching: str = "merge", limits: L.Limits | None = None, curve_allow: frozenset[bytes] | None = None):
+                 batching: str = "merge", limits: L.Limits | None = None, curve_allow: security.AllowList | None = None):
         self.endpoint = endpoint
         self.limits = limits or L.Limits()
         self.t_max: dict[str, float] = {}

@@ -47,6 +47,33 @@ def test_bad_allow_paths_name_the_file_and_the_command(tmp_path, case, pattern):
         security.read_allow([str(tmp_path / path)])
 
 
+def test_a_listed_folder_is_re_read_so_keys_come_and_go_without_a_restart(tmp_path, caplog):
+    listed = tmp_path / "allowed"
+    listed.mkdir()
+    a, _ = _pair(listed, "a")
+    allowed = security.AllowList([str(listed)], max_age_s=0.0)
+    b, _ = _pair(tmp_path, "b")
+    assert a in allowed and b not in allowed
+    (tmp_path / "b.public").rename(listed / "b.public")
+    assert b in allowed
+    (listed / "a.public").unlink()
+    (listed / "junk.public").write_text("not a key\n")
+    with caplog.at_level(logging.WARNING, logger="sencache_worker"):
+        assert a not in allowed and b in allowed
+        assert b in allowed  # the bad file is left out and warned about once
+    assert caplog.text.count("leaving") == 1 and "junk.public" in caplog.text
+    assert len(allowed) == 1 and list(allowed) == [b]
+
+
+def test_the_list_is_re_read_at_most_once_a_second(tmp_path):
+    a, _ = _pair(tmp_path, "a")
+    allowed = security.AllowList([str(tmp_path / "a.public")])
+    (tmp_path / "a.public").unlink()
+    assert a in allowed  # within max_age_s of the last read
+    allowed._read_at -= 1.0
+    assert a not in allowed  # a listed file that is gone: its key is out (fail closed)
+
+
 def test_allow_without_a_secret_is_a_startup_error(tmp_path, caplog):
     _pair(tmp_path, "client")
     args = parse_cli(["--endpoint", "tcp://127.0.0.1:5999", "--curve-allow", str(tmp_path / "client.public")])
@@ -79,8 +106,9 @@ def test_only_listed_client_keys_complete_the_handshake():
         listed, stranger = zmq.curve_keypair(), zmq.curve_keypair()
         router = ctx.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
-        security.curve_server(router, server_secret, frozenset({listed[0]}))
+        security.curve_server(router, server_secret, frozenset({listed[0]}))  # AllowList is a Collection too
         port = router.bind_to_random_port("tcp://127.0.0.1")
+        assert router.getsockopt(zmq.ZAP_ENFORCE_DOMAIN) == 1  # no handler answering: refused, not let in
         bad = _client(ctx, server_public, stranger)
         monitor = bad.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
         bad.connect(f"tcp://127.0.0.1:{port}")

@@ -5,7 +5,7 @@
  * on loopback tcp:// for all of them; the key-file checks need no worker.
  */
 import test from "ava";
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InvalidInputError, SencacheError, WorkerAuthError } from "../../ts/errors.js";
@@ -40,7 +40,7 @@ test.after.always(async () => {
   await worker?.shutdown();
 });
 
-/** A request from a client with `curveClientKey` (or none): the auth error it ends in, and how long that took. */
+/** A hello from a client with `curveClientKey` (or none): the error it ends in (undefined: served), and how long that took. */
 async function refusal(curveClientKey: string | undefined): Promise<{ error: unknown; ms: number }> {
   const client = new WorkerClient(endpoint, { curveServerKey: server.publicFile, ...(curveClientKey ? { curveClientKey } : {}) });
   const started = Date.now();
@@ -86,6 +86,19 @@ test.serial("the worker serves the allowed client on after refusing others, and 
   t.is((await worker.client.request({ op: "hello", client: "t" }, { timeoutMs: 10_000 })).pid, worker.hello.pid);
   for (let i = 0; i < 40 && !worker.stderr.includes(stranger.publicKey); i++) await new Promise((r) => setTimeout(r, 50));
   t.is(worker.stderr.split(stranger.publicKey).length - 1, 1, worker.stderr);
+});
+
+test.serial("a key added to the listed folder is served from the next connection on (within ~1 s), without a restart", async (t) => {
+  copyFileSync(stranger.publicFile, join(allowDir, "stranger.public"));
+  await new Promise((r) => setTimeout(r, 1_100));
+  try {
+    t.is((await refusal(stranger.secretFile)).error, undefined);
+  } finally {
+    rmSync(join(allowDir, "stranger.public"));
+  }
+  await new Promise((r) => setTimeout(r, 1_100));
+  t.true(WorkerAuthError.isInstance((await refusal(stranger.secretFile)).error), "removed again: refused");
+  t.truthy(await worker.client.request({ op: "ping" }, { timeoutMs: 10_000 }));
 });
 
 test("a client key's public half is derived from its secret, as libsodium does", (t) => {

@@ -15,6 +15,7 @@ import { WorkerProcess } from "../../ts/worker/supervisor.js";
 
 const port = 20_000 + (process.pid % 20_000);
 const keys = writeKeyPair(mkdtempSync(join(tmpdir(), "sencache-keys-")));
+const mine = writeKeyPair(mkdtempSync(join(tmpdir(), "sencache-keys-")), "client");
 let worker: WorkerProcess;
 
 test.before(async () => {
@@ -34,6 +35,15 @@ test("loopback and ipc endpoints are local; wildcards, addresses and host names 
 
 test("a client with the worker's public key is served", async (t) => {
   t.is((await worker.client.request({ op: "hello", client: "t" })).protocol, 1);
+});
+
+test("without --curve-allow a client with a key pair of its own is served like one with a fresh pair", async (t) => {
+  const client = new WorkerClient(`tcp://127.0.0.1:${port}`, { curveServerKey: keys.publicFile, curveClientKey: mine.secretFile });
+  try {
+    t.is((await client.request({ op: "hello", client: "t" }, { timeoutMs: 10_000 })).pid, worker.hello.pid);
+  } finally {
+    client.close();
+  }
 });
 
 const refused = async (t: import("ava").ExecutionContext, curveServerKey: string | undefined): Promise<void> => {
