@@ -271,3 +271,16 @@ def test_reply_vectors_decode():
     assert len(files) >= 10
     for path in files:
         _check_vector(path, P.decode_reply)
+
+
+def test_parsing_many_files_is_linear_in_their_count():
+    """Regression (fuzz): each file of read_media was looked up by a scan of all tensors, so one 1 MB message of 24,000
+    one-byte files held the I/O thread (and every heartbeat) for 20 s before max_media_files refused it; now ~0.1 s."""
+    import time
+
+    n = 16_000
+    req = P.decode_request(P.encode_request(P.request("read_media", 1, [P.tensor(f"file{i}", np.zeros(1, np.uint8)) for i in range(n)],
+                                                      names=["a.png"] * n, height=8, width=8, num_frames=1)))
+    t0 = time.perf_counter()
+    assert len(P.parse_args(req).files) == n
+    assert time.perf_counter() - t0 < 2.0  # was ~9 s at this count
