@@ -70,6 +70,9 @@ test.serial("another client key is refused: WorkerAuthError within 5 s naming it
   t.true(ms < 5_000, `refused after ${ms} ms`);
   t.regex((error as Error).message, /--curve-allow/);
   t.true((error as Error).message.includes(stranger.publicKey), (error as Error).message);
+  t.true((error as Error).message.includes(stranger.publicFile), (error as Error).message);
+  const inline = await refusal(clientKeyPair(stranger.secretFile).secretKey); // a key given inline is not echoed into the message
+  t.true(WorkerAuthError.isInstance(inline.error) && !(inline.error as Error).message.includes(clientKeyPair(stranger.secretFile).secretKey));
 });
 
 test.serial("a client without a key of its own (a fresh pair) is refused, told to make one", async (t) => {

@@ -123,10 +123,11 @@ export function refusalMessage(endpoint: string, options: SecurityOptions, event
   const status = (event.error as { status?: unknown } | undefined)?.status;
   if (event.type === "handshake:error:auth" && status === 400 && options.curveServerKey) {
     const key = options.curveClientKey;
-    const publicFile = key?.endsWith(".secret") ? `${key.slice(0, -".secret".length)}.public` : `a file holding ${clientPublicKey ?? "its public key"}`;
+    // Name the secret key's file, never an inline secret key (messages end up in logs).
+    const give = key?.endsWith(".secret") ? `${key.slice(0, -".secret".length)}.public (the public half of ${key})` : "a .public file holding it";
     return key
       ? `The worker at ${endpoint} does not allow this client's CURVE key ${clientPublicKey ?? ""} (it serves only the keys of its --curve-allow): ` +
-          `give the worker's operator ${publicFile} (the public half of ${key}) to add with --curve-allow.`
+          `give the worker's operator ${give} to add with --curve-allow.`
       : `The worker at ${endpoint} serves only the client keys of its --curve-allow, and this client has none: make one with ` +
           `"sencache keys new --name client", give client.public to the worker's operator for --curve-allow, and connect with ` +
           `--curve-client-key client.secret.`;
