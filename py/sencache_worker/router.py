@@ -15,21 +15,23 @@ import zmq
 # A frame below this many bytes is copied into its message: cheaper than pyzmq's zero-copy bookkeeping, which pays
 # off for tensor frames above it.
 ZERO_COPY_BYTES = 1 << 16
+# Plain ints: pyzmq's Flag / PollEvent enums cost a Python-level enum operation per use.
+_SNDMORE, _NOBLOCK, POLLIN = int(zmq.SNDMORE), int(zmq.NOBLOCK), int(zmq.POLLIN)
 
 
 def send_frames(sock: zmq.Socket, frames) -> None:
     """One multipart message, frame by frame (pyzmq's send_multipart costs more per message than this)."""
     last = len(frames) - 1
     for i, frame in enumerate(frames):
-        sock.send(frame, zmq.SNDMORE if i < last else 0, copy=len(frame) < ZERO_COPY_BYTES)
+        sock.send(frame, _SNDMORE if i < last else 0, copy=len(frame) < ZERO_COPY_BYTES)
 
 
 def recv_frames(sock: zmq.Socket) -> list:
     """The next multipart message as zmq.Frames (raises zmq.Again when none waits); its parts arrive together."""
-    frame = sock.recv(zmq.NOBLOCK, copy=False)
+    frame = sock.recv(_NOBLOCK, copy=False)
     frames = [frame]
     while frame.more:
-        frame = sock.recv(zmq.NOBLOCK, copy=False)
+        frame = sock.recv(_NOBLOCK, copy=False)
         frames.append(frame)
     return frames
 
@@ -65,7 +67,7 @@ class SharedRouter:
     def send_multipart(self, frames) -> None:
         with self.lock:
             send_frames(self.sock, frames)
-            if self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if self.sock.getsockopt(zmq.EVENTS) & POLLIN:
                 self.wake()
 
     def wake(self) -> None:

@@ -13,6 +13,7 @@ import collections
 import logging
 import os
 import queue
+import select
 import sys
 import threading
 import time
@@ -29,7 +30,7 @@ from .devices import resolve_device
 from .handles import Models
 from .jobs import Job
 from .model_ops import ModelOps
-from .router import HeldRouter, SharedRouter, recv_frames
+from .router import POLLIN, HeldRouter, SharedRouter, recv_frames
 
 log = logging.getLogger("sencache_worker")
 
@@ -74,6 +75,8 @@ class Worker(DenoiseBatching, ModelOps):
         missing = [op for op in P.OPS if not callable(getattr(self, f"_op_{op}", None))]
         if missing:  # pragma: no cover - a new OpSpec without its handler
             raise TypeError(f"protocol.OPS lists {', '.join(missing)} but Worker has no _op_<name> handler for it")
+        self._handlers = {op: getattr(self, f"_op_{op}") for op in P.OPS}
+        self._inline = frozenset(op for op, spec in P.OPS.items() if spec.inline)
 
     # -- start-up ----------------------------------------------------------------------------------------------
 
@@ -130,25 +133,29 @@ class Worker(DenoiseBatching, ModelOps):
         compute.start()
         log.info("ready on %s (device %s, pid %d)", self.endpoint, self.torch_device, os.getpid())
 
-        poller = zmq.Poller()
-        poller.register(shared.fd, zmq.POLLIN)
-        poller.register(shared.wake_r, zmq.POLLIN)
+        # Both waits are plain file descriptors (ZMQ_FD and the wake pipe), so select.poll serves them without
+        # zmq.Poller's Python layer. ZMQ_FD is edge-triggered: after a wake the loop reads until ZMQ_EVENTS says no
+        # message waits (a send can consume the notice, so the check comes after every message), and only then
+        # waits again, outside the lock.
+        waiter = select.poll()
+        waiter.register(shared.fd, select.POLLIN)
+        waiter.register(shared.wake_r, select.POLLIN)
         try:
             while not self.stopping:
                 if self.compute_error is not None:
                     raise RuntimeError("the compute thread died") from self.compute_error
-                # Drain while ZMQ_EVENTS says a message waits (reading it re-arms ZMQ_FD), then wait on the FD outside
-                # the lock.
                 with shared.lock:
-                    while not self.stopping and router.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    while not self.stopping:
                         try:
                             frames = recv_frames(router)
                         except zmq.Again:
                             break
                         self._on_message(held, frames)
+                        if not router.getsockopt(zmq.EVENTS) & POLLIN:
+                            break
                 if self.stopping:
                     break
-                if any(fd == shared.wake_r for fd, _ in poller.poll(200)):
+                if any(fd == shared.wake_r for fd, _ in waiter.poll(200)):
                     shared.drain_wake()
         finally:
             self.jobs.put(None)
@@ -171,7 +178,7 @@ class Worker(DenoiseBatching, ModelOps):
     # A `@grouped` handler takes the first job and the waiting ones and sends its replies itself (denoise).
 
     def _handler(self, op: str):
-        return getattr(self, f"_op_{op}")
+        return self._handlers[op]
 
     def _send(self, sock, identity: bytes, reply: P.Reply) -> None:
         if not reply.ok:
@@ -180,7 +187,7 @@ class Worker(DenoiseBatching, ModelOps):
 
     def _answer(self, sock, job: Job) -> None:
         try:
-            result = self._handler(job.req.op)(job.args)
+            result = self._handlers[job.req.op](job.args)
         except Exception as e:
             self._fail(sock, job, e)
             return
@@ -197,7 +204,7 @@ class Worker(DenoiseBatching, ModelOps):
     # -- I/O thread --------------------------------------------------------------------------------------------
 
     def _on_message(self, router, frames) -> None:
-        self.counters.add(messages=1)
+        self.counters.messages += 1  # only this thread writes it (stats reads it under the lock)
         identity = frames[0].bytes
         try:
             req = P.decode_request(frames[1:], self.max_message_bytes)
@@ -212,7 +219,7 @@ class Worker(DenoiseBatching, ModelOps):
             self._send(router, identity, P.error_reply(e, req.op, req.id))
             return
         job = Job(identity, req, args)
-        if P.OPS[req.op].inline:
+        if req.op in self._inline:
             self._answer(router, job)
         else:
             self.jobs.put(job)
