@@ -1,13 +1,14 @@
 """Fuzz a running worker: malformed, truncated, oversized and random messages, one at a time.
 
-    PYTHONPATH=py python -m sencache_worker.fuzz --messages 100000 [--endpoint ipc:///…] [--model DIR] [--seed 0]
+    PYTHONPATH=py python -m sencache_worker.fuzz --messages 100000 [--endpoint ipc:///…] [--model DIR] [--i2v-model DIR] [--seed 0]
 
 Without --endpoint it starts its own worker (limits small enough that oversized cases are cheap). Every
-message must be answered by one reply with a typed error code (or ok, for the few that happen to be
-valid), except frames over the transport limit, which libzmq drops with the connection (no reply, by
-design). At the end it checks the worker is alive, prints what came back and the worker's RSS before
-and after, and exits 1 on a death, a missing reply, an `internal` error or RSS growth over --rss-slack-mb.
-The messages themselves come from `fuzz_messages.py`; this module runs the worker, sends them and counts.
+message must be answered by one reply with a typed error code (or ok, for valid requests), except frames over
+the transport limit, which libzmq drops with the connection (no reply, by design); a request over one of the
+limits the worker reported in hello must be refused. At the end it checks the worker is alive, prints what came
+back and the worker's RSS before and after, and exits 1 on a death, a missing reply, an `internal` error, an
+over-limit request answered ok, or RSS growth over --rss-slack-mb. The messages themselves come from
+`fuzz_messages.py` (every op's requests from `fuzz_ops.py`); this module runs the worker, sends them and counts.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import zmq
 
 from . import protocol as P
-from .fuzz_messages import BUNDLED, FUZZ_MAX_MESSAGE_BYTES, REPO, Fuzzer
+from .fuzz_messages import BUNDLED, FUZZ_LIMITS, FUZZ_MAX_MESSAGE_BYTES, REPO, Fuzzer
 
 
 def rss_mb(pid: int) -> float:
@@ -44,7 +46,8 @@ def start_worker(tmp: str, extra: list[str], stderr_path: str) -> tuple[subproce
     with open(stderr_path, "ab") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sencache_worker", "--endpoint", endpoint, "--device", "cpu", "--threads", "1",
-             "--max-message-bytes", str(FUZZ_MAX_MESSAGE_BYTES), "--log-level", "WARNING", *extra],
+             "--max-message-bytes", str(FUZZ_MAX_MESSAGE_BYTES), "--log-level", "WARNING",
+             *[a for k, v in FUZZ_LIMITS.items() for a in ("--limit", f"{k}={v}")], *extra],
             env=env, stderr=err, stdin=subprocess.DEVNULL,
         )
     return proc, endpoint
@@ -78,11 +81,11 @@ def call(sock, frames, timeout_ms) -> P.Reply | None:
 
 def run(messages: int, endpoint: str | None, model_dir: str, seed: int, reply_timeout_ms: int = 30_000,
         rss_slack_mb: float = 64.0, log=print, extra_worker_args: list[str] | None = None,
-        worker_stderr: str | None = None, restart_on_death: bool = False) -> dict:
+        worker_stderr: str | None = None, restart_on_death: bool = False, i2v_dir: str | None = None) -> dict:
     tmp = tempfile.mkdtemp(prefix="sencache-fuzz-")
     target = Target(endpoint, tmp, extra_worker_args or [], worker_stderr or os.path.join(tmp, "worker.stderr"))
     try:
-        return _run(target, messages, model_dir, seed, reply_timeout_ms, rss_slack_mb, log, restart_on_death)
+        return _run(target, messages, (model_dir, i2v_dir), seed, reply_timeout_ms, rss_slack_mb, log, restart_on_death)
     finally:
         target.kill()
 
@@ -116,21 +119,39 @@ class Target:
             self.proc.wait()
 
 
-def _session(sock, model_dir):
-    """hello, load, a prompt and a latent, so handle-taking ops reach their checks. Returns (pid, model, cond, shape)."""
+def _ok(sock, op, timeout_ms=60_000, tensors=(), **args) -> P.Reply:
+    rep = call(sock, P.encode_request(P.request(op, 2, list(tensors), **args)), timeout_ms)
+    if rep is None or not rep.ok:
+        raise SystemExit(f"the worker did not answer {op} of the fuzzer's setup: {rep}")
+    return rep
+
+
+def _session(sock, dirs) -> dict:
+    """hello, load, a prompt and a latent (and with an i2v model its image handle), so handle-taking ops reach their
+    checks. Returns the Fuzzer's keyword arguments and the worker's pid."""
+    model_dir, i2v_dir = dirs
     hello = call(sock, P.encode_request(P.hello_request(1, "fuzz")), 120_000)
     if hello is None or not hello.ok:
         raise SystemExit(f"the worker did not answer hello: {hello}")
+    out = {"pid": hello.result["pid"], "limits": hello.result["limits"], "model_dir": model_dir, "model": None, "cond": None,
+           "shape": (1, 4, 2, 4, 4), "i2v": None}
     loaded = call(sock, P.encode_request(P.request("load", 2, source=model_dir)), 300_000)
-    model = loaded.result["model"] if loaded and loaded.ok else None
-    cond, shape = None, (1, 4, 2, 4, 4)
-    if model:
-        cond = call(sock, P.encode_request(P.request("encode_prompt", 3, model=model, text="a red square")), 60_000).result["cond"]
-        d = loaded.result["defaults"]
-        lat = call(sock, P.encode_request(P.request("prepare_latents", 4, model=model, seed=0, height=d["height"], width=d["width"],
-                                                    num_frames=d["num_frames"])), 60_000)
-        shape = tuple(lat.get("latents").array.shape)
-    return hello.result["pid"], model, cond, shape
+    if loaded is None or not loaded.ok:
+        return out
+    m, d = loaded.result["model"], loaded.result["defaults"]
+    size = {k: d[k] for k in ("height", "width", "num_frames")}
+    cond = _ok(sock, "encode_prompt", model=m, text="a red square").result["cond"]
+    shape = tuple(_ok(sock, "prepare_latents", model=m, seed=0, **size).get("latents").array.shape)
+    out.update(model=m, cond=cond, shape=shape, size=size)
+    if i2v_dir:
+        loaded = _ok(sock, "load", 300_000, source=i2v_dir).result
+        m, d = loaded["model"], loaded["defaults"]
+        size = {"seed": 0, **{k: d[k] for k in ("height", "width", "num_frames")}}
+        image = _ok(sock, "encode_image", tensors=[P.tensor("image", np.full((16, 16, 3), 128, np.uint8))], model=m, **size).result["image"]
+        shape = tuple(_ok(sock, "prepare_latents", model=m, image=image, **size).get("latents").array.shape)
+        out["i2v"] = {"model": m, "cond": _ok(sock, "encode_prompt", model=m, text="a cat").result["cond"], "image": image,
+                      "shape": shape, "size": size}
+    return out
 
 
 def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_mb, log, restart_on_death) -> dict:
@@ -143,12 +164,17 @@ def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_
         return s
 
     sock = connect()
-    pid, model, cond, shape = _session(sock, model_dir)
-    fz = Fuzzer(random.Random(seed), model, cond, shape)
+    setup = _session(sock, model_dir)
+    pid = setup.pop("pid")
+    fz = Fuzzer(random.Random(seed), **setup)
     # warm up (first replies of each kind allocate caches) before the baseline
     for _ in range(min(2000, messages // 10)):
         frames, kind = fz.message()
-        call(sock, frames, 500 if kind.startswith("drop") else reply_timeout_ms)
+        rep = call(sock, frames, 500 if kind.startswith("drop") else reply_timeout_ms)
+        if rep is None and not kind.startswith("drop"):
+            sock.close()
+            sock = connect()
+        keep_handles(fz, rep)
     rss0 = rss_mb(pid)
     if log:
         log(f"  worker pid {pid}, RSS at start {rss0:.1f} MB", flush=True)
@@ -156,6 +182,9 @@ def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_
     codes = collections.Counter()
     missing: list[str] = []
     internal: list[str] = []
+    unbounded: list[str] = []  # over-limit requests answered ok
+    slowest: list[tuple[float, str]] = []  # the longest waits for a reply (a message that holds the worker)
+    by_variant: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     deaths: list[dict] = []
     recent: collections.deque = collections.deque(maxlen=8)  # what was sent just before a death
     t0 = time.perf_counter()
@@ -164,8 +193,10 @@ def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_
         frames, kind = fz.message()
         sent = i + 1
         recent.append((kind, frames[0][:300] if frames else b"", [len(f) for f in frames]))
-        kinds[kind.split(" ")[0] if kind.startswith("mutated") else kind] += 1
+        kinds[" ".join(kind.split(" ")[:2])] += 1
+        t_sent = time.perf_counter()
         rep = call(sock, frames, 500 if kind.startswith("drop") else reply_timeout_ms)
+        slowest = sorted([*slowest, (round(time.perf_counter() - t_sent, 3), kind)], reverse=True)[:5]
         if kind.startswith("drop"):
             codes["dropped at the transport"] += rep is None
             if rep is None and not target.dead(0.0):
@@ -182,8 +213,9 @@ def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_
                 target.start()
                 sock.close()
                 sock = connect()
-                pid, model, cond, shape = _session(sock, model_dir)
-                fz.model, fz.cond, fz.shape = model, cond, shape
+                setup = _session(sock, model_dir)
+                pid = setup.pop("pid")
+                fz.__dict__.update(setup)
                 continue
             missing.append(kind)
             if log:
@@ -195,8 +227,14 @@ def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_
             continue
         code = "ok" if rep.ok else rep.error.code
         codes[code] += 1
+        by_variant[kind.split(" ")[0]][code] += 1
+        if kind.startswith(("valid ", "over ")):  # what each op's valid and over-limit requests got
+            by_variant[" ".join(kind.split(" ")[:2])][code] += 1
+        keep_handles(fz, rep)
         if code == P.INTERNAL:
             internal.append(f"{kind}: {rep.error.message}")
+        if code == "ok" and kind.startswith("over "):
+            unbounded.append(kind)
         if log and (i + 1) % 5_000 == 0:
             log(f"  {i + 1} messages, {time.perf_counter() - t0:.0f} s, RSS {rss_mb(pid):.1f} MB, {len(deaths)} deaths, "
                 f"{len(missing)} missing, {len(internal)} internal", flush=True)
@@ -216,11 +254,21 @@ def _run(target: Target, messages, model_dir, seed, reply_timeout_ms, rss_slack_
             deaths.append({"at_message": sent, "status": status, "stderr_tail": tail(target.stderr_path), "last_messages": []})
     return {
         "messages": sent, "seconds": round(elapsed, 1), "alive": alive, "worker_died": bool(deaths), "deaths": deaths,
-        "worker_exit": status, "missing_replies": missing, "internal_errors": internal[:20], "codes": dict(codes), "kinds": dict(kinds),
+        "messages_per_s": round(sent / elapsed, 1) if elapsed else None,
+        "worker_exit": status, "missing_replies": missing, "internal_errors": internal[:20], "unbounded": unbounded[:20], "slowest_replies_s": slowest,
+        "codes": dict(codes), "codes_by_variant": {k: dict(v) for k, v in sorted(by_variant.items())}, "kinds": dict(sorted(kinds.items())),
         "rss_mb_before": round(rss0, 1), "rss_mb_after": round(rss1, 1), "rss_slack_mb": rss_slack_mb,
-        "ok": alive and not deaths and not missing and not internal and rss1 - rss0 <= rss_slack_mb,
+        "ok": alive and not deaths and not missing and not internal and not unbounded and rss1 - rss0 <= rss_slack_mb,
         "stderr_tail": tail(target.stderr_path) if deaths else "",
     }
+
+
+def keep_handles(fz: Fuzzer, rep: P.Reply | None) -> None:
+    """Condition and image handles that fuzz requests made: a later valid `release` frees them (else they pile up)."""
+    if rep is not None and rep.ok and rep.op in ("encode_prompt", "encode_image"):
+        handle = rep.result.get("cond") or rep.result.get("image")
+        if isinstance(handle, str):
+            fz.created.append(handle)
 
 
 def main(argv=None) -> int:
@@ -228,6 +276,8 @@ def main(argv=None) -> int:
     p.add_argument("--messages", type=int, default=100_000)
     p.add_argument("--endpoint", default=None, help="fuzz this running worker (default: start one)")
     p.add_argument("--model", default=str(BUNDLED), help="pipeline folder loaded first, so handle-taking ops reach their checks")
+    p.add_argument("--i2v-model", default=None, help="an image-to-video pipeline folder, also loaded, so encode_image and image "
+                   "handles are fuzzed for real (python -m sencache_fixtures.families build --case wan2.2-ti2v-i2v --out DIR)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rss-slack-mb", type=float, default=64.0)
     p.add_argument("--reply-timeout-ms", type=int, default=30_000)
@@ -235,7 +285,8 @@ def main(argv=None) -> int:
     p.add_argument("--restart-on-death", action="store_true", help="count deaths and go on with a fresh worker (up to 5)")
     a = p.parse_args(argv)
     report = run(a.messages, a.endpoint, a.model, a.seed, a.reply_timeout_ms, rss_slack_mb=a.rss_slack_mb,
-                 log=lambda *x, **k: print(*x, file=sys.stderr, **k), worker_stderr=a.worker_stderr, restart_on_death=a.restart_on_death)
+                 log=lambda *x, **k: print(*x, file=sys.stderr, **k), worker_stderr=a.worker_stderr, restart_on_death=a.restart_on_death,
+                 i2v_dir=a.i2v_model)
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
