@@ -66,6 +66,8 @@ export class WorkerClient {
   private closed = false;
   /** The worker's limit from `hello`: larger requests are refused here instead of being dropped by the worker's transport. */
   private serverMaxBytes = Number.POSITIVE_INFINITY;
+  /** CURVE handshakes the worker refused (the first fails the client and disconnects it; a test shows no retries follow). */
+  handshakeFailures = 0;
   /** Messages sent, in all and per op (a test counts them to show that a skipped step sends nothing). */
   sentMessages = 0;
   readonly sentByOp = new Map<Op, number>();
@@ -86,7 +88,15 @@ export class WorkerClient {
     // A wrong key (or a CURVE worker reached without one, or a client key not on its --curve-allow) fails the
     // handshake, and libzmq may retry forever while requests wait: the first handshake failure is a typed error for everything.
     const refused = (event: { type: string; error?: unknown }): void => {
+      if (this.handshakeFailures++ > 0) return;
       this.fail(new WorkerAuthError(refusalMessage(endpoint, options, event, mine?.publicKey)));
+      // libzmq retries a failed handshake every few hundred ms for as long as the socket stays connected (a wrong server
+      // key): this client is failed for good, so it stops knocking.
+      try {
+        this.socket.disconnect(endpoint);
+      } catch {
+        // already disconnected or closed
+      }
     };
     for (const type of ["handshake:error:protocol", "handshake:error:auth", "handshake:error:other"] as const) this.socket.events.on(type, refused);
     this.socket.connect(endpoint);
