@@ -76,9 +76,11 @@ def encode_reply(rep: Reply) -> list:
 def _buffer(frame) -> memoryview:
     """The bytes of a frame (a zmq.Frame, bytes or any buffer) as a flat memoryview of bytes."""
     kind = type(frame)
+    if kind is zmq.Frame:
+        return frame.buffer  # a flat memoryview of bytes
     if kind is bytes:
         return memoryview(frame)
-    buf = frame.buffer if kind is zmq.Frame else getattr(frame, "buffer", frame)
+    buf = getattr(frame, "buffer", frame)
     mv = buf if type(buf) is memoryview else memoryview(buf)
     return mv if mv.ndim == 1 and mv.format == "B" else mv.cast("B")
 
@@ -180,9 +182,7 @@ def _tensors(header: dict, frames: Sequence, max_message_bytes: int, op: str, mi
     if not descs:
         return []
     bufs = [_buffer(f) for f in frames]
-    total = 0
-    for b in bufs:
-        total += b.nbytes
+    total = sum([b.nbytes for b in bufs])
     if total > max_message_bytes:
         raise ProtocolError(
             TOO_LARGE,
@@ -193,9 +193,9 @@ def _tensors(header: dict, frames: Sequence, max_message_bytes: int, op: str, mi
     declared = 0
     checked = []
     for i, d in enumerate(descs):
-        if type(d) is not dict or type(d.get("name")) is not str:
+        if type(d) is not dict or type(name := d.get("name")) is not str:
             raise ProtocolError(BAD_MESSAGE, f"Tensor descriptor {i} is not a map with a string name.", op, mid)
-        name, dtype, shape = d["name"], d.get("dtype"), d.get("shape")
+        dtype, shape = d.get("dtype"), d.get("shape")
         npd = DTYPES.get(dtype) if type(dtype) is str else None
         if npd is None:
             raise ProtocolError(
@@ -227,9 +227,20 @@ def _tensors(header: dict, frames: Sequence, max_message_bytes: int, op: str, mi
                 op,
                 mid,
             )
-        checked.append((name, dtype, npd, shape, nbytes, buf))
+        checked.append((name, dtype, npd, shape, nbytes))
     # Every descriptor is checked before any array is made.
-    return [Tensor(name, _array(npd, shape, nbytes, buf), dtype) for name, dtype, npd, shape, nbytes, buf in checked]
+    out = []
+    for (name, dtype, npd, shape, nbytes), buf in zip(checked, bufs):
+        if nbytes == 0:
+            arr = np.zeros(shape, dtype=npd)
+        else:
+            arr = np.frombuffer(buf, dtype=npd)
+            if nbytes <= SMALL_FRAME_BYTES or not arr.flags.aligned:
+                arr = arr.copy()
+            if len(shape) != 1:  # a 1-d shape is frombuffer's own
+                arr = arr.reshape(shape)
+        out.append(Tensor(name, arr, dtype))
+    return out
 
 
 def _elements(shape) -> int | None:
@@ -244,15 +255,6 @@ def _elements(shape) -> int | None:
         if s > 1:
             bound *= s
     return elements if bound <= MAX_SHAPE_PRODUCT else None
-
-
-def _array(npd: np.dtype, shape: list, nbytes: int, buf: memoryview) -> np.ndarray:
-    if nbytes == 0:
-        return np.zeros(shape, dtype=npd)
-    arr = np.frombuffer(buf, dtype=npd)
-    if nbytes <= SMALL_FRAME_BYTES or not arr.flags.aligned:
-        arr = arr.copy()
-    return arr if len(shape) == 1 else arr.reshape(shape)  # a 1-d shape is frombuffer's own
 
 
 def decode_request(frames: Sequence, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:
