@@ -1,8 +1,8 @@
 /**
- * The handles of a worker pool. Handles are the pool's own: `load` and `encodePrompt` are remembered,
- * and every member loads the model and encodes the prompt the first time a request needs it there, so
- * a member that is new or came back after a crash re-creates what it lacks on demand. A request is
- * sent to a member with the pool's handles replaced by that member's.
+ * The handles of a worker pool. Handles are the pool's own: `load`, `encodePrompt` and `encodeImage` are
+ * remembered, and every member loads the model, encodes the prompt or prepares the conditioning image the
+ * first time a request needs it there, so a member that is new or came back after a crash re-creates what
+ * it lacks on demand. A request is sent to a member with the pool's handles replaced by that member's.
  */
 import { WorkerDiedError, WorkerError } from "../errors.js";
 import type { LoadResult, Request } from "./ops.js";
@@ -14,10 +14,16 @@ interface ModelEntry {
   readonly info: LoadResult;
 }
 
-interface CondEntry {
+/** A request that makes a handle of a model: a prompt encoding (`pc…`) or a conditioning image (`pi…`). */
+export type DerivedRequest = Extract<Request, { op: "encodePrompt" | "encodeImage" }>;
+
+interface DerivedEntry {
   readonly model: string;
-  readonly request: Extract<Request, { op: "encodePrompt" }>;
+  readonly request: DerivedRequest;
 }
+
+/** The handle a derived request's result carries. */
+export const derivedKey = (req: DerivedRequest): "cond" | "image" => (req.op === "encodePrompt" ? "cond" : "image");
 
 /** What `forget` took out: how many pool handles, and per member the worker handles to release there. */
 export interface Forgotten {
@@ -28,7 +34,7 @@ export interface Forgotten {
 export class PoolHandles {
   private readonly models = new Map<string, ModelEntry>();
   private readonly modelKeys = new Map<string, string>();
-  private readonly conds = new Map<string, CondEntry>();
+  private readonly derived = new Map<string, DerivedEntry>();
   private serial = 0;
 
   /** `timeoutMs`: the pool's request timeout (a load waits at least 10 minutes). */
@@ -54,15 +60,15 @@ export class PoolHandles {
     return this.models.has(handle);
   }
 
-  /** Remember a prompt encoding: a new pool handle for it. */
-  addCond(req: Extract<Request, { op: "encodePrompt" }>): string {
-    const handle = `pc${++this.serial}`;
-    this.conds.set(handle, { model: req.model, request: req });
+  /** Remember a prompt encoding or a conditioning image: a new pool handle for it. */
+  addDerived(req: DerivedRequest): string {
+    const handle = `${req.op === "encodePrompt" ? "pc" : "pi"}${++this.serial}`;
+    this.derived.set(handle, { model: req.model, request: req });
     return handle;
   }
 
-  dropCond(handle: string): void {
-    this.conds.delete(handle);
+  dropDerived(handle: string): void {
+    this.derived.delete(handle);
   }
 
   /** Load every known model on a member that just became ready, in the background. */
@@ -86,44 +92,51 @@ export class PoolHandles {
     return p;
   }
 
-  private ensureCond(m: Member, handle: string): Promise<string> {
-    const have = m.conds.get(handle);
+  private ensureDerived(m: Member, handle: string): Promise<string> {
+    const have = m.derived.get(handle);
     if (have) return have;
-    const entry = this.conds.get(handle);
-    if (!entry) return Promise.reject(
-      new WorkerError("unknown_handle", `Condition handle ${handle} is not known in this pool; encode the prompt again.`, "encodePrompt"),
-    );
+    const entry = this.derived.get(handle);
+    if (!entry) {
+      const [what, again, op] = handle.startsWith("pi") ? ["Image", "encode the image", "encodeImage"] as const : ["Condition", "encode the prompt", "encodePrompt"] as const;
+      return Promise.reject(new WorkerError("unknown_handle", `${what} handle ${handle} is not known in this pool; ${again} again.`, op));
+    }
     const p = this.ensureModel(m, entry.model).then(async (model) => {
       const client = m.client;
       if (!client) throw new WorkerDiedError(`A worker of the pool (${m.endpoint}) is not connected.`);
-      return (await client.request({ ...entry.request, model })).cond;
+      const result = (await client.request({ ...entry.request, model } as DerivedRequest)) as Record<string, unknown>;
+      return result[derivedKey(entry.request)] as string;
     });
-    m.conds.set(handle, p);
+    m.derived.set(handle, p);
     p.catch(() => {
-      if (m.conds.get(handle) === p) m.conds.delete(handle);
+      if (m.derived.get(handle) === p) m.derived.delete(handle);
     });
     return p;
   }
 
-  /** The request with the pool's handles replaced by the member's. */
+  /** The request with the pool's handles replaced by the member's (the model, and each prompt and image). */
   async translate(m: Member, req: Request): Promise<Request> {
-    const r = req as Request & { model?: string; items?: readonly { cond: string }[] };
+    const r = req as Request & { model?: string; image?: string; items?: readonly { cond: string; image?: string }[] };
     let out: Record<string, unknown> = { ...r };
     if (typeof r.model === "string") out["model"] = await this.ensureModel(m, r.model);
+    if (typeof r.image === "string") out["image"] = await this.ensureDerived(m, r.image);
     if (Array.isArray(r.items)) {
-      const conds = await Promise.all(r.items.map((it) => this.ensureCond(m, it.cond)));
-      out = { ...out, items: r.items.map((it, i) => ({ ...it, cond: conds[i] })) };
+      const [conds, images] = await Promise.all([
+        Promise.all(r.items.map((it) => this.ensureDerived(m, it.cond))),
+        Promise.all(r.items.map((it) => (it.image === undefined ? undefined : this.ensureDerived(m, it.image)))),
+      ]);
+      out = { ...out, items: r.items.map((it, i) => ({ ...it, cond: conds[i], ...(it.image === undefined ? {} : { image: images[i] }) })) };
     }
     return out as unknown as Request;
   }
 
   /** Whether every handle the request names is one of the pool's. */
   owns(req: Request): boolean {
-    const r = req as Request & { model?: string; items?: readonly { cond: string }[] };
-    return (r.model === undefined || this.models.has(r.model)) && (r.items ?? []).every((it) => this.conds.has(it.cond));
+    const r = req as Request & { model?: string; image?: string; items?: readonly { cond: string; image?: string }[] };
+    const derived = (h: string | undefined) => h === undefined || this.derived.has(h);
+    return (r.model === undefined || this.models.has(r.model)) && derived(r.image) && (r.items ?? []).every((it) => derived(it.cond) && derived(it.image));
   }
 
-  /** Take pool handles out (a model takes its prompts with it), on the pool and on every member. */
+  /** Take pool handles out (a model takes its prompts and images with it), on the pool and on every member. */
   forget(handles: readonly string[], members: readonly Member[]): Forgotten {
     let released = 0;
     const perMember = new Map<Member, Promise<string>[]>();
@@ -131,17 +144,17 @@ export class PoolHandles {
       if (p) perMember.set(m, [...(perMember.get(m) ?? []), p]);
     };
     for (const h of handles) {
-      if (this.conds.delete(h)) {
+      if (this.derived.delete(h)) {
         released++;
         for (const m of members) {
-          add(m, m.conds.get(h));
-          m.conds.delete(h);
+          add(m, m.derived.get(h));
+          m.derived.delete(h);
         }
       } else if (this.models.has(h)) {
         const entry = this.models.get(h) as ModelEntry;
         this.models.delete(h);
         this.modelKeys.delete(entry.key);
-        for (const [c, ce] of this.conds) if (ce.model === h) this.conds.delete(c);
+        for (const [d, entry] of this.derived) if (entry.model === h) this.derived.delete(d);
         released++;
         for (const m of members) {
           add(m, m.models.get(h));

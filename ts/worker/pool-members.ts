@@ -24,7 +24,8 @@ export class Member {
   /** Incremented whenever the member gets a new worker (reconnect or restart): its handles are gone. */
   generation = 0;
   models = new Map<string, Promise<string>>();
-  conds = new Map<string, Promise<string>>();
+  /** Prompt encodings and conditioning images: pool handle → this member's handle. */
+  derived = new Map<string, Promise<string>>();
   backoff: number;
   heartbeat: NodeJS.Timeout | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -115,7 +116,7 @@ export class PoolMembers {
     m.timer = undefined;
     m.generation++;
     m.models = new Map();
-    m.conds = new Map();
+    m.derived = new Map();
     try {
       let hello: HelloResult;
       if (m.spawn) {

@@ -11,7 +11,7 @@
 import { SencacheError, WorkerError } from "../errors.js";
 import type { RequestOptions, WorkerClient } from "./client.js";
 import type { HelloResult, LoadResult, Op, Request, ResultOf, StatsResult } from "./ops.js";
-import { PoolHandles } from "./pool-handles.js";
+import { derivedKey, PoolHandles, type DerivedRequest } from "./pool-handles.js";
 import { PoolMembers, type MemberState } from "./pool-members.js";
 import type { SecurityOptions } from "./security.js";
 import type { SpawnOptions, WorkerProcess } from "./supervisor.js";
@@ -104,7 +104,8 @@ export class WorkerPool {
       case "load":
         return this.load(req as Extract<Request, { op: "load" }>, options) as Promise<ResultOf[O]>;
       case "encodePrompt":
-        return this.encodePrompt(req as Extract<Request, { op: "encodePrompt" }>, options) as Promise<ResultOf[O]>;
+      case "encodeImage":
+        return this.derive(req as DerivedRequest, options) as Promise<ResultOf[O]>;
       case "release":
         return this.release((req as Extract<Request, { op: "release" }>).handles) as Promise<ResultOf[O]>;
       case "stats":
@@ -135,7 +136,7 @@ export class WorkerPool {
         if (died && !lost) this.members.lose(m, (error as Error).message);
         if (forgotten) {
           m.models = new Map();
-          m.conds = new Map();
+          m.derived = new Map();
         }
         this.retries++;
         this.members.emit({ type: "retry", member: m.index, op: req.op, attempt: attempt + 1 });
@@ -175,27 +176,33 @@ export class WorkerPool {
     }
   }
 
-  private async encodePrompt(req: Extract<Request, { op: "encodePrompt" }>, options: RequestOptions): Promise<ResultOf["encodePrompt"]> {
+  /** A prompt encoding or a conditioning image, made on one member under a pool handle that every member can serve. */
+  private async derive(req: DerivedRequest, options: RequestOptions): Promise<ResultOf["encodePrompt"] | ResultOf["encodeImage"]> {
     if (!this.handles.hasModel(req.model)) throw new WorkerError(
       "unknown_model",
       `No loaded model has handle ${req.model} in this pool; call load first.`,
-      "encodePrompt",
+      req.op,
     );
-    const handle = this.handles.addCond(req);
+    const handle = this.handles.addDerived(req);
+    const key = derivedKey(req);
     for (let attempt = 0; ; attempt++) {
       const m = await this.members.pick(options.signal);
       const generation = m.generation;
       try {
         const model = await this.handles.ensureModel(m, req.model);
         const client = m.client as WorkerClient;
-        const p = client.request({ ...req, model }, options);
-        if (m.generation === generation) m.conds.set(handle, p.then((r) => r.cond));
+        const p = client.request({ ...req, model } as DerivedRequest, options) as Promise<Record<string, unknown>>;
+        if (m.generation === generation) {
+          const mine = p.then((r) => r[key] as string);
+          mine.catch(() => undefined); // the caller sees p's failure; a later request asks again
+          m.derived.set(handle, mine);
+        }
         const result = await p;
-        return { ...result, cond: handle };
+        return { ...result, [key]: handle } as unknown as ResultOf["encodePrompt"] | ResultOf["encodeImage"];
       } catch (error) {
-        if (m.conds.has(handle)) m.conds.delete(handle);
+        if (m.derived.has(handle)) m.derived.delete(handle);
         if (!(SencacheError.isInstance(error) && error.code === "worker_died") || attempt >= this.maxRetries) {
-          this.handles.dropCond(handle);
+          this.handles.dropDerived(handle);
           throw error;
         }
         this.retries++;
