@@ -47,6 +47,14 @@ def _over(fz, op: str, build: dict[str, Callable]) -> Case:
     return case
 
 
+def _model(fz) -> tuple[str, list, dict]:
+    """A loaded model's handle, latent shape and size: the bundled one, or half of the time the i2v model when loaded."""
+    if fz.rng.random() < 0.5 and fz.i2v is not None:
+        size = {k: fz.i2v["size"][k] for k in ("height", "width", "num_frames")}
+        return fz.i2v["model"], list(fz.i2v["shape"]), size
+    return fz.model or "m1", list(fz.shape), fz.size
+
+
 def _side(n: int, other: int) -> int:
     """The other side of a frame of more than `n` pixels when one side is `other`."""
     return n // other + 1
@@ -75,7 +83,7 @@ def _load(fz, over):
 
 
 def _encode_prompt(fz, over):
-    m = fz.model or "m1"
+    m = _model(fz)[0]
     if over:
         return _over(fz, "encode_prompt", {
             "max_text_chars": lambda n, how: Case("encode_prompt", {"model": m, "text": "a" * n}, label=how),
@@ -149,7 +157,7 @@ def _denoise(fz, over):
 
 
 def _time_embedding(fz, over):
-    m = fz.model or "m1"
+    m = _model(fz)[0]
     if over:
         return _over(fz, "time_embedding", {
             "max_timesteps": lambda n, how: Case("time_embedding", {"model": m, "timesteps": [500.0] * n}, label=how)})
@@ -157,7 +165,7 @@ def _time_embedding(fz, over):
 
 
 def _decode(fz, over):
-    m, shape = fz.model or "m1", list(fz.shape)
+    m, shape, _ = _model(fz)
     if over:
         c = shape[1]
         return _over(fz, "decode", {
@@ -169,7 +177,7 @@ def _decode(fz, over):
 
 
 def _encode_media(fz, over):
-    m, size = fz.model or "m1", fz.size
+    m, _, size = _model(fz)
     if over:
         return _over(fz, "encode_media", {
             "max_frames": lambda n, how: Case("encode_media", {"model": m}, [("video", "uint8", [n, 1, 1, 3], None)], label=how),
