@@ -7,11 +7,14 @@
  * 2. Echo: the SDK's `echo` (WorkerClient → worker) against a raw zeromq.js DEALER ⇄ raw pyzmq ROUTER
  *    echo of the same header + frame, at 10 KB and 8.4 MB. Goal: ≤ 1.25×.
  *
- *   nice -n 10 npx tsx scripts/bench-bridge.ts [--runs 7] [--steps 20] [--every 2] [--threads 1] [--echo-repeats 200]
+ *   nice -n 10 npx tsx scripts/bench-bridge.ts [--runs 7] [--steps 20] [--every 2] [--threads 1] [--echo-repeats 200] [--pin]
+ *
+ * --pin (Linux, `taskset`, ≥ 2 CPUs): this process on CPU 0 and every Python process on the others, so the TS
+ * side's work between steps does not run on the core a CPU forward just left (and take its caches).
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -32,8 +35,20 @@ const { values } = parseArgs({
     every: { type: "string", default: "2" },
     "echo-repeats": { type: "string", default: "200" },
     only: { type: "string" },
+    pin: { type: "boolean", default: false },
   },
 });
+/** The Python interpreter of every process this benchmark starts (with --pin: a wrapper that pins it off CPU 0). */
+const python = ((): string => {
+  if (!values.pin) return defaultPython();
+  const cpus = availableParallelism();
+  if (cpus < 2) throw new Error("--pin needs at least 2 CPUs");
+  execFileSync("taskset", ["-a", "-cp", "0", String(process.pid)], { stdio: "ignore" });
+  const wrapper = join(mkdtempSync(join(tmpdir(), "sencache-pin-")), "python");
+  writeFileSync(wrapper, `#!/bin/sh\nexec taskset -c 1-${cpus - 1} ${JSON.stringify(defaultPython())} "$@"\n`, { mode: 0o755 });
+  console.log(`pinned: this process on CPU 0, the worker and the Python processes on CPUs 1-${cpus - 1}`);
+  return wrapper;
+})();
 const runs = Number(values.runs);
 const steps = Number(values.steps);
 const every = Number(values.every);
@@ -56,9 +71,9 @@ const env = { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, "py"), OMP_WAIT_POL
 const prompt = "a red circle moving right";
 
 async function samplingRatio(): Promise<void> {
-  const worker = await WorkerProcess.start({ device: "cpu", threads });
+  const worker = await WorkerProcess.start({ device: "cpu", threads, python });
   const py = spawn(
-    defaultPython(),
+    python,
     [
       "-m",
       "sencache_worker.bench_bridge",
@@ -143,12 +158,12 @@ async function echoRatio(): Promise<void> {
   const rawEndpoint = `ipc://${join(dir, "raw.sock")}`;
   const headerEndpoint = `ipc://${join(dir, "header.sock")}`;
   const echoServer = (endpoint: string, extra: string[]) =>
-    spawn(defaultPython(), ["-m", "sencache_worker.bench_bridge", "echo", "--endpoint", endpoint, ...extra], {
+    spawn(python, ["-m", "sencache_worker.bench_bridge", "echo", "--endpoint", endpoint, ...extra], {
       env,
       stdio: ["ignore", "ignore", "inherit"],
     });
   const servers = [echoServer(rawEndpoint, []), echoServer(headerEndpoint, ["--header"])];
-  const worker = await WorkerProcess.start({ device: "cpu", threads });
+  const worker = await WorkerProcess.start({ device: "cpu", threads, python });
   const dealer = new Dealer({ linger: 0 });
   dealer.connect(rawEndpoint);
   const headerDealer = new Dealer({ linger: 0 });
