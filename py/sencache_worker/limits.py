@@ -31,6 +31,9 @@ class Limits:
     max_source_frames: int = 4_096  # frames decoded from the files of one read_media request
     max_source_pixels: int = 8_192 * 8_192  # height × width of one decoded read_media frame or encode_image image
     max_label_chars: int = 256  # encode_video title and each label, in characters
+    # What the worker holds at once (HELD): checked when a load / encode_prompt / encode_image would add one more.
+    max_models: int = 32  # loaded models (each distinct source + load options is one)
+    max_held_handles: int = 4_096  # prompt and conditioning-image handles not yet released
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -47,6 +50,23 @@ class Limits:
                 raise ValueError(f"--limit {item!r}: write name=positive-integer with name one of {', '.join(sorted(known))}")
             values[name] = int(value)
         return cls(**values)
+
+
+# The limits on what is held rather than on one request: `check_held` applies them on the compute thread, where the
+# worker's models and handles are (the per-request bounds of BOUNDS run before a request is queued).
+HELD = frozenset({"max_models", "max_held_handles"})
+
+
+def check_held(op: str, held: int, limits: Limits, name: str) -> None:
+    """Refuse a request that would hold one more model or handle than `limits` allow (`held`: how many now)."""
+    limit = getattr(limits, name)
+    if held >= limit:
+        what = "models loaded" if name == "max_models" else "prompt and image handles held"
+        raise P.ProtocolError(
+            P.TOO_LARGE,
+            f"`{op}` would make {held + 1} {what}, more than this worker's limit of {limit} ({name} in hello); "
+            "release handles you no longer need, or start the worker with a larger --limit.",
+        )
 
 
 BRANCHES = frozenset({"cond", "uncond"})

@@ -20,8 +20,14 @@ log = logging.getLogger("sencache_worker")
 
 
 class ModelOps:
+    def _held_handles(self, op: str) -> None:
+        m = self.models
+        L.check_held(op, len(m.conds) + len(m.images), self.limits, "max_held_handles")
+
     def _op_encode_prompt(self, a: P.EncodePromptArgs) -> P.EncodePromptResult:
         m = self.models
+        m.model(a.model)
+        self._held_handles("encode_prompt")
         emb, tokens = m.model(a.model).encode_prompt(a.text, a.max_sequence_length)
         handle = m._handle("c")
         m.conds[handle] = (a.model, emb)
@@ -29,6 +35,8 @@ class ModelOps:
 
     def _op_encode_image(self, a: P.EncodeImageArgs) -> P.EncodeImageResult:
         m = self.models
+        m.model(a.model)
+        self._held_handles("encode_image")
         image = m.model(a.model).encode_image(a.image, a.seed, a.height, a.width, a.num_frames)
         handle = m._handle("i")
         m.images[handle] = (a.model, image)
@@ -83,6 +91,7 @@ class ModelOps:
         key = (source, a.dtype, a.family, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)
         handle = m.by_key.get(key)
         if handle is None:
+            L.check_held("load", len(m.adapters), self.limits, "max_models")
             t0 = time.perf_counter()
             adapter = adapters.load(source, m.device, a.dtype, a.family)
             adapter.load_report = apply_load_options(adapter, a.offload, a.vae_tiling, a.vae_slicing, a.wire_dtype)

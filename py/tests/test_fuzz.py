@@ -35,7 +35,8 @@ def test_six_hundred_bad_messages_neither_kill_nor_go_unanswered(tiny_dir):
 def test_every_op_has_a_generator_and_every_limit_an_over_case():
     """A new op (protocol.OPS) or a new limit (limits.Limits) cannot go unfuzzed."""
     assert set(fuzz_ops.GENERATORS) == set(P.OPS)
-    assert {n for names in fuzz_ops.COVERS.values() for n in names} == {f.name for f in dataclasses.fields(L.Limits)}
+    # The limits on what is held (L.HELD) are no one request's: test_server_ops.py exceeds them.
+    assert {n for names in fuzz_ops.COVERS.values() for n in names} == {f.name for f in dataclasses.fields(L.Limits)} - L.HELD
     assert set(fuzz_ops.COVERS) == {op for op, bound in L.BOUNDS.items() if bound is not None}
     fz, seen = fuzzer(0), set()
     for _ in range(6000):

@@ -147,3 +147,32 @@ def test_the_media_ops_are_bounded(tmp_path):
     finally:
         c.close()
         w.stop()
+
+
+def test_what_the_worker_holds_is_bounded(tmp_path, tiny_dir):
+    """max_models and max_held_handles: the load, encode_prompt or encode_image that would hold one more than the
+    limit is too_large before any work (nothing is loaded or encoded), and releasing makes room again."""
+    w = WorkerProc(tmp_path, "--limit", "max_models=1", "--limit", "max_held_handles=2", name="held").start()
+    c = Client(w.endpoint)
+    try:
+        limits = c.ok("hello", client="t", protocols=[1]).result["limits"]
+        assert (limits["max_models"], limits["max_held_handles"]) == (1, 2)
+        m = c.ok("load", source=str(tiny_dir)).result["model"]
+        assert c.ok("load", source=str(tiny_dir)).result["model"] == m  # the same model again holds nothing more
+        err = c.call("load", source=str(tiny_dir), dtype="float16").error  # the same folder with other options: a second model
+        assert err is not None and err.code == P.TOO_LARGE and "max_models" in err.message, err
+        conds = [c.ok("encode_prompt", model=m, text=t).result["cond"] for t in ("a", "b")]
+        err = c.call("encode_prompt", model=m, text="c").error
+        assert err is not None and err.code == P.TOO_LARGE and "max_held_handles" in err.message, err
+        image = P.tensor("image", np.zeros((8, 8, 3), np.uint8))
+        err = c.call("encode_image", [image], model=m, seed=0, height=32, width=32, num_frames=5).error
+        assert err is not None and err.code == P.TOO_LARGE, err  # checked before the model is asked (t2v would say bad_args)
+        assert c.call("encode_prompt", model="m9", text="c").error.code == P.UNKNOWN_MODEL  # an unknown model says so first
+        assert c.ok("stats").result["conds"] == 2
+        assert c.ok("release", handles=conds[:1]).result["released"] == 1
+        assert c.ok("encode_prompt", model=m, text="c").result["cond"]
+        assert c.ok("release", handles=[m]).result["released"] == 1
+        assert c.ok("load", source=str(tiny_dir), dtype="float16").result["model"] != m
+    finally:
+        c.close()
+        w.stop()
