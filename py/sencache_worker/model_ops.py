@@ -26,18 +26,18 @@ class ModelOps:
 
     def _op_encode_prompt(self, a: P.EncodePromptArgs) -> P.EncodePromptResult:
         m = self.models
-        m.model(a.model)
+        adapter = m.model(a.model)  # an unknown model says so before a full table does
         self._held_handles("encode_prompt")
-        emb, tokens = m.model(a.model).encode_prompt(a.text, a.max_sequence_length)
+        emb, tokens = adapter.encode_prompt(a.text, a.max_sequence_length)
         handle = m._handle("c")
         m.conds[handle] = (a.model, emb)
         return P.EncodePromptResult(cond=handle, tokens=int(tokens))
 
     def _op_encode_image(self, a: P.EncodeImageArgs) -> P.EncodeImageResult:
         m = self.models
-        m.model(a.model)
+        adapter = m.model(a.model)
         self._held_handles("encode_image")
-        image = m.model(a.model).encode_image(a.image, a.seed, a.height, a.width, a.num_frames)
+        image = adapter.encode_image(a.image, a.seed, a.height, a.width, a.num_frames)
         handle = m._handle("i")
         m.images[handle] = (a.model, image)
         return P.EncodeImageResult(image=handle)
